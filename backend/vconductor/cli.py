@@ -1,0 +1,231 @@
+"""The `vconductor` command line: generate, preview, models.
+
+Heavy libraries (torch, matplotlib) are imported inside the commands so that `vconductor --help` and errors
+are instant.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+AUDIO_SUFFIXES = {
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".m4a",
+    ".aac",
+    ".aif",
+    ".aiff",
+    ".wma",
+    ".mp4",
+}
+START = time.perf_counter()
+
+
+class UserError(Exception):
+    """A problem to report as one line, without a traceback."""
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _collect_inputs(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise UserError(f"{p}: no audio files in this folder ({', '.join(sorted(AUDIO_SUFFIXES))})")
+            files.extend(found)
+        else:
+            files.append(p)  # missing or non-audio files get their own clear error when decoded
+    return files
+
+
+def _plan_outputs(inputs: list[Path], out: Path, formats: list[str], many: bool) -> list[list[Path]]:
+    """Output paths per input: OUT itself for one input and a file name, else OUT/<name>.<format>."""
+    from .motion_io import FORMATS
+
+    if not many and out.suffix.lower() in FORMATS:
+        return [[out]]
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: several inputs need an output folder, not a file")
+    stems = [f.stem for f in inputs]
+    names = [f.name if stems.count(f.stem) > 1 else f.stem for f in inputs]
+    return [[out / f"{name}.{fmt}" for fmt in formats] for name in names]
+
+
+def cmd_generate(args) -> int:
+    from .audio import AudioError
+    from .generation import GenerationCancelled
+    from .jobs import JobReport, generate, load_model
+    from .models import CheckpointError
+    from .motion_io import save_motion
+    from .registry import RegistryError, default_model
+
+    formats = [f.strip().lstrip(".").lower() for f in args.format.split(",") if f.strip()]
+    if bad := [f for f in formats if f not in ("npz", "json", "csv")]:
+        raise UserError(f"unknown format(s) {', '.join(bad)}: use npz, json, csv")
+    inputs = _collect_inputs(args.audio)
+    many = len(inputs) > 1 or any(Path(a).is_dir() for a in args.audio)
+    outputs = _plan_outputs(inputs, Path(args.output), formats, many)
+
+    model = args.model
+    if model is None:
+        entry = default_model("generator")
+        if entry is None:
+            raise UserError(
+                "no model registered. Register the official weights with `vconductor models add official PATH` "
+                "(or `vconductor models pull official` when online), or pass --model PATH"
+            )
+        model = entry.name
+    t0 = time.perf_counter()
+    try:
+        generator, model_id = load_model(model, args.device)
+    except (RegistryError, CheckpointError, RuntimeError) as exc:
+        raise UserError(str(exc)) from None
+    load_s = time.perf_counter() - t0
+
+    failures = 0
+    for audio_path, targets in zip(inputs, outputs, strict=True):
+        report = JobReport()
+        try:
+            with _progress_bar(audio_path.name, args.quiet) as progress:
+                motion = generate(audio_path, generator, model_id, args.seed, progress, report=report)
+            t0 = time.perf_counter()
+            for target in targets:
+                save_motion(motion, target)
+            report.seconds["write"] = time.perf_counter() - t0
+        except (AudioError, GenerationCancelled, OSError, ValueError) as exc:
+            failures += 1
+            _error(str(exc))
+            continue
+        if not args.quiet:
+            written = ", ".join(str(t) for t in targets)
+            print(f"{audio_path.name}: {motion.num_frames} frames ({motion.duration_s:.2f} s) -> {written}")
+        if args.timings:
+            stages = {"startup": t0_startup(), "model_load": load_s, **report.seconds}
+            load_s = 0.0  # the model loads once, so only the first file carries it
+            print("timings: " + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items()))
+    if failures:
+        _error(f"{failures} of {len(inputs)} file(s) failed; nothing was written for them")
+    return 1 if failures else 0
+
+
+def t0_startup() -> float:
+    """Seconds from interpreter start to the CLI module being ready (imports of the entry point)."""
+    return START - _process_start()
+
+
+def _process_start() -> float:
+    try:
+        import os
+
+        with open(f"/proc/{os.getpid()}/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return time.perf_counter() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return START
+
+
+class _progress_bar:
+    """A tqdm bar driven by progress(fraction, message); silent for --quiet or when stderr is not a terminal."""
+
+    def __init__(self, name: str, quiet: bool):
+        self.name, self.quiet, self.bar = name, quiet, None
+
+    def __enter__(self):
+        if not self.quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100, desc=self.name, unit="%", disable=None, leave=False,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")  # fmt: skip
+        return self
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.bar is not None:
+            self.bar.n = round(100 * fraction)
+            self.bar.set_postfix_str(message, refresh=True)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_preview(args) -> int:
+    from .motion_io import load_motion
+    from .preview import render_preview
+
+    try:
+        motion = load_motion(args.motion)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    with _progress_bar(Path(args.output).name, args.quiet) as progress:
+        try:
+            out = render_preview(motion, args.output, args.audio, size=args.size, progress=progress)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise UserError(str(exc)) from None
+    if not args.quiet:
+        print(f"wrote {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import registry
+
+    parser = argparse.ArgumentParser(prog="vconductor", description="Music to orchestral-conductor motion.")
+    parser.add_argument("--version", action="version", version=f"vconductor {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="audio file(s) or folder -> conducting keypoints (30 fps)")
+    gen.add_argument(
+        "audio", nargs="+", help="audio files (wav, flac, ogg, mp3, m4a, ...) or folders of them"
+    )
+    gen.add_argument("-o", "--output", required=True,
+                     help="output file (.npz/.json/.csv) for one input, or a folder for several")  # fmt: skip
+    gen.add_argument(
+        "--model", help="registered model name or checkpoint path (default: the registered model)"
+    )
+    gen.add_argument("--seed", type=int, default=0, help="noise seed; the same seed gives the same motion")
+    gen.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    gen.add_argument("--format", default="npz", help="formats written per input in folder mode: npz,json,csv")
+    gen.add_argument("--timings", action="store_true", help="print the time each stage took")
+    gen.add_argument("-q", "--quiet", action="store_true")
+    gen.set_defaults(func=cmd_generate)
+
+    prev = sub.add_parser("preview", help="render a motion file to .mp4/.gif video or a .png contact sheet")
+    prev.add_argument("motion", help="motion file written by `vconductor generate`")
+    prev.add_argument("-o", "--output", required=True, help="preview.mp4, preview.gif or sheet.png")
+    prev.add_argument("--audio", help="audio to mux into the video (the piece the motion was made from)")
+    prev.add_argument("--size", type=int, default=600, help="video size in pixels (square)")
+    prev.add_argument("-q", "--quiet", action="store_true")
+    prev.set_defaults(func=cmd_preview)
+
+    registry.add_cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        _error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
