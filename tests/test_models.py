@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from conftest import (
     FIXTURES,
     OFFICIAL_GENERATOR,

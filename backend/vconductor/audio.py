@@ -5,11 +5,12 @@
 padding), dB relative to the loudest bin of the whole input, [0, 1] scaling, the frequency axis flipped (row 0 =
 highest band), and linear resampling of time to 90 Hz with half-pixel centres (cv2.resize INTER_LINEAR).
 
-Decoding and the spectrogram run block by block, so memory stays proportional to the output even for hours
-of audio. Files that libsndfile cannot read (m4a/aac, ...) are decoded by ffmpeg when one is available.
+Decoding and the spectrogram run block by block: memory stays proportional to the 22050 Hz mono signal (about
+320 MB per hour) instead of the decoded source and its full STFT. Files that libsndfile cannot read (m4a/aac, ...) are decoded by ffmpeg when one is available.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -32,6 +33,7 @@ TOP_DB = 80.0
 AMIN = 1e-10
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this a whole file is treated as silent
 _READ_BLOCK = 1 << 18
+_WAV_SHORT_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
 _STFT_BLOCK = 4096  # frames per FFT block (~32 MB of float32 frames)
 
 
@@ -130,22 +132,36 @@ def _decode_with_ffmpeg(path: Path, sndfile_error: str) -> Audio:
         )
     with tempfile.TemporaryDirectory(prefix="vconductor-") as tmp:
         wav = Path(tmp) / "decoded.wav"
-        cmd = [exe, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0", "-c:a", "pcm_f32le",
+        # "file:" stops ffmpeg reading "a:b.m4a" as protocol "a"
+        cmd = [exe, "-nostdin", "-v", "error", "-i", f"file:{path.resolve()}", "-vn", "-map", "0:a:0", "-c:a", "pcm_f32le",
                "-f", "wav", str(wav)]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not wav.exists():
-            detail = (proc.stderr.strip().splitlines() or ["no audio stream"])[-1]
+            lines = proc.stderr.strip().splitlines()
+            if (
+                not lines
+                or "matches no streams" in proc.stderr
+                or "does not contain any stream" in proc.stderr
+            ):
+                raise AudioError(f"{path}: contains no audio stream")
+            detail = lines[-1]
             raise AudioError(f"{path}: not a decodable audio file ({detail[:200]})")
-        audio = _decode_with_soundfile(wav, name=str(path))
-    return audio
+        return _decode_with_soundfile(sf.SoundFile(wav), name=str(path))
 
 
-def _decode_with_soundfile(path: Path, name: str) -> Audio:
-    with sf.SoundFile(path) as f:
+def _decode_with_soundfile(f: sf.SoundFile, name: str) -> Audio:
+    with f:
         rate = _check_rate(f.samplerate, name)
+        if m := _WAV_SHORT_DATA.search(f.extra_info):  # libsndfile reads what is there and notes the cut
+            raise AudioError(f"{name}: the file is truncated ({m[2]} of {m[1]} bytes of audio data present)")
         res = _MonoResampler(rate)
-        for block in f.blocks(blocksize=_READ_BLOCK, dtype="float32", always_2d=True):
-            res.add(block)
+        try:
+            for block in f.blocks(blocksize=_READ_BLOCK, dtype="float32", always_2d=True):
+                res.add(block)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(f"{name}: the audio data is corrupt or truncated ({exc})") from None
+        if 0 < res.n_in < f.frames:
+            raise AudioError(f"{name}: the file is truncated ({res.n_in} of {f.frames} samples present)")
         return _finish(res, rate, f.channels, name)
 
 
@@ -156,10 +172,15 @@ def load_audio(source) -> Audio:
     channels (librosa layout); integer PCM is scaled to [-1, 1).
     """
     if isinstance(source, tuple):
+        if len(source) != 2:
+            raise AudioError(f"samples: expected (samples, sample_rate), got a tuple of {len(source)} items")
         samples, rate = source
         rate = _check_rate(rate, "samples")
         x = np.asarray(samples)
-        if np.issubdtype(x.dtype, np.integer):
+        if np.issubdtype(x.dtype, np.unsignedinteger):  # offset binary: the midpoint is silence
+            half = np.float32(np.iinfo(x.dtype).max // 2 + 1)
+            x = (x.astype(np.float32) - half) / half
+        elif np.issubdtype(x.dtype, np.integer):
             x = x.astype(np.float32) / np.float32(np.iinfo(x.dtype).max + 1)
         elif not np.issubdtype(x.dtype, np.floating):
             raise AudioError(f"samples: unsupported dtype {x.dtype}")
@@ -172,6 +193,10 @@ def load_audio(source) -> Audio:
             res.add(x[start : start + _READ_BLOCK].astype(np.float32, copy=False))
         return _finish(res, rate, 1 if x.ndim == 1 else x.shape[1], "samples")
 
+    if not isinstance(source, (str, os.PathLike)):
+        raise AudioError(
+            f"unsupported audio source {type(source).__name__}: give a path or (samples, sample_rate)"
+        )
     path = Path(os.fspath(source))
     if not path.exists():
         raise AudioError(f"{path}: file not found")
@@ -180,13 +205,12 @@ def load_audio(source) -> Audio:
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty")
     try:
-        return _decode_with_soundfile(path, str(path))
-    except sf.LibsndfileError as exc:
+        opened = sf.SoundFile(path)
+    except sf.LibsndfileError as exc:  # a format libsndfile does not know (m4a, ...): try ffmpeg
         return _decode_with_ffmpeg(path, str(exc))
-    except AudioError:
-        raise
-    except (RuntimeError, ValueError, OSError, EOFError) as exc:  # libsndfile/mpg123 on truncated data
-        raise AudioError(f"{path}: could not decode the audio ({exc})") from None
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise AudioError(f"{path}: could not open the audio ({exc})") from None
+    return _decode_with_soundfile(opened, str(path))
 
 
 FILTERBANK_FILE = Path(__file__).with_name("data") / "mel_filterbank.npz"
