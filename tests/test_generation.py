@@ -12,9 +12,9 @@ from vconductor.generation import (
     GenerationCancelled,
     GenerationConfig,
     MotionGenerator,
-    motion_frames,
     sample_noise,
 )
+from vconductor.jobs import motion_frames
 from vconductor.models import Generator, resolve_device
 
 

@@ -25,7 +25,6 @@ AUDIO_SUFFIXES = {
     ".wma",
     ".mp4",
 }
-START = time.perf_counter()
 
 
 class UserError(Exception):
@@ -63,11 +62,19 @@ def _plan_outputs(inputs: list[Path], out: Path, formats: list[str], many: bool)
     return [[out / f"{name}.{fmt}" for fmt in formats] for name in names]
 
 
+def _load_model_timed(model: str, device: str):
+    t0 = time.perf_counter()
+    from .jobs import load_model  # imports torch: this runs beside the first file's decoding
+
+    generator, model_id = load_model(model, device)
+    return generator, model_id, time.perf_counter() - t0
+
+
 def cmd_generate(args) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
     from .audio import AudioError
-    from .generation import GenerationCancelled
-    from .jobs import JobReport, generate, load_model
-    from .models import CheckpointError
+    from .jobs import JobReport, prepare_input, run
     from .motion_io import save_motion
     from .registry import RegistryError, default_model
 
@@ -77,7 +84,6 @@ def cmd_generate(args) -> int:
     inputs = _collect_inputs(args.audio)
     many = len(inputs) > 1 or any(Path(a).is_dir() for a in args.audio)
     outputs = _plan_outputs(inputs, Path(args.output), formats, many)
-
     model = args.model
     if model is None:
         entry = default_model("generator")
@@ -87,55 +93,57 @@ def cmd_generate(args) -> int:
                 "(or `vconductor models pull official` when online), or pass --model PATH"
             )
         model = entry.name
-    t0 = time.perf_counter()
-    try:
-        generator, model_id = load_model(model, args.device)
-    except (RegistryError, CheckpointError, RuntimeError) as exc:
-        raise UserError(str(exc)) from None
-    load_s = time.perf_counter() - t0
 
     failures = 0
-    for audio_path, targets in zip(inputs, outputs, strict=True):
-        report = JobReport()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The first file decodes beside the model load; the model stays on this thread, where torch's
+        # thread pool lives (inference from another thread would start a second, competing pool).
+        first = pool.submit(prepare_input, inputs[0], first_report := JobReport())
         try:
-            with _progress_bar(audio_path.name, args.quiet) as progress:
-                motion = generate(audio_path, generator, model_id, args.seed, progress, report=report)
-            t0 = time.perf_counter()
-            for target in targets:
-                save_motion(motion, target)
-            report.seconds["write"] = time.perf_counter() - t0
-        except (AudioError, GenerationCancelled, OSError, ValueError) as exc:
-            failures += 1
-            _error(str(exc))
-            continue
-        if not args.quiet:
-            written = ", ".join(str(t) for t in targets)
-            print(f"{audio_path.name}: {motion.num_frames} frames ({motion.duration_s:.2f} s) -> {written}")
-        if args.timings:
-            stages = {"startup": t0_startup(), "model_load": load_s, **report.seconds}
-            load_s = 0.0  # the model loads once, so only the first file carries it
-            print("timings: " + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items()))
+            generator, model_id, load_s = _load_model_timed(model, args.device)
+        except (RegistryError, RuntimeError, ValueError) as exc:  # CheckpointError is a ValueError
+            raise UserError(str(exc)) from None
+        for i, (audio_path, targets) in enumerate(zip(inputs, outputs, strict=True)):
+            report = first_report if i == 0 else JobReport()
+            try:
+                prepared = first.result() if i == 0 else prepare_input(audio_path, report)
+                with _progress_bar(audio_path.name, args.quiet) as progress:
+                    motion = run(prepared, generator, model_id, args.seed, progress, report=report)
+                t0 = time.perf_counter()
+                for target in targets:
+                    save_motion(motion, target)
+                report.seconds["write"] = time.perf_counter() - t0
+            except (AudioError, OSError, ValueError) as exc:
+                failures += 1
+                _error(str(exc))
+                continue
+            if not args.quiet:
+                print(f"{audio_path.name}: {motion.num_frames} frames ({motion.duration_s:.2f} s) -> "
+                      + ", ".join(str(t) for t in targets))  # fmt: skip
+            if args.timings:
+                stages = {
+                    "model_load (parallel)": load_s,
+                    **report.seconds,
+                    "since_process_start": _process_age(),
+                }
+                print("timings: " + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items()))
     if failures:
         _error(f"{failures} of {len(inputs)} file(s) failed; nothing was written for them")
     return 1 if failures else 0
 
 
-def t0_startup() -> float:
-    """Seconds from interpreter start to the CLI module being ready (imports of the entry point)."""
-    return START - _process_start()
-
-
-def _process_start() -> float:
+def _process_age() -> float:
+    """Seconds since this process started (from /proc; 0 where unavailable)."""
     try:
         import os
 
         with open(f"/proc/{os.getpid()}/stat") as f:
-            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
         with open("/proc/uptime") as f:
             uptime = float(f.read().split()[0])
-        return time.perf_counter() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
-        return START
+        return 0.0
 
 
 class _progress_bar:

@@ -18,7 +18,7 @@ mel frame (at most 3 frames, 33 ms).
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -49,18 +49,6 @@ class GenerationConfig:
             raise ValueError(
                 f"decoder_context_s must exceed the decoder's {DECODER_RADIUS / FPS:.1f} s radius"
             )
-
-
-@dataclass
-class GenerationStats:
-    seconds: dict[str, float] = field(default_factory=dict)
-    music_windows: int = 0
-    decoder_windows: int = 0
-
-
-def motion_frames(num_samples: int, sample_rate: int) -> int:
-    """ceil(duration * 30) in exact integer arithmetic."""
-    return -(-num_samples * FPS // sample_rate)
 
 
 def sample_noise(seconds: int, seed: int) -> torch.Tensor:
@@ -137,12 +125,15 @@ class MotionGenerator:
         seed: int,
         progress: Progress | None = None,
         should_cancel: Callable[[], bool] | None = None,
-        stats: GenerationStats | None = None,
+        timings: dict[str, float] | None = None,
     ) -> np.ndarray:
-        """Mel features (T, 128) at 90 Hz -> keypoints float32 (num_frames, 13, 2) at 30 fps."""
+        """Mel features (T, 128) at 90 Hz -> keypoints float32 (num_frames, 13, 2) at 30 fps.
+
+        `timings`, when given, receives the seconds spent per stage.
+        """
         if num_frames < 1:
             raise ValueError("nothing to generate: the piece has no motion frames")
-        stats = stats if stats is not None else GenerationStats()
+        timings = timings if timings is not None else {}
         mel_t = torch.from_numpy(np.ascontiguousarray(fit_mel(mel, num_frames), dtype=np.float32))
         report = progress or (lambda fraction, message: None)
 
@@ -150,10 +141,7 @@ class MotionGenerator:
             if should_cancel is not None and should_cancel():
                 raise GenerationCancelled("generation cancelled")
 
-        t0 = time.perf_counter()
         encoder = self.music_encoder()
-        stats.seconds["prepare"] = time.perf_counter() - t0
-
         t0 = time.perf_counter()
         music = torch.empty(1, num_frames, 64)
         windows = list(_windows(len(mel_t), self.music_window, MUSIC_CONTEXT))
@@ -163,8 +151,7 @@ class MotionGenerator:
             lo = (core_a - a) // MEL_FRAMES_PER_MOTION_FRAME
             music[0, core_a // 3 : core_b // 3] = feats[0, lo : lo + (core_b - core_a) // 3].cpu()
             report(0.9 * (i + 1) / len(windows), "encoding music")
-        stats.music_windows = len(windows)
-        stats.seconds["music_encoder"] = time.perf_counter() - t0
+        timings["music_encoder"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         z = sample_noise(Generator.noise_seconds(num_frames), seed).to(self.device)
@@ -178,8 +165,7 @@ class MotionGenerator:
             motion = self.generator.decode(music[:, a:b].to(self.device), noise[:, a:b])
             out[core_a:core_b] = motion[0, core_a - a : core_b - a].cpu().numpy()
             report(0.9 + 0.1 * (i + 1) / len(windows), "generating motion")
-        stats.decoder_windows = len(windows)
-        stats.seconds["decoder"] = time.perf_counter() - t0
+        timings["decoder"] = time.perf_counter() - t0
         return out
 
     @torch.inference_mode()
