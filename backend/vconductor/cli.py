@@ -5,6 +5,7 @@ are instant.
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -70,9 +71,26 @@ def _load_model_timed(model: str, device: str):
     return generator, model_id, time.perf_counter() - t0
 
 
-def cmd_generate(args) -> int:
-    from concurrent.futures import ThreadPoolExecutor
+def _prepare_with_timings(path, report):
+    from .jobs import prepare_input
 
+    return prepare_input(path, report), report.seconds
+
+
+def _side_executor():
+    """A forked worker process where possible (true parallelism beside the torch import), else a thread.
+
+    Forking is safe only before torch starts its threads, which is why this runs before the model loads.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    if "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(max_workers=1)
+
+
+def cmd_generate(args) -> int:
     from .audio import AudioError
     from .jobs import JobReport, prepare_input, run
     from .motion_io import save_motion
@@ -95,10 +113,11 @@ def cmd_generate(args) -> int:
         model = entry.name
 
     failures = 0
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The first file decodes beside the model load; the model stays on this thread, where torch's
-        # thread pool lives (inference from another thread would start a second, competing pool).
-        first = pool.submit(prepare_input, inputs[0], first_report := JobReport())
+    with _side_executor() as pool:
+        # The first file decodes beside the model load. The model stays on this thread, where torch's thread
+        # pool lives (inference from another thread would start a second, competing pool).
+        first_report = JobReport()
+        first = pool.submit(_prepare_with_timings, inputs[0], first_report)
         try:
             generator, model_id, load_s = _load_model_timed(model, args.device)
         except (RegistryError, RuntimeError, ValueError) as exc:  # CheckpointError is a ValueError
@@ -106,7 +125,11 @@ def cmd_generate(args) -> int:
         for i, (audio_path, targets) in enumerate(zip(inputs, outputs, strict=True)):
             report = first_report if i == 0 else JobReport()
             try:
-                prepared = first.result() if i == 0 else prepare_input(audio_path, report)
+                if i == 0:
+                    prepared, first_report.seconds = first.result()
+                    pool.shutdown(wait=False)  # the worker exits while this process generates
+                else:
+                    prepared = prepare_input(audio_path, report)
                 with _progress_bar(audio_path.name, args.quiet) as progress:
                     motion = run(prepared, generator, model_id, args.seed, progress, report=report)
                 t0 = time.perf_counter()
@@ -235,5 +258,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console_main() -> None:
+    """The `vconductor` executable: main(), then exit without the interpreter's teardown.
+
+    Tearing down torch takes ~0.25 s at exit. Every output is already written, closed and renamed into place by
+    then, so only the streams need flushing.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -27,7 +27,10 @@ class JobReport:
 
 @dataclass
 class PreparedInput:
-    audio: Audio
+    """What generation needs from the audio (small enough to pass between processes)."""
+
+    name: str
+    duration_s: float
     mel: np.ndarray  # (T, 128) official features at 90 Hz
     num_frames: int  # ceil(duration * 30)
 
@@ -69,7 +72,8 @@ def prepare_input(source, report: JobReport | None = None) -> PreparedInput:
     t0 = perf_counter()
     mel = mel_features(audio)
     report.seconds["features"] = perf_counter() - t0
-    return PreparedInput(audio, mel, motion_frames(len(audio.samples), audio.sample_rate))
+    name = Path(audio.name).name if audio.name != "<samples>" else ""
+    return PreparedInput(name, audio.duration_s, mel, motion_frames(len(audio.samples), audio.sample_rate))
 
 
 def run(
@@ -84,9 +88,7 @@ def run(
     """Generate the motion for prepared input with a MotionGenerator."""
     report = report if report is not None else JobReport()
     keypoints = generator(prepared.mel, prepared.num_frames, seed, progress, should_cancel, report.seconds)
-    audio = prepared.audio
-    name = Path(audio.name).name if audio.name != "<samples>" else ""
-    return Motion(keypoints, duration_s=audio.duration_s, model=model_id, seed=seed, source=name)
+    return Motion(keypoints, duration_s=prepared.duration_s, model=model_id, seed=seed, source=prepared.name)
 
 
 def generate(
