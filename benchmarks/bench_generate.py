@@ -50,6 +50,9 @@ def main() -> None:
         median_run = outs[sorted(range(len(ours)), key=ours.__getitem__)[len(ours) // 2]]
         stages = next(line for line in median_run.splitlines() if line.startswith("timings:"))
         print("  stage breakdown of the median run: " + stages.removeprefix("timings: "))
+        for line in median_run.splitlines():
+            if line.startswith("gpu:"):
+                print("  " + line)
 
         if not args.skip_official and checkpoint == OFFICIAL_GENERATOR:
             official_cmd = [

@@ -1,11 +1,14 @@
 """Seamless generation: equal to one full-length pass, any length, deterministic, no seams, no zero tail."""
 
+import copy
+
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
 from conftest import CORPUS, FIXTURES, randomized, requires_shared, write_music
+from conftest import OFFICIAL_GENERATOR as OFFICIAL_GENERATOR_PATH
 from vconductor import jobs
 from vconductor.audio import load_audio
 from vconductor.generation import (
@@ -184,3 +187,32 @@ def test_official_corpus_runs_are_reproduced_from_our_features(official_generato
             ours = official_generator(torch.from_numpy(mel[k * 5400 : k * 5400 + 90 * z.shape[1]])[None], z)
         ref = d["motion"][k * 1800 : k * 1800 + ours.shape[1]]
         assert np.abs(ours[0].numpy() - ref).max() <= 1e-4
+
+
+# --- CUDA (runs where a GPU is present; CI has none) ------------------------------------------------------
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@requires_cuda
+def test_cuda_windowed_generation_equals_the_cpu_full_pass(random_generator):
+    mel = np.random.default_rng(1).random((3 * 2500, 128), dtype=np.float32)
+    config = GenerationConfig(music_window_s=20, decoder_window_s=30)
+    on_gpu = MotionGenerator(copy.deepcopy(random_generator), "cuda", config)(mel, 2500, seed=4)
+    on_cpu = MotionGenerator(random_generator, "cpu", GenerationConfig(fused_cpu_encoder=False)).full_pass(
+        mel, 2500, 4
+    )
+    assert np.abs(on_gpu - on_cpu).max() <= 1e-4  # cuDNN and CPU kernels round differently
+
+
+@requires_cuda
+@requires_shared
+def test_cuda_generator_matches_official_outputs():
+    from vconductor.models import load_generator
+
+    g = MotionGenerator(load_generator(OFFICIAL_GENERATOR_PATH), "cuda").generator  # fp32, no TF32
+    for case in ("generator_case1", "generator_case2"):
+        d = np.load(FIXTURES / f"{case}.npz")
+        with torch.inference_mode():
+            out = g(torch.from_numpy(d["mel"]).cuda(), torch.from_numpy(d["noise"]).cuda()).cpu().numpy()
+        assert np.abs(out - d["motion"]).max() <= 1e-4

@@ -91,6 +91,8 @@ def _side_executor():
 
 
 def cmd_generate(args) -> int:
+    from concurrent.futures import BrokenExecutor
+
     from .audio import AudioError
     from .jobs import JobReport, prepare_input, run
     from .motion_io import save_motion
@@ -140,6 +142,10 @@ def cmd_generate(args) -> int:
                 failures += 1
                 _error(str(exc))
                 continue
+            except BrokenExecutor:  # the decoding worker died (killed, out of memory)
+                failures += 1
+                _error(f"{audio_path}: the audio decoder process died (out of memory?)")
+                continue
             if not args.quiet:
                 print(f"{audio_path.name}: {motion.num_frames} frames ({motion.duration_s:.2f} s) -> "
                       + ", ".join(str(t) for t in targets))  # fmt: skip
@@ -149,6 +155,11 @@ def cmd_generate(args) -> int:
                     **report.seconds,
                     "since_process_start": _process_age(),
                 }
+                if generator.device.type == "cuda":
+                    import torch
+
+                    peak = torch.cuda.max_memory_allocated() / 2**20
+                    print(f"gpu: {torch.cuda.get_device_name()}, peak memory {peak:.0f} MiB")
                 print("timings: " + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items()))
     if failures:
         _error(f"{failures} of {len(inputs)} file(s) failed; nothing was written for them")
