@@ -8,13 +8,12 @@ atomically (temp file + rename) so a failure never leaves a half-written output.
 import csv
 import io
 import json
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_output
 from .skeleton import FPS, JOINT_NAMES, NUM_JOINTS
 
 FORMATS = (".npz", ".json", ".csv")
@@ -49,19 +48,6 @@ class Motion:
             "joint_names": list(self.joint_names),
             "num_frames": self.num_frames,
         }
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a random name opened with open(): mkstemp would leave the result readable by its owner only
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _csv_header() -> list[str]:
@@ -104,7 +90,8 @@ def save_motion(motion: Motion, path: str | Path) -> Path:
             f.write(text.getvalue().encode())
     else:
         raise ValueError(f"unsupported motion format {path.suffix!r}: use one of {', '.join(FORMATS)}")
-    _atomic_write(path, write)
+    with atomic_output(path) as tmp, open(tmp, "xb") as f:
+        write(f)
     return path
 
 

@@ -7,17 +7,16 @@ display only and works on a copy. Every output is written to a temp file beside 
 place at the end, so a failure never leaves a half-written file.
 """
 
-import os
-import secrets
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_output
 from .motion_io import Motion
 from .skeleton import DRAW_EDGES, JOINT
 
@@ -86,7 +85,7 @@ def render_preview(
 
     report(0.0, f"rendering {out.name}")
     keypoints = _display_keypoints(motion.keypoints, smooth)
-    with _atomic_output(out) as tmp:
+    with atomic_output(out) as tmp:
         if kind == ".mp4":
             _write_mp4(motion, keypoints, tmp, audio, size, trail_frames, report)
         elif kind == ".gif":
@@ -123,20 +122,6 @@ def _display_keypoints(keypoints: np.ndarray, smooth: bool) -> np.ndarray:
 
 
 # --- output files ------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _atomic_output(path: Path) -> Iterator[Path]:
-    """A temp path beside `path`, moved into place on success and deleted on any failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: the writers create the file themselves, with the usual permissions rather than 0600.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _ffmpeg_exe() -> str:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .files import atomic_output
+
 __all__ = [
     "DEFAULT_URL_BASE",
     "KINDS",
@@ -229,14 +231,11 @@ def _read_index() -> dict[str, dict]:
 
 def _write_index(models: dict[str, dict]) -> None:
     text = json.dumps({"version": INDEX_VERSION, "models": models}, indent=2) + "\n"
-    tmp = _temp_file(".index.")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, _index_path())
+        with atomic_output(_index_path()) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise RegistryError(f"cannot write the model index {_index_path()}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _temp_file(prefix: str) -> Path:
