@@ -117,10 +117,18 @@ def test_single_bad_file_exits_non_zero_without_output(tmp_path, home, random_ge
     assert not out.exists() and not list(tmp_path.glob(".corrupt*"))
 
 
+def test_without_a_learned_model_the_procedural_conductor_is_the_default(tmp_path, home):
+    audio = write_music(tmp_path / "a.wav", 4.0)
+    proc = run(["generate", audio, "-o", tmp_path / "a.npz", "--meter", "3/4"], home, check_ok=True)
+    assert "procedural conductor is used" in proc.stderr
+    motion = load_motion(tmp_path / "a.npz")
+    assert motion.model == "procedural" and motion.num_frames == 120
+    proc = run(["models", "add", "procedural", tmp_path / "a.npz"], home, check_ok=False)
+    assert "built-in procedural conductor" in proc.stderr
+
+
 def test_model_problems_are_one_clear_line(tmp_path, home):
     audio = write_music(tmp_path / "a.wav", 1.0)
-    proc = run(["generate", audio, "-o", tmp_path / "a.npz"], home, check_ok=False)
-    assert "no model registered" in proc.stderr and "vconductor models add official" in proc.stderr
     save_checkpoint(M2SNet(), tmp_path / "m2snet.pt", "m2snet")
     proc = run(
         ["generate", audio, "-o", tmp_path / "a.npz", "--model", tmp_path / "m2snet.pt"], home, check_ok=False

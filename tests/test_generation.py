@@ -82,7 +82,7 @@ def test_cuda_request_without_a_gpu_is_a_clear_error():
 def test_frame_count_is_ceil_of_duration_times_30(tmp_path, random_generator, seconds):
     path = write_music(tmp_path / "m.wav", seconds)
     n = len(sf.read(path)[0])
-    motion = jobs.generate(path, MotionGenerator(random_generator, "cpu"), "random", seed=0)
+    motion = jobs.generate(path, jobs.LearnedConductor(MotionGenerator(random_generator, "cpu"), "random"))
     assert motion.num_frames == motion_frames(n, 22050) == int(np.ceil(n * 30 / 22050))
     assert np.isfinite(motion.keypoints).all()
     assert (np.abs(motion.keypoints).sum(axis=(1, 2)) > 0).all()
@@ -95,7 +95,7 @@ def test_one_hour_piece(random_generator):
     t = np.arange(int(seconds * rate)) / rate
     samples = (0.3 * np.sin(2 * np.pi * 220 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * t))).astype(np.float32)
     audio = load_audio((samples, rate))
-    motion = jobs.generate(audio, MotionGenerator(random_generator, "cpu"), "random", seed=0)
+    motion = jobs.generate(audio, jobs.LearnedConductor(MotionGenerator(random_generator, "cpu"), "random"))
     assert motion.num_frames == int(np.ceil(len(audio.samples) * 30 / 22050)) == 108012
     assert np.isfinite(motion.keypoints).all()
     assert (np.abs(motion.keypoints).sum(axis=(1, 2)) > 0).all()
@@ -149,7 +149,7 @@ def ten_minute_piece(tmp_path_factory):
 @requires_shared
 def test_ten_minute_piece_has_no_seams_and_no_zero_tail(official_generator, ten_minute_piece):
     mg = MotionGenerator(official_generator, "cpu")
-    motion = jobs.generate(ten_minute_piece, mg, "official", seed=0)
+    motion = jobs.generate(ten_minute_piece, jobs.LearnedConductor(mg, "official"), seed=0)
     kp = motion.keypoints
     assert motion.num_frames == int(np.ceil(600.37 * 30)) == 18012
     assert np.isfinite(kp).all()

@@ -63,18 +63,19 @@ def _plan_outputs(inputs: list[Path], out: Path, formats: list[str], many: bool)
     return [[out / f"{name}.{fmt}" for fmt in formats] for name in names]
 
 
-def _load_model_timed(model: str, device: str):
+def _load_conductor_timed(model: str, device: str):
     t0 = time.perf_counter()
-    from .jobs import load_model  # imports torch: this runs beside the first file's decoding
+    from .jobs import (
+        load_conductor,  # a learned model imports torch: this runs beside the first file's decoding
+    )
 
-    generator, model_id = load_model(model, device)
-    return generator, model_id, time.perf_counter() - t0
+    return load_conductor(model, device), time.perf_counter() - t0
 
 
-def _prepare_with_timings(path, report):
+def _prepare_with_timings(path, needs, meter, report):
     from .jobs import prepare_input
 
-    return prepare_input(path, report), report.seconds
+    return prepare_input(path, needs, meter, report), report.seconds
 
 
 def _side_executor():
@@ -94,7 +95,7 @@ def cmd_generate(args) -> int:
     from concurrent.futures import BrokenExecutor
 
     from .audio import AudioError
-    from .jobs import JobReport, prepare_input, run
+    from .jobs import PROCEDURAL, JobReport, needs_of, prepare_input, run
     from .motion_io import save_motion
     from .registry import RegistryError, default_model
 
@@ -107,21 +108,25 @@ def cmd_generate(args) -> int:
     model = args.model
     if model is None:
         entry = default_model("generator")
-        if entry is None:
-            raise UserError(
-                "no model registered. Register the official weights with `vconductor models add official PATH` "
-                "(or `vconductor models pull official` when online), or pass --model PATH"
-            )
-        model = entry.name
+        model = entry.name if entry else PROCEDURAL
+        if entry is None and not args.quiet:
+            print("note: no learned model is registered, so the procedural conductor is used "
+                  "(`vconductor models add official PATH` registers the official M2S-GAN weights)", file=sys.stderr)  # fmt: skip
+    needs = needs_of(model)
+    if args.meter and model != PROCEDURAL and not args.quiet:
+        print(
+            "note: --meter only steers the procedural conductor; the learned model ignores it",
+            file=sys.stderr,
+        )
 
     failures = 0
     with _side_executor() as pool:
         # The first file decodes beside the model load. The model stays on this thread, where torch's thread
         # pool lives (inference from another thread would start a second, competing pool).
         first_report = JobReport()
-        first = pool.submit(_prepare_with_timings, inputs[0], first_report)
+        first = pool.submit(_prepare_with_timings, inputs[0], needs, args.meter, first_report)
         try:
-            generator, model_id, load_s = _load_model_timed(model, args.device)
+            conductor, load_s = _load_conductor_timed(model, args.device)
         except (RegistryError, RuntimeError, ValueError) as exc:  # CheckpointError is a ValueError
             raise UserError(str(exc)) from None
         for i, (audio_path, targets) in enumerate(zip(inputs, outputs, strict=True)):
@@ -131,9 +136,9 @@ def cmd_generate(args) -> int:
                     prepared, first_report.seconds = first.result()
                     pool.shutdown(wait=False)  # the worker exits while this process generates
                 else:
-                    prepared = prepare_input(audio_path, report)
+                    prepared = prepare_input(audio_path, needs, args.meter, report)
                 with _progress_bar(audio_path.name, args.quiet) as progress:
-                    motion = run(prepared, generator, model_id, args.seed, progress, report=report)
+                    motion = run(prepared, conductor, args.seed, progress, report=report)
                 t0 = time.perf_counter()
                 for target in targets:
                     save_motion(motion, target)
@@ -155,7 +160,7 @@ def cmd_generate(args) -> int:
                     **report.seconds,
                     "since_process_start": _process_age(),
                 }
-                if generator.device.type == "cuda":
+                if conductor.device.startswith("cuda"):
                     import torch
 
                     peak = torch.cuda.max_memory_allocated() / 2**20
@@ -236,9 +241,18 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("-o", "--output", required=True,
                      help="output file (.npz/.json/.csv) for one input, or a folder for several")  # fmt: skip
     gen.add_argument(
-        "--model", help="registered model name or checkpoint path (default: the registered model)"
+        "--model",
+        help="'procedural', a registered model name or a checkpoint path "
+        "(default: the registered learned model, else procedural)",
     )
-    gen.add_argument("--seed", type=int, default=0, help="noise seed; the same seed gives the same motion")
+    gen.add_argument(
+        "--meter",
+        choices=["2/4", "3/4", "4/4", "6/8"],
+        help="metre for the procedural conductor (default: detected)",
+    )
+    gen.add_argument(
+        "--seed", type=int, default=0, help="the same seed gives the same motion; others vary it"
+    )
     gen.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     gen.add_argument("--format", default="npz", help="formats written per input in folder mode: npz,json,csv")
     gen.add_argument("--timings", action="store_true", help="print the time each stage took")

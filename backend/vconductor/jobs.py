@@ -1,6 +1,8 @@
 """One generation job: audio in, a Motion out. Shared by the CLI and (later) the HTTP service.
 
-Reading the audio needs no torch, so callers can decode and compute features while the model loads
+Two kinds of conductor stand behind one interface (``needs``, ``model_id``, ``conduct``): the learned M2S-GAN
+generator, which needs the official mel features, and the procedural conductor, which needs a music analysis
+and no weights. Reading the audio needs no torch, so callers can prepare the input while a model loads
 (``prepare_input`` then ``run``); ``generate`` does both in turn.
 """
 
@@ -16,6 +18,8 @@ from .motion_io import Motion
 from .skeleton import FPS
 
 MIN_DURATION_S = 0.5
+PROCEDURAL = "procedural"
+Progress = Callable[[float, str], None]
 
 
 @dataclass
@@ -27,12 +31,13 @@ class JobReport:
 
 @dataclass
 class PreparedInput:
-    """What generation needs from the audio (small enough to pass between processes)."""
+    """What a conductor needs from the audio (small enough to pass between processes)."""
 
     name: str
     duration_s: float
-    mel: np.ndarray  # (T, 128) official features at 90 Hz
     num_frames: int  # ceil(duration * 30)
+    mel: np.ndarray | None = None  # (T, 128) official features at 90 Hz, for the learned model
+    analysis: object | None = None  # a vconductor.analysis.MusicAnalysis, for the procedural conductor
 
 
 def motion_frames(num_samples: int, sample_rate: int) -> int:
@@ -50,8 +55,78 @@ def check_usable(audio: Audio) -> None:
         raise AudioError(f"{audio.name}: the audio is silent (peak {audio.peak:.1e}, below -80 dBFS)")
 
 
-def load_model(name_or_path: str, device: str = "auto", config=None):
-    """(MotionGenerator with its fast paths built, model id) for a registered name or a checkpoint path."""
+def prepare_input(
+    source, needs: str = "mel", meter: str | None = None, report: JobReport | None = None
+) -> PreparedInput:
+    """Decode, check, and compute what the conductor needs: "mel" features or an "analysis" (no torch)."""
+    report = report if report is not None else JobReport()
+    t0 = perf_counter()
+    audio = source if isinstance(source, Audio) else load_audio(source)
+    check_usable(audio)
+    report.seconds["decode"] = perf_counter() - t0
+    name = Path(audio.name).name if audio.name != "<samples>" else ""
+    prepared = PreparedInput(name, audio.duration_s, motion_frames(len(audio.samples), audio.sample_rate))
+    t0 = perf_counter()
+    if needs == "mel":
+        prepared.mel = mel_features(audio)
+        report.seconds["features"] = perf_counter() - t0
+    elif needs == "analysis":
+        from .analysis import analyze
+
+        prepared.analysis = analyze(audio, meter=meter)
+        report.seconds["analysis"] = perf_counter() - t0
+    else:
+        raise ValueError(f"unknown input kind {needs!r}")
+    return prepared
+
+
+class LearnedConductor:
+    """A checkpoint's M2S-GAN generator (seamless windowed generation, CUDA or CPU)."""
+
+    needs = "mel"
+
+    def __init__(self, generator, model_id: str):
+        self.generator, self.model_id = generator, model_id  # a vconductor.generation.MotionGenerator
+
+    @property
+    def device(self) -> str:
+        return str(self.generator.device)
+
+    def conduct(self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None):
+        return self.generator(prepared.mel, prepared.num_frames, seed, progress, should_cancel, timings)
+
+
+class ProceduralConductor:
+    """Textbook beat patterns driven by a music analysis: no weights, no torch."""
+
+    needs = "analysis"
+    model_id = PROCEDURAL
+    device = "cpu"
+
+    def __init__(self, config=None):
+        self.config = config  # a vconductor.procedural.ConductorConfig, or None for the defaults
+
+    def conduct(self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None):
+        from .procedural import conduct
+
+        t0 = perf_counter()
+        keypoints = conduct(prepared.analysis, prepared.num_frames, seed, self.config)
+        if timings is not None:
+            timings["conduct"] = perf_counter() - t0
+        if progress is not None:
+            progress(1.0, "conducting")
+        return keypoints
+
+
+def needs_of(model: str) -> str:
+    """What input a model name or path needs, known before loading it."""
+    return ProceduralConductor.needs if model == PROCEDURAL else LearnedConductor.needs
+
+
+def load_conductor(name_or_path: str, device: str = "auto", config=None):
+    """The conductor for "procedural", a registered model name or a checkpoint path (fast paths built now)."""
+    if name_or_path == PROCEDURAL:
+        return ProceduralConductor()
     from .generation import MotionGenerator
     from .models import load_generator
     from .registry import resolve_model
@@ -59,41 +134,21 @@ def load_model(name_or_path: str, device: str = "auto", config=None):
     entry = resolve_model(name_or_path, kind="generator")
     generator = MotionGenerator(load_generator(entry.path), device, config)
     generator.music_encoder()  # build the fused encoder now, not inside the first job
-    return generator, entry.id
+    return LearnedConductor(generator, entry.id)
 
 
-def prepare_input(source, report: JobReport | None = None) -> PreparedInput:
-    """Decode, check and compute features (no torch involved)."""
+def run(prepared: PreparedInput, conductor, seed: int = 0, progress: Progress | None = None, should_cancel=None,
+        report: JobReport | None = None) -> Motion:  # fmt: skip
+    """The motion for prepared input."""
     report = report if report is not None else JobReport()
-    t0 = perf_counter()
-    audio = source if isinstance(source, Audio) else load_audio(source)
-    check_usable(audio)
-    report.seconds["decode"] = perf_counter() - t0
-    t0 = perf_counter()
-    mel = mel_features(audio)
-    report.seconds["features"] = perf_counter() - t0
-    name = Path(audio.name).name if audio.name != "<samples>" else ""
-    return PreparedInput(name, audio.duration_s, mel, motion_frames(len(audio.samples), audio.sample_rate))
-
-
-def run(
-    prepared: PreparedInput,
-    generator,
-    model_id: str,
-    seed: int = 0,
-    progress: Callable[[float, str], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-    report: JobReport | None = None,
-) -> Motion:
-    """Generate the motion for prepared input with a MotionGenerator."""
-    report = report if report is not None else JobReport()
-    keypoints = generator(prepared.mel, prepared.num_frames, seed, progress, should_cancel, report.seconds)
-    return Motion(keypoints, duration_s=prepared.duration_s, model=model_id, seed=seed, source=prepared.name)
+    keypoints = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds)
+    return Motion(keypoints, prepared.duration_s, conductor.model_id, seed, source=prepared.name)
 
 
 def generate(
-    source, generator, model_id: str, seed: int = 0, progress=None, should_cancel=None, report=None
+    source, conductor, seed: int = 0, meter=None, progress=None, should_cancel=None, report=None
 ) -> Motion:
     """Audio (path, (samples, rate) or Audio) -> Motion of ceil(duration * 30) frames."""
     report = report if report is not None else JobReport()
-    return run(prepare_input(source, report), generator, model_id, seed, progress, should_cancel, report)
+    prepared = prepare_input(source, conductor.needs, meter, report)
+    return run(prepared, conductor, seed, progress, should_cancel, report)

@@ -147,11 +147,16 @@ def _url_base() -> str:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
+RESERVED_NAMES = ("procedural",)  # models that need no checkpoint
+
+
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not name:
         raise RegistryError("a model name must be a non-empty string")
     if len(name) > _MAX_NAME_LEN:
         raise RegistryError(f"model name is too long ({len(name)} characters, at most {_MAX_NAME_LEN})")
+    if name in RESERVED_NAMES:
+        raise RegistryError(f"{name!r} is the built-in procedural conductor; choose another name")
     if not _NAME_RE.fullmatch(name) or name.endswith(_FILE_SUFFIXES):
         raise RegistryError(
             f"invalid model name {name!r}: use lowercase letters, digits, '.', '_' and '-', starting with a "
