@@ -229,6 +229,7 @@ def cmd_preview(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import registry
+    from .service import add_cli as add_serve_cli
 
     parser = argparse.ArgumentParser(prog="vconductor", description="Music to orchestral-conductor motion.")
     parser.add_argument("--version", action="version", version=f"vconductor {__version__}")
@@ -268,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     prev.set_defaults(func=cmd_preview)
 
     registry.add_cli(sub)
+    add_serve_cli(sub)
     return parser
 
 

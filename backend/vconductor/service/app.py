@@ -1,0 +1,330 @@
+"""The HTTP API (FastAPI): routes under /v1, one JSON error shape, an optional bearer token.
+
+``create_app(config)`` builds the app; its lifespan starts the device worker and the upload folder and stops
+both on shutdown. Blocking work (decoding, JSON of big results) runs in threads, never on the event loop.
+"""
+
+import hmac
+import json
+import secrets
+import shutil
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import numpy as np
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPBearer
+from starlette.datastructures import Headers
+
+from .. import __version__
+from ..audio import SAMPLE_RATE
+from ..jobs import motion_frames
+from ..motion_io import save_motion
+from . import catalog, intake
+from .errors import ApiError, error_response, install_handlers
+from .schemas import ErrorBody, Health, JobOptions, JobResult, JobStatus, ModelInfo
+from .store import CANCELLED, DONE, FAILED, FINAL, QUEUED, Job, JobStore, StoreFull
+from .worker import ShuttingDown, Worker
+
+MiB = 2**20
+RETRY_AFTER_S = "5"
+
+
+@dataclass
+class ServiceConfig:
+    device: str = "auto"
+    token: str | None = None
+    max_upload_bytes: int = 512 * MiB
+    max_duration_s: float = 3 * 3600.0
+    job_ttl_s: float = 3600.0
+    max_queue: int = 64  # jobs queued or running
+    max_result_bytes: int = 1024 * MiB  # keypoints kept for finished jobs (a 3 h result is 34 MiB)
+    max_pending_audio_bytes: int = 4096 * MiB  # decoded audio of queued jobs, on disk (5.3 MiB a minute)
+    decode_threads: int = 2  # uploads decoded at once (each holds its decoded audio in memory)
+
+
+def _busy(exc: Exception) -> ApiError:
+    return ApiError(429, "queue_full", str(exc), {"Retry-After": RETRY_AFTER_S})
+
+
+class Service:
+    """What the routes work on: the job store, the device worker and the folder for uploads."""
+
+    def __init__(self, config: ServiceConfig):
+        self.config = config
+        self.store = JobStore(config.job_ttl_s, config.max_queue, config.max_result_bytes,
+                              config.max_pending_audio_bytes)  # fmt: skip
+        self.worker = Worker(self.store, config.device, warm_model=catalog.default_model_name())
+        self.tmp = Path()
+        self._decoders: anyio.CapacityLimiter | None = None
+
+    def start(self) -> None:
+        self.tmp = intake.upload_folder()
+        self._decoders = anyio.CapacityLimiter(self.config.decode_threads)
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def job(self, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job is None:
+            raise ApiError(404, "not_found", f"no job {job_id!r} (never submitted, deleted or expired)")
+        return job
+
+    async def submit(self, request: Request, options: JobOptions) -> Job:
+        """Check what can be checked before reading the body, receive and decode it, queue the job."""
+        if self.worker.stopping:
+            raise ApiError(503, "shutting_down", "the server is shutting down")
+        try:
+            self.store.check_room()
+        except StoreFull as exc:
+            raise _busy(exc) from None
+        kind = intake.media_type(request)
+        if kind not in (intake.PCM_TYPE, intake.MULTIPART_TYPE):
+            raise ApiError(415, "unsupported_media_type", f"send {intake.MULTIPART_TYPE} (an audio file as "
+                           f"'file') or {intake.PCM_TYPE} (float32 PCM), not {kind or 'no Content-Type'}")  # fmt: skip
+        limit, max_s = self.config.max_upload_bytes, self.config.max_duration_s
+        declared = intake.declared_length(request, limit)
+        stem, pcm = secrets.token_hex(8), kind == intake.PCM_TYPE
+        upload = self.tmp / stem
+        try:
+            if pcm:
+                intake.check_pcm_options(options, pcm=True)
+                model = catalog.check_model(options.model)
+                if declared is not None:
+                    intake.check_pcm_length(declared, options, max_s)
+                await intake.receive_body(request, upload, limit)
+                name = intake.PCM_NAME
+            else:
+                upload, name, fields = await intake.receive_multipart(request, self.tmp, stem, limit)
+                options = intake.merge_options(options, fields)
+                intake.check_pcm_options(options, pcm=False)
+                model = catalog.check_model(options.model)
+            out = self.tmp / f"{stem}.npy"
+            audio = await anyio.to_thread.run_sync(
+                intake.decode, upload, name, out, options, pcm, max_s, limiter=self._decoders
+            )
+        finally:
+            upload.unlink(missing_ok=True)
+        job = Job(model, options.seed, options.meter, audio, motion_frames(audio.nbytes // 4, SAMPLE_RATE))
+        try:
+            self.worker.submit(job)
+        except StoreFull as exc:
+            audio.discard()
+            raise _busy(exc) from None
+        except ShuttingDown as exc:
+            audio.discard()
+            raise ApiError(503, "shutting_down", str(exc)) from None
+        return job
+
+    def status(self, job: Job) -> dict:
+        base = f"/v1/jobs/{job.id}"
+        return {
+            "id": job.id,
+            "state": job.state,
+            "progress": round(job.progress, 4),
+            "message": job.message,
+            "error": {"code": job.error[0], "message": job.error[1]} if job.error else None,
+            "model": job.model,
+            "seed": job.seed,
+            "duration_s": job.audio.duration_s,
+            "num_frames": job.num_frames,
+            "queue_position": self.worker.queue_position(job) if job.state == QUEUED else None,
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "finished_at": job.finished_at,
+            "expires_at": self.store.expires_at(job),
+            "links": {"status": base, "result": f"{base}/result", "result_npz": f"{base}/result.npz"},
+        }
+
+    def result(self, job_id: str):
+        """The Motion of a done job; 409 while it is unfinished or when it failed, 410 when cancelled."""
+        job = self.job(job_id)
+        motion = job.motion
+        if job.state == DONE and motion is not None:
+            return motion
+        if job.state == FAILED:
+            raise ApiError(
+                409, "job_failed", f"the job failed: {job.error[1] if job.error else 'unknown error'}"
+            )
+        if job.state == CANCELLED:
+            raise ApiError(410, "cancelled", "the job was cancelled: it has no result")
+        if job.state == DONE:  # forgotten between the two reads
+            raise ApiError(404, "not_found", f"no job {job_id!r} (expired)")
+        raise ApiError(
+            409, "not_ready", f"the job is {job.state} ({job.progress:.0%}): poll /v1/jobs/{job_id}"
+        )
+
+
+class BearerAuth:
+    """Every path but the health check needs ``Authorization: Bearer <token>``, compared in constant time.
+
+    A middleware rather than a dependency so that /docs, /openapi.json and unknown paths are covered too.
+    """
+
+    def __init__(self, app, token: str, open_paths=("/v1/health",)):
+        self.app, self.token, self.open_paths = app, token.encode(), frozenset(open_paths)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] not in self.open_paths:
+            header = Headers(scope=scope).get("authorization", "")
+            scheme, _, given = header.partition(" ")
+            response = None
+            if scheme.lower() != "bearer" or not given.strip():
+                response = error_response(401, "unauthorized", "this server needs 'Authorization: Bearer "
+                                          "<token>'", {"WWW-Authenticate": "Bearer"})  # fmt: skip
+            elif not hmac.compare_digest(given.strip().encode("latin-1"), self.token):
+                response = error_response(403, "forbidden", "wrong token")
+            if response is not None:
+                return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+# --------------------------------------------------------------------------------------------------- routes
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+Svc = Annotated[Service, Depends(_service)]
+
+
+def _errors(*statuses: int) -> dict:
+    return {s: {"model": ErrorBody} for s in statuses}
+
+
+_form_fields = {
+    k: v for k, v in JobOptions.model_json_schema()["properties"].items() if k not in intake.PCM_ONLY
+}
+SUBMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            intake.MULTIPART_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}, **_form_fields},
+                },
+            },
+            intake.PCM_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+SUBMIT_DOC = """Submit audio: a multipart upload (`file`: any format the backend decodes; options as query
+parameters or form fields), or raw little-endian float32 PCM, channels interleaved, as
+`application/octet-stream` with `sample_rate` and `channels` in the query. The audio is decoded and checked
+before the reply: 202 means a job was queued; unusable audio is a 422 with the reason."""
+
+public = APIRouter(prefix="/v1")
+api = APIRouter(prefix="/v1")
+
+
+@public.get("/health", response_model=Health)
+def health(svc: Svc):
+    return {
+        "status": "stopping" if svc.worker.stopping else "ok",
+        "version": __version__,
+        "device": svc.worker.device,
+        "models_loaded": svc.worker.loaded_models(),
+        "queue_length": svc.store.active_count(),
+        "auth_required": svc.config.token is not None,
+    }
+
+
+@api.get("/models", response_model=list[ModelInfo], responses=_errors(503))
+def models(svc: Svc):
+    return catalog.model_infos(svc.worker.loaded_models())
+
+
+@api.post("/jobs", status_code=202, response_model=JobStatus, description=SUBMIT_DOC,
+          responses=_errors(400, 413, 415, 422, 429, 503), openapi_extra=SUBMIT_BODY)  # fmt: skip
+async def submit_job(request: Request, options: Annotated[JobOptions, Query()], svc: Svc):
+    job = await svc.submit(request, options)
+    return JSONResponse(svc.status(job), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
+
+
+@api.get("/jobs/{job_id}", response_model=JobStatus, responses=_errors(404))
+def job_status(job_id: str, svc: Svc):
+    return svc.status(svc.job(job_id))
+
+
+@api.get("/jobs/{job_id}/result", response_model=JobResult, responses=_errors(404, 409, 410))
+def job_result(job_id: str, svc: Svc):
+    return StreamingResponse(_result_json(svc.result(job_id)), media_type="application/json")
+
+
+def _result_json(motion, frames_per_chunk: int = 2000):
+    """The document motion_io's .json holds, streamed: a 3 h result as one list would take ~1 GB of floats."""
+    yield json.dumps(motion.metadata(), separators=(",", ":"))[:-1].encode() + b',"keypoints":['
+    for start in range(0, motion.num_frames, frames_per_chunk):
+        block = np.round(motion.keypoints[start : start + frames_per_chunk].astype(np.float64), 6).tolist()
+        yield (b"," if start else b"") + json.dumps(block, separators=(",", ":"))[1:-1].encode()
+    yield b"]}"
+
+
+_NPZ = {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "the .npz that vconductor.motion_io.save_motion writes"}  # fmt: skip
+
+
+@api.get(
+    "/jobs/{job_id}/result.npz", response_class=Response, responses={200: _NPZ, **_errors(404, 409, 410)}
+)
+def job_result_npz(job_id: str, svc: Svc):
+    motion = svc.result(job_id)
+    path = svc.tmp / f"{secrets.token_hex(8)}.npz"
+    try:
+        save_motion(motion, path)
+        data = path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+    disposition = f'attachment; filename="{job_id}.npz"'
+    return Response(data, media_type="application/octet-stream", headers={"Content-Disposition": disposition})
+
+
+@api.delete("/jobs/{job_id}", response_model=JobStatus, responses={
+    200: {"description": "a queued job, now cancelled"},
+    202: {"model": JobStatus, "description": "a running job: it stops at its next window"},
+    204: {"description": "a finished job, now forgotten"},
+    **_errors(404),
+})  # fmt: skip
+def delete_job(job_id: str, svc: Svc):
+    job = svc.job(job_id)
+    if job.state in FINAL:
+        svc.store.forget(job)
+        return Response(status_code=204)
+    if svc.worker.cancel(job):
+        return JSONResponse(svc.status(job))
+    return JSONResponse({**svc.status(job), "message": "cancelling"}, status_code=202)
+
+
+def create_app(config: ServiceConfig | None = None) -> FastAPI:
+    config = config or ServiceConfig()
+    service = Service(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        service.start()
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(service.stop)
+
+    app = FastAPI(title="vconductor", version=__version__, lifespan=lifespan,
+                  description="Music to orchestral-conductor motion (13 keypoints at 30 fps).")  # fmt: skip
+    app.state.service = service
+    install_handlers(app)
+    protected = []
+    if config.token is not None:
+        app.add_middleware(BearerAuth, token=config.token)
+        protected = [Depends(HTTPBearer(auto_error=False))]  # documents the scheme; BearerAuth enforces it
+    app.include_router(public)
+    app.include_router(api, dependencies=protected, responses=_errors(401, 403) if protected else None)
+    return app

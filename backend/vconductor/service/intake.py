@@ -1,0 +1,239 @@
+"""Taking audio in: the request body streamed to a temp file under the size limit, then decoded and checked.
+
+Decoding runs at submit time (in a thread, a few at a time), so every unusable input (empty, corrupt, truncated,
+not audio, silent, too short, too long) is answered with a 422 before a job exists. The decoded mono 22050 Hz
+samples wait on disk (.npy) until the job's turn, and the upload itself is deleted at once.
+"""
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from ..audio import SAMPLE_RATE, Audio, AudioError, load_audio
+from ..jobs import check_usable
+from .errors import ApiError, describe_validation
+from .schemas import JobOptions
+from .store import AudioInput
+
+PCM_TYPE = "application/octet-stream"
+MULTIPART_TYPE = "multipart/form-data"
+PCM_NAME = "PCM body"
+PCM_ONLY = ("sample_rate", "channels")
+
+
+def upload_folder() -> Path:
+    """A new folder for this server's uploads. Folders left by servers that died (SIGKILL, a crash) can hold
+    gigabytes of decoded audio, so they are removed; their names start with the server's process id."""
+    parent = Path(tempfile.gettempdir()) / f"vconductor-service-{_user()}"
+    parent.mkdir(mode=0o700, exist_ok=True)
+    if os.name == "posix":  # on Windows os.kill(pid, 0) would send Ctrl-C rather than probe
+        for old in parent.iterdir():
+            pid = old.name.split("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=parent)).resolve()
+
+
+def _user() -> str:
+    try:
+        return str(os.getuid())
+    except AttributeError:  # Windows: the temp folder is per user already
+        return "user"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413, "too_large", f"the upload is larger than the {limit / 2**20:g} MiB limit (--max-upload-mb)"
+    )
+
+
+def declared_length(request: Request, limit: int) -> int | None:
+    """Content-Length, refused at once when over the limit (None for a chunked body)."""
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, "bad_request", "invalid Content-Length header")
+    if int(raw) > limit:
+        raise _too_large(limit)
+    return int(raw)
+
+
+async def _limited(request: Request, limit: int):
+    """The body's chunks, stopping with a 413 as soon as it passes the limit (Content-Length may be absent)."""
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        yield chunk
+
+
+async def receive_body(request: Request, dest: Path, limit: int) -> int:
+    total = 0
+    with open(dest, "xb") as f:
+        async for chunk in _limited(request, limit):
+            f.write(chunk)  # small page-cache writes: not worth a thread hop per chunk
+            total += len(chunk)
+    return total
+
+
+async def receive_multipart(request: Request, folder: Path, stem: str, limit: int) -> tuple[Path, str, dict]:
+    """Save the one uploaded file of a multipart body; returns (path, its display name, the other fields)."""
+    parser = MultiPartParser(request.headers, _limited(request, limit), max_files=1, max_fields=16)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise ApiError(400, "bad_request", f"malformed multipart body: {exc.message}") from None
+    try:
+        files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+        if not files:
+            raise ApiError(
+                422, "missing_file", "the multipart body has no file part: send the audio as 'file'"
+            )
+        name = display_name(files[0].filename)
+        dest = folder / (stem + _safe_suffix(name))
+        try:
+            with open(dest, "xb") as out:
+                shutil.copyfileobj(files[0].file, out, 1 << 20)  # spooled to disk by the parser beyond 1 MiB
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        return dest, name, {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    finally:
+        await form.close()
+
+
+def display_name(filename: str | None) -> str:
+    name = re.sub(r"[\x00-\x1f\x7f]", "", Path((filename or "").replace("\\", "/")).name)[:100]
+    return name or "upload"
+
+
+def _safe_suffix(name: str) -> str:
+    """The file's extension, when harmless: it helps format detection (ffmpeg) and nothing else."""
+    suffix = Path(name).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+
+
+# ------------------------------------------------------------------------------------------------- options
+
+
+def merge_options(query: JobOptions, fields: dict[str, str]) -> JobOptions:
+    """Query options plus multipart form fields (the same option in both places is an error)."""
+    twice = sorted(set(fields) & query.model_fields_set)
+    if twice:
+        raise ApiError(422, "invalid_option", f"{', '.join(twice)} given both in the query and the form")
+    try:
+        return JobOptions.model_validate({**query.model_dump(include=query.model_fields_set), **fields})
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_option", describe_validation(exc.errors())) from None
+
+
+def check_pcm_options(options: JobOptions, pcm: bool) -> None:
+    if pcm and options.sample_rate is None:
+        raise ApiError(
+            422, "invalid_option", "sample_rate is required for raw PCM (application/octet-stream)"
+        )
+    if not pcm and set(PCM_ONLY) & options.model_fields_set:
+        raise ApiError(422, "invalid_option",
+                       "sample_rate and channels describe raw PCM bodies; an uploaded file carries its own")  # fmt: skip
+
+
+def check_pcm_length(nbytes: int, options: JobOptions, max_duration_s: float) -> int:
+    """Frames in a float32 PCM body of `nbytes` (checked from Content-Length before reading, then again)."""
+    frame = 4 * options.channels
+    if nbytes == 0:
+        raise ApiError(422, "empty_body", "the request body is empty: send the audio")
+    if nbytes % frame:
+        raise ApiError(422, "invalid_pcm", f"the PCM body has {nbytes} bytes, not a whole number of float32 "
+                       f"frames of {options.channels} channel(s) ({frame} bytes each)")  # fmt: skip
+    _check_duration(nbytes // frame / options.sample_rate, max_duration_s, PCM_NAME)
+    return nbytes // frame
+
+
+def _check_duration(seconds: float, max_duration_s: float, name: str) -> None:
+    if seconds > max_duration_s:
+        raise ApiError(422, "too_long", f"{name}: {seconds / 60:.1f} minutes of audio is over the limit of "
+                       f"{max_duration_s / 60:g} minutes (--max-duration-s)")  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------ decoding
+
+
+def decode(
+    upload: Path, name: str, out: Path, options: JobOptions, pcm: bool, max_duration_s: float
+) -> AudioInput:
+    """Decode, crop and check an upload (blocking: runs in a thread); the samples go to `out` (.npy).
+
+    The upload is deleted whatever happens; AudioError becomes a 422 naming the client's file, not ours.
+    """
+    try:
+        if pcm:
+            check_pcm_length(upload.stat().st_size, options, max_duration_s)
+            frames = np.memmap(upload, dtype="<f4", mode="r").reshape(-1, options.channels)  # read as needed
+            source = (frames, options.sample_rate)
+        else:
+            _check_header_duration(upload, name, max_duration_s)
+            source = upload
+        audio = load_audio(source)
+        del source
+        _check_duration(audio.duration_s, max_duration_s, name)
+        audio = _crop(Audio(audio.samples, audio.source_rate, audio.channels, name), options)
+        check_usable(audio)
+        np.save(out, audio.samples)
+    except AudioError as exc:
+        message = str(exc).replace(str(upload), name)
+        raise ApiError(422, "invalid_audio", re.sub(r"^samples:", f"{name}:", message)) from None
+    except (OSError, MemoryError) as exc:
+        out.unlink(missing_ok=True)
+        raise ApiError(
+            503, "server_busy", f"the server could not store the audio ({type(exc).__name__})"
+        ) from None
+    finally:
+        upload.unlink(missing_ok=True)
+    return AudioInput(out, name, audio.duration_s, audio.source_rate, audio.channels, audio.samples.nbytes)
+
+
+def _check_header_duration(path: Path, name: str, max_duration_s: float) -> None:
+    """Refuse an over-long file from its header, before decoding it (libsndfile formats only)."""
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, ValueError, OSError):
+        return  # not a libsndfile format: checked once decoded
+    if info.samplerate > 0:
+        _check_duration(info.frames / info.samplerate, max_duration_s, name)
+
+
+def _crop(audio: Audio, options: JobOptions) -> Audio:
+    if options.start_s is None and options.end_s is None:
+        return audio
+    start = options.start_s or 0.0
+    if start >= audio.duration_s:
+        raise ApiError(422, "invalid_option",
+                       f"start_s {start:g} is not before the end of the audio ({audio.duration_s:.2f} s)")  # fmt: skip
+    a = round(start * SAMPLE_RATE)
+    b = len(audio.samples) if options.end_s is None else round(options.end_s * SAMPLE_RATE)
+    return Audio(audio.samples[a:b], audio.source_rate, audio.channels, audio.name)

@@ -1,0 +1,99 @@
+"""Request options and response bodies, as pydantic models: they validate input and document the API."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+State = Literal["queued", "running", "done", "failed", "cancelled"]
+MAX_SEED = 2**32 - 1  # what every conductor's random generator accepts
+
+
+class JobOptions(BaseModel):
+    """Options of a job: query parameters, or form fields beside a multipart upload."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="'procedural' or a registered model name (GET /v1/models); default: the registered "
+        "learned model, else procedural",
+    )
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="the same seed gives the same motion")
+    start_s: float | None = Field(None, ge=0, allow_inf_nan=False, description="crop: start (seconds)")
+    end_s: float | None = Field(None, gt=0, allow_inf_nan=False, description="crop: end (seconds)")
+    meter: Literal["2/4", "3/4", "4/4", "6/8"] | None = Field(
+        None, description="metre for the procedural conductor (default: detected); learned models ignore it"
+    )
+    sample_rate: int | None = Field(
+        None, ge=1000, le=768000, description="raw PCM only: samples per second per channel (required)"
+    )
+    channels: int = Field(1, ge=1, le=64, description="raw PCM only: interleaved channels")
+
+    @model_validator(mode="after")
+    def _crop_order(self):
+        if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError("end_s must be after start_s")
+        return self
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+class JobLinks(BaseModel):
+    status: str
+    result: str
+    result_npz: str
+
+
+class JobStatus(BaseModel):
+    id: str
+    state: State
+    progress: float = Field(description="0..1")
+    message: str
+    error: ErrorInfo | None = None
+    model: str
+    seed: int
+    duration_s: float = Field(description="seconds of audio (after cropping)")
+    num_frames: int = Field(description="motion frames the result has: ceil(duration_s * 30)")
+    queue_position: int | None = Field(None, description="jobs ahead of this one, while queued")
+    created_at: float = Field(description="Unix time")
+    started_at: float | None = None
+    finished_at: float | None = None
+    expires_at: float | None = Field(None, description="Unix time when a finished job is forgotten")
+    links: JobLinks
+
+
+class JobResult(BaseModel):
+    keypoints: list[list[list[float]]] = Field(description="(num_frames, 13, 2)")
+    fps: int
+    joint_names: list[str]
+    model: str
+    seed: int
+    duration_s: float
+    num_frames: int
+    source: str
+
+
+class ModelInfo(BaseModel):
+    id: str = Field(description="the name to pass as `model`")
+    kind: Literal["procedural", "learned"]
+    default: bool
+    loaded: bool
+    model_id: str = Field(description="what results record as `model`")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "stopping"]
+    version: str
+    device: str
+    models_loaded: list[str]
+    queue_length: int = Field(description="jobs queued or running")
+    auth_required: bool

@@ -1,0 +1,161 @@
+"""Job records: state, progress, result, and the caps that keep the service's memory bounded.
+
+A finished job is forgotten `ttl_s` after it finished. Results count toward `max_result_bytes`: when a new result
+would pass it, the oldest finished jobs are forgotten first (expired ones are already gone: every access sweeps).
+Unfinished jobs are capped by count and by the bytes of decoded audio they keep on disk.
+"""
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FINAL = frozenset({DONE, FAILED, CANCELLED})
+
+
+class StoreFull(Exception):
+    """No room for another job right now; the client should retry later."""
+
+
+@dataclass
+class AudioInput:
+    """A job's decoded audio, waiting on disk until its features are computed: float32 mono at 22050 Hz."""
+
+    path: Path  # .npy
+    name: str  # how messages and results name it (the uploaded file's name, or "PCM body")
+    duration_s: float
+    source_rate: int
+    channels: int
+    nbytes: int
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass(eq=False)
+class Job:
+    model: str
+    seed: int
+    meter: str | None
+    audio: AudioInput
+    num_frames: int
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    state: str = QUEUED
+    progress: float = 0.0
+    message: str = "queued"
+    error: tuple[str, str] | None = None  # (code, message)
+    motion: object = None  # a vconductor.motion_io.Motion once done
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    prep: object = None  # the worker's Future of the prepared input
+
+    def result_bytes(self) -> int:
+        return self.motion.keypoints.nbytes if self.motion is not None else 0
+
+
+class JobStore:
+    def __init__(self, ttl_s: float, max_active: int, max_result_bytes: int, max_pending_audio_bytes: int,
+                 max_finished: int = 1000):  # fmt: skip
+        self.ttl_s, self.max_active, self.max_finished = ttl_s, max_active, max_finished
+        self.max_result_bytes, self.max_pending_audio_bytes = max_result_bytes, max_pending_audio_bytes
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._result_bytes = 0
+
+    # ------------------------------------------------------------------------------------------ queries
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            self._sweep()
+            return self._jobs.get(job_id)
+
+    def active_count(self) -> int:
+        with self._lock:
+            return sum(j.state not in FINAL for j in self._jobs.values())
+
+    def expires_at(self, job: Job) -> float | None:
+        return None if job.finished_at is None else job.finished_at + self.ttl_s
+
+    # ---------------------------------------------------------------------------------------- changes
+
+    def sweep(self) -> None:
+        """Forget expired jobs (also done on every access; the worker calls this when idle)."""
+        with self._lock:
+            self._sweep()
+
+    def check_room(self) -> None:
+        """Raise StoreFull when the queue is full (checked before an upload is read, and again on add)."""
+        with self._lock:
+            self._sweep()
+            self._check_room(0)
+
+    def add(self, job: Job) -> None:
+        with self._lock:
+            self._sweep()
+            self._check_room(job.audio.nbytes)
+            self._jobs[job.id] = job
+
+    def start(self, job: Job) -> bool:
+        """queued -> running; False when the job was cancelled meanwhile."""
+        with self._lock:
+            if job.state != QUEUED:
+                return False
+            job.state, job.started_at = RUNNING, time.time()
+            return True
+
+    def finish(self, job: Job, state: str, *, motion=None, error: tuple[str, str] | None = None,
+               message: str | None = None) -> bool:  # fmt: skip
+        """Record the end of a job once (a later call, e.g. a cancel racing completion, changes nothing)."""
+        with self._lock:
+            if job.state in FINAL:
+                return False
+            job.state, job.motion, job.error = state, motion, error
+            job.message = message or state
+            job.progress = 1.0 if state == DONE else job.progress
+            job.finished_at = time.time()
+            job.prep = None
+            if job.id in self._jobs:
+                self._result_bytes += job.result_bytes()
+                self._evict(keep=job)
+            return True
+
+    def forget(self, job: Job) -> None:
+        with self._lock:
+            self._drop(job)
+
+    # ---------------------------------------------------------------------------------------- internals
+
+    def _check_room(self, extra_bytes: int) -> None:
+        active = [j for j in self._jobs.values() if j.state not in FINAL]
+        if len(active) >= self.max_active:
+            raise StoreFull(f"the queue is full ({len(active)} jobs waiting or running); retry later")
+        waiting = sum(j.audio.nbytes for j in active if j.state == QUEUED)
+        if active and waiting + extra_bytes > self.max_pending_audio_bytes:
+            raise StoreFull(f"too much audio is waiting ({waiting / 2**20:.0f} MiB decoded); retry later")
+
+    def _drop(self, job: Job) -> None:
+        if self._jobs.pop(job.id, None) is not None:
+            self._result_bytes -= job.result_bytes()
+            job.motion = None
+
+    def _sweep(self) -> None:
+        now = time.time()
+        for job in [j for j in self._jobs.values() if j.finished_at and j.finished_at + self.ttl_s <= now]:
+            self._drop(job)
+
+    def _evict(self, keep: Job) -> None:
+        """Forget the oldest finished jobs while results or finished records pass their caps."""
+        finished = sorted((j for j in self._jobs.values() if j.state in FINAL and j is not keep),
+                          key=lambda j: j.finished_at)  # fmt: skip
+        excess = len(finished) + 1 - self.max_finished
+        for job in finished:
+            over_bytes = self._result_bytes > self.max_result_bytes
+            if excess <= 0 and not over_bytes:
+                break
+            if excess > 0 or job.motion is not None:
+                excess -= 1
+                self._drop(job)

@@ -1,0 +1,296 @@
+"""The procedural conductor on constructed music analyses with known beats, metres and dynamics."""
+
+import time
+
+import numpy as np
+import pytest
+
+from vconductor.analysis import METERS, MusicAnalysis
+from vconductor.metrics import beat_align_score, beat_period, joint_speed, motion_beats
+from vconductor.procedural import ConductorConfig, conduct
+from vconductor.skeleton import JOINT
+
+FPS = 30
+R_WRIST, L_WRIST = JOINT["right_wrist"], JOINT["left_wrist"]
+BONES = [
+    ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"),
+    ("left_shoulder", "left_elbow"),
+    ("left_elbow", "left_wrist"),
+]
+
+
+def steady_beats(bpm: float, start: float, end: float) -> np.ndarray:
+    return np.arange(start, end, 60.0 / bpm)
+
+
+def ritardando(bpm: float, start: float, end: float) -> np.ndarray:
+    """Steady, then slowing down to half the tempo over the second half."""
+    beats, period = [start], 60.0 / bpm
+    while beats[-1] < end:
+        progress = (beats[-1] - start) / (end - start)
+        beats.append(beats[-1] + period * (1 + 4 * max(0.0, progress - 0.5) ** 2))
+    return np.array(beats[:-1])
+
+
+def analysis(
+    meter: str = "4/4",
+    beats: np.ndarray | None = None,
+    seconds: float = 30.0,
+    loudness=0.6,
+    articulation: float = 0.3,
+    silent_ranges=(),
+    phrases=(),
+    onsets=(),
+) -> MusicAnalysis:
+    """A MusicAnalysis with the given beats (default: 100 bpm from 1.5 s to 3 s before the end), sounding from
+    the first beat to one beat after the last except in `silent_ranges`."""
+    n = int(round(seconds * FPS))
+    beats = steady_beats(100, 1.5, seconds - 3.0) if beats is None else np.asarray(beats, float)
+    t = np.arange(n) / FPS
+    period = np.diff(beats) if len(beats) > 1 else np.array([0.6])
+    silent = (t < beats[0] - 0.05) | (t > beats[-1] + period[-1]) if len(beats) else np.ones(n, bool)
+    for a, b in silent_ranges:
+        silent |= (t >= a) & (t < b)
+    loud = np.broadcast_to(np.asarray(loudness, np.float32), (n,))
+    onset = np.zeros(n, np.float32)
+    for o in onsets:
+        onset[int(o * FPS)] = 1.0
+    return MusicAnalysis(
+        duration_s=seconds,
+        beats_s=beats,
+        beat_in_bar=np.arange(len(beats)) % METERS[meter],
+        meter=meter,
+        tempo_bpm=60.0 / np.concatenate([period, period[-1:]])[: len(beats)],
+        loudness=np.where(silent, 0.0, loud).astype(np.float32),
+        onset_strength=onset,
+        articulation=np.full(n, articulation, np.float32),
+        silent=silent,
+        phrase_starts_s=np.asarray(phrases, float),
+    )
+
+
+def run(a: MusicAnalysis, seed: int = 0, **config) -> np.ndarray:
+    return conduct(a, len(a.loudness), seed, ConductorConfig(**config) if config else None)
+
+
+def bone_lengths(motion: np.ndarray) -> np.ndarray:
+    return np.stack([np.linalg.norm(motion[:, JOINT[a]] - motion[:, JOINT[b]], axis=1) for a, b in BONES])
+
+
+CASES = [(m, bpm) for m in METERS for bpm in (60, 100, 140)]
+
+
+@pytest.mark.parametrize(("meter", "bpm"), [*CASES, ("4/4", "rit"), ("3/4", "rit")])
+def test_ictus_is_lowest_and_slowest_on_every_beat(meter, bpm):
+    beats = ritardando(120, 1.5, 30.0) if bpm == "rit" else steady_beats(bpm, 1.5, 30.0)
+    a = analysis(meter, beats, seconds=34.0)
+    motion = run(a)
+    y = motion[:, R_WRIST, 1].astype(float)
+    speed = joint_speed(motion, smooth_s=0)  # central differences, unsmoothed
+    periods = np.diff(beats)
+    for k, beat in enumerate(beats[:-1]):
+        half = max(2, int(0.35 * periods[k] * FPS))  # a window within half a beat either side
+        f = int(round(beat * FPS))
+        window = np.arange(f - half, f + half + 1)
+        lowest, slowest = window[np.argmax(y[window])], window[np.argmin(speed[window])]
+        assert abs(lowest / FPS - beat) <= 1.01 / FPS, f"beat {k} at {beat:.3f}s: lowest at frame {lowest}"
+        assert abs(slowest / FPS - beat) <= 1.01 / FPS, f"beat {k} at {beat:.3f}s: slowest at frame {slowest}"
+
+
+@pytest.mark.parametrize(("meter", "bpm"), CASES)
+def test_beat_align_score_and_dominant_period(meter, bpm):
+    a = analysis(meter, steady_beats(bpm, 1.5, 40.0), seconds=44.0)
+    motion = run(a)
+    score = beat_align_score(motion_beats(motion), a.beats_s)  # over the whole clip: entry and release too
+    assert score >= 0.9, score
+    assert beat_period(motion) == pytest.approx(60.0 / bpm, rel=0.04)
+
+
+def test_ritardando_is_followed():
+    a = analysis("4/4", ritardando(110, 1.5, 36.0), seconds=40.0)
+    assert beat_align_score(motion_beats(run(a)), a.beats_s) >= 0.9
+
+
+def ictus_x(meter: str, loudness: float = 0.6) -> np.ndarray:
+    """Median x of the right wrist at each beat of the bar."""
+    a = analysis(meter, steady_beats(90, 1.5, 30.0), loudness=loudness)
+    motion = run(a)
+    frames = np.round(a.beats_s * FPS).astype(int)
+    x = motion[frames, R_WRIST, 0]
+    return np.array([np.median(x[a.beat_in_bar == k]) for k in range(METERS[meter])])
+
+
+def test_beat_pattern_directions():
+    # The right hand is on the image's left: "in" (towards the body) is larger x, "out" smaller.
+    one, two, three, four = ictus_x("4/4")
+    assert two > one + 0.02 and three < one - 0.05 and one > four > three  # down, in, out, up
+    one, two, three = ictus_x("3/4")
+    assert two < one - 0.05 and two < three < one  # down, out, up
+    one, two = ictus_x("2/4")
+    assert two < one - 0.02  # down, up (a little out)
+    x = ictus_x("6/8")
+    assert x[0] < x[1] < x[2] and x[3] < x[0] and x[4] < x[3] and x[4] < x[5] < x[0]  # German six
+
+
+def test_bones_and_face_are_rigid_and_values_finite():
+    a = analysis("4/4", steady_beats(140, 1.5, 27.0), loudness=0.95, articulation=1.0)
+    motion = run(a)
+    assert motion.dtype == np.float32 and motion.shape == (len(a.loudness), 13, 2)
+    assert np.isfinite(motion).all()
+    assert bone_lengths(motion).std(axis=1).max() < 1e-4
+    face = motion[:, 1:5] - motion[:, :1]  # eyes and ears relative to the nose
+    assert np.abs(face - face[0]).max() < 1e-5
+
+
+def test_motion_is_continuous():
+    for meter, bpm, loud in (("4/4", 140, 0.95), ("6/8", 140, 0.95), ("3/4", 60, 0.3)):
+        motion = run(analysis(meter, steady_beats(bpm, 1.5, 27.0), loudness=loud))
+        step = np.linalg.norm(np.diff(motion, axis=0), axis=2)  # the official model's maxima: 0.07 .. 0.1
+        assert step[:, [R_WRIST, L_WRIST]].max() < 0.06 and step.max() < 0.1, (meter, bpm, step.max())
+        accel = np.linalg.norm(np.diff(motion[:, R_WRIST], 2, axis=0), axis=1)
+        assert accel.max() < 0.06, (
+            meter,
+            bpm,
+            accel.max(),
+        )  # no jumps in velocity (official: 0.056 .. 0.064)
+
+
+def test_starts_and_ends_at_rest():
+    motion = run(analysis("4/4", steady_beats(100, 4.0, 20.0), seconds=28.0))
+    wrists = motion[:, [R_WRIST, L_WRIST]]
+    assert np.abs(wrists[1] - wrists[0]).max() < 1e-6  # hands still at the start ...
+    assert np.abs(wrists[-1] - wrists[-2]).max() < 1e-6  # ... and at the end, lowered again
+    assert np.abs(wrists[0] - wrists[-1]).max() < 0.01
+    assert np.abs(np.diff(motion[:15], axis=0)).max() < 1e-3  # the body only breathes
+    prep = motion[int(3.4 * FPS) : int(4.0 * FPS), R_WRIST, 1]  # the preparatory beat before the first
+    assert prep.min() < motion[0, R_WRIST, 1] - 0.05  # is made with a raised hand
+
+
+def pattern_height(motion: np.ndarray, start_s: float, end_s: float) -> float:
+    y = motion[int(start_s * FPS) : int(end_s * FPS), R_WRIST, 1]
+    return float(np.percentile(y, 98) - np.percentile(y, 2))
+
+
+def test_pattern_size_follows_loudness():
+    t = np.arange(40 * FPS) / FPS
+    swell = np.where(t < 20, 0.1, 0.95)
+    motion = run(analysis("4/4", steady_beats(100, 1.5, 37.0), seconds=40.0, loudness=swell))
+    soft, loud = pattern_height(motion, 5, 17), pattern_height(motion, 24, 36)
+    assert loud > 1.8 * soft
+    assert 0.03 < soft < 0.08 and 0.09 < loud < 0.22
+
+
+def test_left_hand_mirrors_the_right_only_when_loud():
+    t = np.arange(40 * FPS) / FPS
+    swell = np.where(t < 20, 0.2, 0.95)
+    motion = run(analysis("4/4", steady_beats(100, 1.5, 37.0), seconds=40.0, loudness=swell))
+    right, left = motion[:, R_WRIST].astype(float), motion[:, L_WRIST].astype(float)
+    loud = slice(24 * FPS, 36 * FPS)
+    mirrored = np.column_stack([1.0 - right[loud, 0], right[loud, 1]])
+    assert np.abs(left[loud] - mirrored).max() < 0.02
+    soft = slice(5 * FPS, 17 * FPS)
+    right_moves = np.ptp(right[soft, 1])
+    assert np.ptp(left[soft, 1]) < 0.3 * right_moves  # the left hand stays quiet
+    assert np.corrcoef(np.diff(left[soft, 1]), np.diff(right[soft, 1]))[0, 1] < 0.5
+
+
+def test_left_hand_cues_entries_and_lifts_with_crescendos():
+    t = np.arange(40 * FPS) / FPS
+    crescendo = np.clip(0.15 + 0.4 * (t - 25) / 5, 0.15, 0.55)  # 0.15 until 25 s, rising to 0.55 at 30 s
+    a = analysis("4/4", steady_beats(90, 1.5, 37.0), seconds=40.0, loudness=crescendo, phrases=[12.0])
+    motion = run(a)
+    left_y = motion[:, L_WRIST, 1]
+    quiet = np.median(left_y[5 * FPS : 10 * FPS])
+    assert left_y[int(12.0 * FPS)] < quiet - 0.04  # raised to cue the phrase
+    assert left_y[int(28.5 * FPS)] < quiet - 0.04  # lifted by the crescendo
+    assert motion[int(12.0 * FPS), 0, 0] > np.median(
+        motion[5 * FPS : 10 * FPS, 0, 0]
+    )  # head turns to the cue
+
+
+def test_silence_holds_the_hands_still():
+    beats = np.concatenate([steady_beats(100, 1.5, 12.0), steady_beats(100, 24.0, 33.0)])
+    a = analysis("4/4", beats, seconds=36.0, silent_ranges=[(12.6, 23.0)])
+    motion = run(a)
+    rest = slice(int(15.5 * FPS), int(20.5 * FPS))
+    for wrist in (R_WRIST, L_WRIST):
+        assert joint_speed(motion[rest], JOINT_NAME[wrist], smooth_s=0).max() < 0.01
+    # ... then prepares and conducts the entry. The release and the preparation add a motion beat or two
+    # outside the beats; within the runs of beats every motion beat is on a beat.
+    found = motion_beats(motion)
+    in_runs = ((found > 1.2) & (found < 12.0)) | ((found > 23.8) & (found < 32.7))
+    assert beat_align_score(found[in_runs], a.beats_s) >= 0.95
+    assert (~in_runs).sum() <= 6
+    still = run(analysis("4/4", np.zeros(0), seconds=10.0))  # nothing to conduct at all
+    assert np.ptp(still[:, [R_WRIST, L_WRIST]], axis=0).max() < 0.01
+
+
+JOINT_NAME = {index: name for name, index in JOINT.items()}
+
+
+def test_fermata_holds_up_then_releases_at_the_silence():
+    beats = np.concatenate([steady_beats(100, 1.5, 10.0), steady_beats(100, 18.0, 26.0)])
+    a = analysis("4/4", beats, seconds=30.0, silent_ranges=[(14.0, 17.0)])  # the last note rings to 14 s
+    motion = run(a)
+    y = motion[:, R_WRIST, 1]
+    held = slice(int(11.5 * FPS), int(13.0 * FPS))
+    plane = np.median(y[np.round(a.beats_s * FPS).astype(int)])
+    assert np.ptp(y[held]) < 1e-4 and y[held].mean() < plane - 0.03  # sustained, hand up
+    release = joint_speed(motion[int(13.2 * FPS) : int(14.4 * FPS)], smooth_s=0)
+    assert release.max() > 0.1  # the cut-off gesture, closing at the silence
+
+
+def test_seed_is_deterministic_and_varies_naturally():
+    a = analysis("3/4", steady_beats(100, 1.5, 27.0))
+    m0, m0_again, m1 = run(a, 0), run(a, 0), run(a, 1)
+    assert np.array_equal(m0, m0_again)
+    assert np.abs(m0 - m1).mean() > 1e-3  # another seed is another take ...
+    for m in (m0, m1):  # ... of the same conducting
+        assert beat_align_score(motion_beats(m), a.beats_s) >= 0.9
+    assert pattern_height(m1, 3, 24) == pytest.approx(pattern_height(m0, 3, 24), rel=0.3)
+
+
+def test_official_coordinate_convention():
+    motion = run(analysis("4/4", steady_beats(110, 1.5, 27.0), loudness=0.8))
+    width = motion[:, JOINT["left_shoulder"], 0] - motion[:, JOINT["right_shoulder"], 0]
+    assert width.mean() == pytest.approx(0.2, abs=0.02)
+    hips = motion[:, [JOINT["left_hip"], JOINT["right_hip"]]].mean(axis=(0, 1))
+    assert hips == pytest.approx([0.5, 0.75], abs=0.02)
+    assert motion[:, R_WRIST, 0].mean() < 0.5 < motion[:, L_WRIST, 0].mean()  # facing the camera
+    assert (motion[:, 0, 1] < motion[:, JOINT["right_shoulder"], 1] - 0.05).all()  # y points down
+
+
+def test_odd_inputs():
+    a = analysis("2/4", steady_beats(100, 0.1, 8.0), seconds=10.0)  # no time for a preparation
+    assert np.isfinite(run(a)).all()
+    single = analysis("4/4", np.array([2.0]), seconds=6.0)
+    assert np.isfinite(run(single)).all()
+    short = conduct(a, 40)  # fewer frames than the contours
+    long = conduct(a, 400)  # more frames than the contours
+    assert short.shape == (40, 13, 2) and long.shape == (400, 13, 2) and np.isfinite(long).all()
+    assert conduct(a, 0).shape == (0, 13, 2)
+    never_silent = analysis("4/4", steady_beats(100, 1.5, 8.0), seconds=10.0)
+    never_silent.silent[:] = False  # a recording that never falls silent: the release comes at its end
+    assert np.isfinite(run(never_silent)).all()
+
+
+def test_ten_minutes_in_well_under_a_second():
+    a = analysis("4/4", steady_beats(120, 1.5, 597.0), seconds=600.0)
+    run(a)  # warm up imports and caches
+    start = time.perf_counter()
+    motion = run(a)
+    assert motion.shape == (18000, 13, 2)
+    assert time.perf_counter() - start < 1.5
+
+
+def test_contact_sheet_renders(tmp_path):
+    from PIL import Image
+
+    from vconductor.motion_io import Motion
+    from vconductor.preview import render_preview
+
+    a = analysis("3/4", steady_beats(90, 1.5, 12.0), seconds=15.0)
+    motion = Motion(run(a), a.duration_s, model="procedural", seed=0)
+    out = render_preview(motion, tmp_path / "sheet.png", size=200)
+    assert Image.open(out).size[0] > 0

@@ -1,0 +1,526 @@
+"""The HTTP service as the Blender add-on uses it: a real server process on 127.0.0.1, real HTTP, no mocks.
+
+Servers start as `python -m vconductor.service serve --port 0 --port-file F` (what `vconductor serve` runs) with
+VCONDUCTOR_HOME in a temp folder holding a registered random-weight generator.
+"""
+
+import http.client
+import math
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import write_music
+from vconductor.motion_io import load_motion
+from vconductor.skeleton import JOINT_NAMES
+
+FINAL = {"done", "failed", "cancelled"}
+
+
+class ServerProcess:
+    """A service subprocess, started the way a parent process (the add-on) starts it."""
+
+    def __init__(self, home: Path, tmp: Path, *args: str, env: dict | None = None):
+        tag = secrets.token_hex(3)
+        self.port_file = tmp / f"port-{tag}"
+        self.log = tmp / f"server-{tag}.log"
+        cmd = [sys.executable, "-m", "vconductor.service", "serve", "--port", "0", "--port-file", str(self.port_file),
+               "--device", "cpu", *args]  # fmt: skip
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
+                                         env={**os.environ, "VCONDUCTOR_HOME": str(home), **(env or {})})  # fmt: skip
+        deadline = time.monotonic() + 90
+        while not self.port_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        self.port = int(self.port_file.read_text())
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.client = httpx.Client(base_url=self.url, timeout=120)
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, random_generator_file):
+    """A user cache with the random-weight generator registered as 'rand' (the default learned model)."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VCONDUCTOR_HOME", str(home))
+        from vconductor.registry import add_model
+
+        add_model("rand", random_generator_file)
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(home, tmp_path_factory):
+    srv = ServerProcess(home, tmp_path_factory.mktemp("srv"), "--max-duration-s", "1200")
+    yield srv
+    assert srv.stop() == 0, srv.output()
+    assert "Traceback" not in srv.output(), srv.output()
+
+
+@pytest.fixture(scope="module")
+def audio_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("audio")
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def submit_file(client: httpx.Client, path: Path, **params) -> httpx.Response:
+    with open(path, "rb") as f:
+        return client.post("/v1/jobs", params=params, files={"file": (path.name, f)})
+
+
+def submit_pcm(client: httpx.Client, samples: np.ndarray, sample_rate: int, **params) -> httpx.Response:
+    """Interleaved little-endian float32, as Blender's aud produces it."""
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    body = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+    params = {"sample_rate": sample_rate, "channels": channels, **params}
+    return client.post("/v1/jobs", params=params, content=body,
+                       headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+
+
+def wait_final(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get(f"/v1/jobs/{job_id}").json()
+        if status["state"] in FINAL or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
+
+
+def wait_running(client: httpx.Client, job_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get(f"/v1/jobs/{job_id}").json()
+        if status["state"] != "queued" or time.monotonic() > deadline:
+            return status
+        time.sleep(0.02)
+
+
+def generate(client: httpx.Client, response: httpx.Response) -> np.ndarray:
+    """The keypoints of a submitted job (JSON result), checked against its npz."""
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    status = wait_final(client, job_id)
+    assert status["state"] == "done", status
+    doc = client.get(f"/v1/jobs/{job_id}/result").json()
+    keypoints = np.array(doc["keypoints"], dtype=np.float32)
+    assert keypoints.shape == (doc["num_frames"], 13, 2) == (status["num_frames"], 13, 2)
+    assert doc["fps"] == 30 and tuple(doc["joint_names"]) == JOINT_NAMES
+    return keypoints
+
+
+def error_of(response: httpx.Response) -> dict:
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    error = response.json()["error"]
+    assert set(error) == {"code", "message"} and error["message"], error
+    return error
+
+
+# ---------------------------------------------------------------------------------------------------- tests
+
+
+def test_health_models_and_schema(server):
+    health = server.client.get("/v1/health").json()
+    assert health["status"] == "ok" and health["version"] and health["device"] in ("auto", "cpu")
+    assert health["queue_length"] == 0 and health["auth_required"] is False
+    models = {m["id"]: m for m in server.client.get("/v1/models").json()}
+    assert models["rand"]["kind"] == "learned" and models["rand"]["default"] is True
+    assert models["rand"]["model_id"].startswith("rand@")
+    assert "procedural" not in models or models["procedural"]["kind"] == "procedural"
+    schema = server.client.get("/openapi.json").json()
+    assert {"/v1/health", "/v1/models", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/result",
+            "/v1/jobs/{job_id}/result.npz"} <= set(schema["paths"])  # fmt: skip
+    assert server.client.get("/docs").status_code == 200
+
+
+def test_wav_flac_and_pcm_give_the_motion_of_their_audio(server, audio_dir, tmp_path):
+    wav = write_music(audio_dir / "piece.wav", 3.3, sample_rate=44100, channels=2)
+    flac = write_music(audio_dir / "piece.flac", 2.05, sample_rate=48000)
+    c = server.client
+
+    response = submit_file(c, wav, seed=3)
+    assert response.status_code == 202 and response.headers["location"] == f"/v1/jobs/{response.json()['id']}"
+    created = response.json()
+    assert created["state"] == "queued" and created["num_frames"] == 99 and created["model"] == "rand"
+    from_wav = generate(c, response)
+    assert from_wav.shape == (math.ceil(3.3 * 30), 13, 2)
+
+    # the npz result is the file save_motion writes, with the same keypoints as the JSON
+    npz = c.get(f"/v1/jobs/{created['id']}/result.npz")
+    assert npz.status_code == 200 and npz.headers["content-type"] == "application/octet-stream"
+    (tmp_path / "r.npz").write_bytes(npz.content)
+    motion = load_motion(tmp_path / "r.npz")
+    assert motion.seed == 3 and motion.model.startswith("rand@") and motion.source == "piece.wav"
+    assert np.abs(motion.keypoints - from_wav).max() < 1e-6
+
+    # the same seed gives the same motion; another seed another one
+    assert np.array_equal(generate(c, submit_file(c, wav, seed=3)), from_wav)
+    assert np.abs(generate(c, submit_file(c, wav, seed=4)) - from_wav).max() > 1e-5  # random weights: small
+
+    # raw float32 PCM (interleaved stereo) of the very samples in the WAV gives the very same motion
+    samples, rate = sf.read(wav, dtype="float32", always_2d=True)
+    assert np.array_equal(generate(c, submit_pcm(c, samples, rate, seed=3)), from_wav)
+
+    assert generate(c, submit_file(c, flac)).shape == (math.ceil(2.05 * 30), 13, 2)
+    # cropping, as query options or as form fields
+    assert generate(c, submit_file(c, wav, start_s=0.5, end_s=2.5)).shape == (60, 13, 2)
+    with open(wav, "rb") as f:
+        response = c.post("/v1/jobs", files={"file": ("piece.wav", f)}, data={"start_s": "1", "seed": "3"})
+    assert generate(c, response).shape == (69, 13, 2)
+
+
+def test_procedural_conductor_when_available(server, audio_dir):
+    if "procedural" not in {m["id"] for m in server.client.get("/v1/models").json()}:
+        pytest.skip("the procedural conductor is not in this build yet")
+    wav = write_music(audio_dir / "proc.wav", 4.0)
+    response = submit_file(server.client, wav, model="procedural", seed=1)
+    assert generate(server.client, response).shape == (120, 13, 2)
+
+
+def test_concurrent_submissions_all_complete_with_their_own_results(server, audio_dir):
+    durations = [1.0 + 0.4 * i for i in range(8)]
+    files = [write_music(audio_dir / f"c{i}.wav", d, seed=i) for i, d in enumerate(durations)]
+    jobs = [(files[i], i) for i in range(8)] + [(files[0], 0)]  # the last repeats the first
+    results: list = [None] * len(jobs)
+
+    def client_thread(i: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            path, seed = jobs[i]
+            results[i] = generate(client, submit_file(client, path, seed=seed))
+
+    threads = [threading.Thread(target=client_thread, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert all(r is not None for r in results), "a client thread failed"
+    for i, path in enumerate(files):  # ceil(duration * 30) frames, from the exact sample count
+        info = sf.info(path)
+        assert results[i].shape == (-(-info.frames * 30 // info.samplerate), 13, 2)
+    assert len({len(r) for r in results}) == 8
+    firsts = [r[:30].ravel() for r in results[:8]]
+    assert all(np.abs(firsts[i] - firsts[j]).max() > 1e-5 for i in range(8) for j in range(i))
+    assert np.array_equal(results[8], results[0])
+    assert server.client.get("/v1/health").json()["queue_length"] == 0
+
+
+def test_cancel_running_and_queued_jobs(server, audio_dir):
+    long = write_music(audio_dir / "ten_minutes.wav", 600, sample_rate=8000)
+    c = server.client
+    first, second = (submit_file(c, long).json() for _ in range(2))
+    # the second waits behind the first: cancelled at once
+    response = c.delete(f"/v1/jobs/{second['id']}")
+    assert response.status_code == 200 and response.json()["state"] == "cancelled"
+    assert c.get(f"/v1/jobs/{first['id']}/result").status_code == 409  # not done yet
+    assert wait_running(c, first["id"])["state"] == "running"
+    response = c.delete(f"/v1/jobs/{first['id']}")
+    assert response.status_code == 202 and response.json()["message"] == "cancelling"
+    status = wait_final(c, first["id"])
+    assert status["state"] == "cancelled" and status["progress"] < 1
+    for job in (first, second):
+        response = c.get(f"/v1/jobs/{job['id']}/result")
+        assert response.status_code == 410 and error_of(response)["code"] == "cancelled"
+    # deleting a finished job forgets it
+    assert c.delete(f"/v1/jobs/{first['id']}").status_code == 204
+    assert c.get(f"/v1/jobs/{first['id']}").status_code == 404
+    assert c.get("/v1/health").json()["queue_length"] == 0
+
+
+def _declared_length_only(port: int, path: str, length: int, content_type: str) -> tuple[int, dict]:
+    """Send headers promising `length` bytes and no body: the server must answer without reading it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.putrequest("POST", path)
+    conn.putheader("Content-Type", content_type)
+    conn.putheader("Content-Length", str(length))
+    conn.endheaders()
+    response = conn.getresponse()
+    import json
+
+    result = response.status, json.loads(response.read())
+    conn.close()
+    return result
+
+
+def test_bad_inputs_get_4xx_json_errors_and_the_server_keeps_serving(server, audio_dir, tmp_path):
+    c = server.client
+    wav = write_music(audio_dir / "ok.wav", 2.0)
+    data = wav.read_bytes()
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(data[: len(data) // 2])
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(data[:44] + np.random.default_rng(0).bytes(20000))
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(np.random.default_rng(1).bytes(50000))
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(44100 * 2, np.float32), 44100)
+    short = write_music(tmp_path / "short.wav", 0.2)
+    text = tmp_path / "notes.txt"
+    text.write_text("not audio at all\n" * 100)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    too_long = write_music(tmp_path / "long.wav", 1260, sample_rate=1000)  # 21 minutes, over the 20 allowed
+    tone = np.sin(np.arange(44100) / 10).astype(np.float32)
+
+    def pcm(body: bytes, **params):
+        return c.post(
+            "/v1/jobs", params=params, content=body, headers={"Content-Type": "application/octet-stream"}
+        )
+
+    cases = {
+        "empty body": (pcm(b"", sample_rate=44100), 422, "empty_body"),
+        "empty file": (submit_file(c, empty), 422, "invalid_audio"),
+        "truncated wav": (submit_file(c, truncated), 422, "invalid_audio"),
+        "corrupt wav": (submit_file(c, corrupt), 422, "invalid_audio"),
+        "random bytes": (submit_file(c, noise), 422, "invalid_audio"),
+        "silent": (submit_file(c, silent), 422, "invalid_audio"),
+        "0.2 s clip": (submit_file(c, short), 422, "invalid_audio"),
+        "text file": (submit_file(c, text), 422, "invalid_audio"),
+        "too long": (submit_file(c, too_long), 422, "too_long"),
+        "sample_rate 0": (pcm(tone.tobytes(), sample_rate=0), 422, "invalid_option"),
+        "sample_rate < 0": (pcm(tone.tobytes(), sample_rate=-44100), 422, "invalid_option"),
+        "sample_rate huge": (pcm(tone.tobytes(), sample_rate=10**12), 422, "invalid_option"),
+        "sample_rate text": (pcm(tone.tobytes(), sample_rate="fast"), 422, "invalid_option"),
+        "sample_rate 1.5": (pcm(tone.tobytes(), sample_rate=1.5), 422, "invalid_option"),
+        "no sample_rate": (pcm(tone.tobytes()), 422, "invalid_option"),
+        "odd byte count": (pcm(tone.tobytes()[:-1], sample_rate=44100), 422, "invalid_pcm"),
+        "stereo, 1.5 frames": (pcm(tone.tobytes()[:-4], sample_rate=44100, channels=2), 422, "invalid_pcm"),
+        "PCM with NaN": (
+            pcm(np.full(44100, np.nan, np.float32).tobytes(), sample_rate=44100),
+            422,
+            "invalid_audio",
+        ),
+        "PCM silent": (pcm(np.zeros(44100, np.float32).tobytes(), sample_rate=44100), 422, "invalid_audio"),
+        "PCM options on a file": (submit_file(c, wav, sample_rate=44100), 422, "invalid_option"),
+        "unknown model": (submit_file(c, wav, model="nope"), 422, "unknown_model"),
+        "model path": (submit_file(c, wav, model="/etc/passwd"), 422, "unknown_model"),
+        "negative seed": (submit_file(c, wav, seed=-1), 422, "invalid_option"),
+        "seed text": (submit_file(c, wav, seed="x"), 422, "invalid_option"),
+        "seed huge": (submit_file(c, wav, seed=2**40), 422, "invalid_option"),
+        "bad meter": (submit_file(c, wav, meter="5/4"), 422, "invalid_option"),
+        "end before start": (submit_file(c, wav, start_s=1.5, end_s=1.0), 422, "invalid_option"),
+        "start past the end": (submit_file(c, wav, start_s=5), 422, "invalid_option"),
+        "crop too short": (submit_file(c, wav, start_s=1.8), 422, "invalid_audio"),
+        "unknown option": (submit_file(c, wav, sead=1), 422, "invalid_option"),
+        "text/plain": (
+            c.post("/v1/jobs", content=b"hi", headers={"Content-Type": "text/plain"}),
+            415,
+            "unsupported_media_type",
+        ),  # fmt: skip
+        "no file part": (
+            c.post("/v1/jobs", data={"seed": "1"}, files={"x": (None, "1")}),
+            422,
+            "missing_file",
+        ),
+        "bad multipart": (
+            c.post(
+                "/v1/jobs",
+                content=b"--x\r\nnonsense",
+                headers={"Content-Type": "multipart/form-data; boundary=y"},
+            ),
+            400,
+            "bad_request",
+        ),  # fmt: skip
+        "unknown job": (c.get("/v1/jobs/0123456789abcdef"), 404, "not_found"),
+        "unknown job result": (c.get("/v1/jobs/nope/result.npz"), 404, "not_found"),
+        "unknown job delete": (c.delete("/v1/jobs/nope"), 404, "not_found"),
+        "unknown path": (c.get("/v2/health"), 404, "not_found"),
+    }
+    for name, (response, status, code) in cases.items():
+        assert response.status_code == status, (name, response.text)
+        assert error_of(response)["code"] == code, (name, response.text)
+    assert "truncated" in error_of(cases["truncated wav"][0])["message"]
+    assert "silent" in error_of(cases["silent"][0])["message"]
+    assert "too short" in error_of(cases["0.2 s clip"][0])["message"]
+    assert error_of(cases["text file"][0])["message"].startswith("notes.txt: ")  # the client's name, not ours
+    assert "/tmp" not in str({n: r.text for n, (r, _, _) in cases.items()})
+
+    # a huge declared Content-Length is refused before any of the body is read
+    for content_type in ("application/octet-stream", "multipart/form-data; boundary=x"):
+        status, body = _declared_length_only(server.port, "/v1/jobs?sample_rate=44100", 10**12, content_type)
+        assert status == 413 and body["error"]["code"] == "too_large"
+    status, body = _declared_length_only(server.port, "/v1/jobs?sample_rate=44100", 44100 * 4 * 60 * 25,
+                                         "application/octet-stream")  # fmt: skip
+    assert status == 422 and body["error"]["code"] == "too_long"  # 25 minutes of PCM, known from the length
+
+    health = c.get("/v1/health").json()
+    assert health["status"] == "ok" and health["queue_length"] == 0
+    assert generate(c, submit_file(c, wav)).shape == (60, 13, 2)
+
+
+def test_upload_limit_while_streaming_and_full_queue(home, tmp_path):
+    srv = ServerProcess(home, tmp_path, "--max-upload-mb", "2", "--max-queue", "1", "--job-ttl-s", "1.5")
+    try:
+        c = srv.client
+
+        def chunks():  # no Content-Length: the limit is enforced as the body arrives
+            for _ in range(48):
+                yield b"\0" * 65536
+
+        response = c.post("/v1/jobs?sample_rate=44100", content=chunks(),
+                          headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+        assert response.status_code == 413 and error_of(response)["code"] == "too_large"
+
+        long = write_music(tmp_path / "long.wav", 600, sample_rate=1000)  # 1.2 MB
+        first = submit_file(c, long)
+        assert first.status_code == 202
+        response = submit_file(c, long)
+        assert response.status_code == 429 and error_of(response)["code"] == "queue_full"
+        assert response.headers["retry-after"]
+        c.delete(f"/v1/jobs/{first.json()['id']}")
+        status = wait_final(c, first.json()["id"])
+        assert status["state"] == "cancelled" and status["expires_at"] == status["finished_at"] + 1.5
+        time.sleep(max(0.0, status["expires_at"] - time.time()) + 0.1)
+        assert c.get(f"/v1/jobs/{status['id']}").status_code == 404  # expired after --job-ttl-s
+        assert c.get("/v1/health").json()["status"] == "ok"
+    finally:
+        assert srv.stop() == 0, srv.output()
+
+
+def test_sigkill_mid_job_then_restart(home, tmp_path, audio_dir):
+    """A crashed server shows up as a connection error: the add-on must handle it (and may restart)."""
+    long = write_music(audio_dir / "kill.wav", 600, sample_rate=8000)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    srv = ServerProcess(home, tmp_path, env={"TMPDIR": str(temp)})
+    job = submit_file(srv.client, long).json()
+    assert wait_running(srv.client, job["id"])["state"] in ("running", "done")
+    srv.proc.kill()
+    srv.proc.wait(10)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{srv.url}/v1/jobs/{job['id']}", timeout=5)
+    assert srv.port_file.exists()  # stale after a crash: the parent deletes it before the next start
+    uploads = list(temp.glob("vconductor-service-*/*"))
+    assert [p.name.split("-")[0] for p in uploads] == [str(srv.proc.pid)]  # left behind too
+
+    again = ServerProcess(home, tmp_path, env={"TMPDIR": str(temp)})
+    try:
+        assert again.port_file != srv.port_file
+        assert not any(p.exists() for p in uploads)  # the new server removed the dead one's uploads
+        assert again.client.get("/v1/health").json()["status"] == "ok"
+        assert again.client.get(f"/v1/jobs/{job['id']}").status_code == 404  # jobs do not survive a crash
+        short = write_music(tmp_path / "short.wav", 1.5)
+        assert generate(again.client, submit_file(again.client, short)).shape == (45, 13, 2)
+    finally:
+        assert again.stop() == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_shuts_down_cleanly(home, tmp_path, audio_dir, sig):
+    long = write_music(audio_dir / "stop.wav", 600, sample_rate=8000)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    srv = ServerProcess(home, tmp_path, env={"TMPDIR": str(temp)})
+    job = submit_file(srv.client, long).json()
+    wait_running(srv.client, job["id"])
+    started = time.monotonic()
+    assert srv.stop(sig) == 0, srv.output()
+    assert time.monotonic() - started < 15
+    assert not srv.port_file.exists()
+    assert not list(temp.glob("vconductor-service-*/*"))  # uploads and decoded audio are gone
+    assert "Traceback" not in srv.output()
+
+
+def test_token_protects_everything_but_health(home, tmp_path):
+    srv = ServerProcess(home, tmp_path, env={"VCONDUCTOR_TOKEN": "s3cret-token"})  # not on the command line
+    try:
+        c = srv.client
+        health = c.get("/v1/health")
+        assert health.status_code == 200 and health.json()["auth_required"] is True
+        for method, path in [("GET", "/v1/models"), ("POST", "/v1/jobs"), ("GET", "/v1/jobs/x"),
+                             ("DELETE", "/v1/jobs/x"), ("GET", "/openapi.json"), ("GET", "/nowhere")]:  # fmt: skip
+            missing = c.request(method, path)
+            assert missing.status_code == 401 and error_of(missing)["code"] == "unauthorized", path
+            assert missing.headers["www-authenticate"] == "Bearer"
+            wrong = c.request(method, path, headers={"Authorization": "Bearer s3cret-tokeN"})
+            assert wrong.status_code == 403 and error_of(wrong)["code"] == "forbidden", path
+        basic = c.get("/v1/models", headers={"Authorization": "Basic s3cret-token"})
+        assert basic.status_code == 401
+        good = {"Authorization": "Bearer s3cret-token"}
+        assert c.get("/v1/models", headers=good).status_code == 200
+        assert c.get("/v1/jobs/x", headers=good).status_code == 404
+        schema = c.get("/openapi.json", headers=good).json()
+        assert "HTTPBearer" in schema["components"]["securitySchemes"]
+    finally:
+        assert srv.stop() == 0
+
+
+def run_serve(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vconductor.service", "serve", *args], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "VCONDUCTOR_HOME": str(home)})  # fmt: skip
+
+
+def test_refuses_to_start_with_a_clear_error(home, server):
+    cases = [
+        (["--host", "0.0.0.0"], "needs a token"),
+        (["--port", str(server.port)], "cannot listen"),
+        (["--port", "70000"], "--port must be"),
+        (["--max-upload-mb", "0"], "--max-upload-mb must be a positive number"),
+        (["--token", " "], "--token must not be empty"),
+    ]
+    for args, message in cases:
+        proc = run_serve(home, *args)
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert message in proc.stderr and proc.stderr.startswith("error: "), proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_store_caps_and_expiry(tmp_path):
+    """The job store on its own: queue caps, result bytes cap (oldest finished forgotten first), expiry."""
+    from vconductor.motion_io import Motion
+    from vconductor.service.store import CANCELLED, DONE, AudioInput, Job, JobStore, StoreFull
+
+    def job(nbytes: int = 100) -> Job:
+        return Job("m", 0, None, AudioInput(tmp_path / "x.npy", "x", 1.0, 22050, 1, nbytes), 30)
+
+    def motion(frames: int) -> Motion:
+        return Motion(np.zeros((frames, 13, 2), np.float32), frames / 30, "m", 0)
+
+    store = JobStore(ttl_s=0.3, max_active=2, max_result_bytes=3 * 1040, max_pending_audio_bytes=1000)
+    a, b = job(), job()
+    store.add(a)
+    store.add(b)
+    with pytest.raises(StoreFull, match="queue is full"):
+        store.add(job())
+    store.finish(b, CANCELLED)
+    with pytest.raises(StoreFull, match="too much audio"):
+        store.add(job(950))  # 100 bytes of a's audio already wait
+    # results: 10 frames = 1040 bytes each; the fourth pushes out the oldest finished one
+    finished = [a]
+    assert store.start(a) and store.finish(a, DONE, motion=motion(10))
+    assert not store.finish(a, CANCELLED)  # a job ends once
+    for _ in range(3):
+        j = job()
+        store.add(j)
+        store.finish(j, DONE, motion=motion(10))
+        finished.append(j)
+    assert store.get(a.id) is None and all(store.get(j.id) is j for j in finished[1:])
+    assert store.get(b.id) is b  # no result: not counted against the result cap
+    time.sleep(0.35)
+    assert all(store.get(j.id) is None for j in [b, *finished])  # expired
