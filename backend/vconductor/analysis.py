@@ -10,6 +10,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .audio import HOP, SAMPLE_RATE, Audio, load_audio, mel_power
+
 METERS = {"2/4": 2, "3/4": 3, "4/4": 4, "6/8": 6}  # metre -> beats conducted per bar
 
 
@@ -42,8 +44,8 @@ class MusicAnalysis:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Analysis parameters
-_SR = 22050  # vconductor.audio.SAMPLE_RATE
-_HOP = 256  # feature hop: 11.6 ms
+_SR = SAMPLE_RATE
+_HOP = HOP  # feature hop, as the mel features: 11.6 ms
 _FPS = _SR / _HOP
 _SILENCE_DBFS = -60.0  # absolute floor: quieter frames are silent
 _SILENCE_REL_DB = 45.0  # frames this far below the piece's loud level (95th percentile) are silent
@@ -129,14 +131,8 @@ def analyze(audio, meter: str | None = None, frame_rate: float = 30.0, progress=
 
 
 def _samples(audio) -> np.ndarray:
-    from .audio import Audio, load_audio
-
-    if not isinstance(audio, Audio):
-        audio = load_audio(audio)
-    y = np.asarray(audio.samples, dtype=np.float32)
-    if y.ndim != 1:
-        raise ValueError(f"expected mono samples, got shape {y.shape}")
-    return y if np.isfinite(y).all() else np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    """Mono float32 samples at 22050 Hz (load_audio guarantees mono and finite values)."""
+    return (audio if isinstance(audio, Audio) else load_audio(audio)).samples
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -168,8 +164,6 @@ class _Features:
 def _features(y: np.ndarray) -> _Features:
     import librosa
     import scipy.ndimage as ndi
-
-    from .audio import mel_power
 
     mel = mel_power(y) if len(y) else np.zeros((128, 1), np.float32)
     logmel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0).astype(np.float32)

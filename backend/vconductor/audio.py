@@ -114,7 +114,8 @@ def _finish(res: _MonoResampler, source_rate: int, channels: int, name: str) -> 
     return Audio(y, source_rate, channels, name)
 
 
-def _ffmpeg() -> str | None:
+def ffmpeg_executable() -> str | None:
+    """The ffmpeg shipped with imageio-ffmpeg, else one on PATH, else None."""
     try:
         import imageio_ffmpeg
 
@@ -124,7 +125,7 @@ def _ffmpeg() -> str | None:
 
 
 def _decode_with_ffmpeg(path: Path, sndfile_error: str) -> Audio:
-    exe = _ffmpeg()
+    exe = ffmpeg_executable()
     if exe is None:
         raise AudioError(
             f"{path}: not readable by libsndfile ({sndfile_error}) and no ffmpeg is available to decode it "

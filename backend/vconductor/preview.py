@@ -125,9 +125,12 @@ def _display_keypoints(keypoints: np.ndarray, smooth: bool) -> np.ndarray:
 
 
 def _ffmpeg_exe() -> str:
-    import imageio_ffmpeg
+    from .audio import ffmpeg_executable
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    exe = ffmpeg_executable()
+    if exe is None:
+        raise RuntimeError("no ffmpeg available to write video (install imageio-ffmpeg)")
+    return exe
 
 
 def _check_audio(audio: Path) -> None:
