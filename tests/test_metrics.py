@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from vconductor.metrics import beat_align_score, beat_period, motion_beats, period_matches
+from vconductor.metrics import (
+    beat_align_score,
+    beat_f_measure,
+    beat_period,
+    motion_beats,
+    music_beats_from_mel,
+    period_matches,
+    tempo_error,
+)
 from vconductor.skeleton import JOINT
 
 
@@ -59,3 +67,36 @@ def test_still_motion_has_no_period():
     still = np.full((300, 13, 2), 0.5)
     assert np.isnan(beat_period(still)) or beat_period(still) >= 0
     assert len(motion_beats(still)) == 0
+
+
+def test_beat_f_measure_matches_one_to_one_within_the_tolerance():
+    music = np.arange(0, 10, 0.5)
+    assert beat_f_measure(music + 0.05, music) == pytest.approx((1.0, 1.0, 1.0))
+    assert beat_f_measure(music + 0.15, music)[0] == 0.0  # outside +-0.1 s
+    assert beat_f_measure(music + 0.15, music, tolerance_s=0.2)[0] == pytest.approx(1.0)
+    # a conductor beating every other beat: all motion beats hit (precision 1), half the music beats (recall 0.5)
+    f, precision, recall = beat_f_measure(music[::2], music)
+    assert (precision, recall) == (1.0, 0.5) and f == pytest.approx(2 / 3)
+    # two motion beats near one music beat count once
+    assert beat_f_measure([1.0, 1.05], [1.0]) == pytest.approx((2 / 3, 0.5, 1.0))
+    assert beat_f_measure([], music) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("period", [0.5, 0.8])
+def test_tempo_error_of_a_bouncing_wrist_folds_octaves(period):
+    motion = bouncing_wrist(period)
+    bpm = 60 / period
+    assert tempo_error(motion, bpm) < 0.03
+    assert tempo_error(motion, 2 * bpm) < 0.03 and tempo_error(motion, bpm / 2) < 0.03  # beating in 2 or in 4
+    assert tempo_error(motion, 1.3 * bpm) > 0.2
+    assert np.isnan(tempo_error(np.full((300, 13, 2), 0.5), bpm))
+
+
+def test_music_beats_from_a_pulsing_mel():
+    t = np.arange(12 * 90) / 90
+    pulse = np.exp(-((t % 0.6) / 0.03))  # 100 BPM clicks
+    mel = (0.2 + 0.6 * pulse[:, None] * np.linspace(0.5, 1, 128)[None]).astype(np.float32)
+    beats, bpm = music_beats_from_mel(mel)
+    assert bpm == pytest.approx(100, rel=0.05)
+    offsets = (beats[:, None] - np.arange(0, 12, 0.6)[None]).__abs__().min(axis=1)
+    assert len(beats) >= 15 and np.median(offsets) < 0.05

@@ -229,7 +229,10 @@ def cmd_preview(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import registry
+    from .data.cli import add_cli as add_data_cli
+    from .evaluation.cli import add_cli as add_evaluate_cli
     from .service import add_cli as add_serve_cli
+    from .training.cli import add_cli as add_train_cli
 
     parser = argparse.ArgumentParser(prog="vconductor", description="Music to orchestral-conductor motion.")
     parser.add_argument("--version", action="version", version=f"vconductor {__version__}")
@@ -270,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     registry.add_cli(sub)
     add_serve_cli(sub)
+    add_data_cli(sub)
+    add_train_cli(sub)
+    add_evaluate_cli(sub)
     return parser
 
 

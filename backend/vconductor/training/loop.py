@@ -1,0 +1,199 @@
+"""The step loop shared by every stage: epochs of shuffled batches, checkpoints, resume, evaluation, logs.
+
+Reproducibility and exact resume: the model is initialised from ``seed``; the data order of each epoch comes
+from DistributedSampler (seeded by ``seed`` and the epoch); every other random draw of a step (pair offsets,
+noise, penalty mixing) comes from a generator seeded by (seed, rank, step). A resumed run therefore repeats
+exactly what the killed run would have done from its last checkpoint (same weights on CPU, bit for bit).
+"""
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from ..data.dataset import ConductorMotionDataset
+from .checkpointing import STATE_FILE, load_training_state, restore_rng_states, save_training_state
+from .config import RunConfig
+from .distributed import DistContext, barrier, weight_spread
+from .pairs import SamplePieces
+from .runlog import RunLog
+
+
+def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
+    """The random source of one optimiser step of one process (independent of how the run got there)."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank * 104_729) % (2**63))
+
+
+def open_pieces(cfg: RunConfig, split: str, limit: int | None) -> SamplePieces:
+    return SamplePieces(ConductorMotionDataset(cfg.data_root, split, limit=limit), cfg.sample_length)
+
+
+class StageTrainer:
+    """Subclasses set ``stage`` and implement ``train_step``, ``evaluate``, ``export`` and ``state_parts``."""
+
+    stage = ""
+
+    def __init__(self, cfg: RunConfig, ctx: DistContext):
+        cfg.validate()
+        self.cfg, self.ctx = cfg, ctx
+        self.device = ctx.device
+        self.out = Path(cfg.out_dir)
+        self.train_set = open_pieces(cfg, cfg.train_split, cfg.limit)
+        per_step = cfg.batch_size * ctx.world_size
+        if len(self.train_set) < per_step:
+            raise ValueError(
+                f"{cfg.data_root}/{cfg.train_split}: {len(self.train_set)} pieces of {cfg.sample_length:g} s, "
+                f"fewer than one step needs ({cfg.batch_size} x {ctx.world_size} processes)"
+            )
+        self.sampler = DistributedSampler(
+            self.train_set, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True
+        )
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.amp_dtype = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.amp]
+        if self.amp_dtype is not None and self.device.type != "cuda":
+            raise ValueError("--amp needs a CUDA device (mixed precision on CPU is not faster here)")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp == "fp16")
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+    # -- what each stage provides -------------------------------------------------------------------------
+    def train_step(self, batch, gen: torch.Generator) -> dict[str, float]:
+        raise NotImplementedError
+
+    def evaluate(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def export(self) -> None:
+        """Write the loadable weights (m2snet.pt / generator.pt ...) for the current step."""
+        raise NotImplementedError
+
+    def state_parts(self) -> dict[str, object]:
+        """name -> object with state_dict()/load_state_dict(): models, optimisers."""
+        raise NotImplementedError
+
+    # -- shared machinery ----------------------------------------------------------------------------------
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+
+    def batches_of_epoch(self, epoch: int) -> list[list[int]]:
+        self.sampler.set_epoch(epoch)
+        order = list(self.sampler)
+        b = self.cfg.batch_size
+        return [order[i : i + b] for i in range(0, len(order) - b + 1, b)]
+
+    def loader(self, batches: list[list[int]]):
+        return DataLoader(
+            self.train_set,
+            batch_sampler=batches,
+            num_workers=self.cfg.workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+        )
+
+    def save(self) -> None:
+        if not self.ctx.is_main:
+            return
+        parts = {name: obj.state_dict() for name, obj in self.state_parts().items()}
+        payload = {
+            "stage": self.stage,
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "parts": parts,
+            "scaler": self.scaler.state_dict(),
+        }
+        save_training_state(self.out / STATE_FILE, payload)
+        self.export()
+
+    def resume(self) -> None:
+        state = load_training_state(self.out, self.stage)
+        for name, obj in self.state_parts().items():
+            if name not in state["parts"]:
+                raise ValueError(f"{self.out / STATE_FILE}: has no {name!r}; it was written by another setup")
+            obj.load_state_dict(state["parts"][name])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        restore_rng_states(state["rng"])
+
+    def done(self) -> bool:
+        return self.epoch >= self.cfg.epochs or (
+            self.cfg.max_steps is not None and self.step >= self.cfg.max_steps
+        )
+
+    def run(self, resume: bool = False) -> dict[str, float]:
+        cfg = self.cfg
+        if self.ctx.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        barrier(self.ctx)
+        log = RunLog(self.out, self.ctx.is_main, cfg.tensorboard)
+        if resume:
+            self.resume()
+        elif self.ctx.is_main:
+            log.scalars(0, self.evaluate())
+        total = cfg.max_steps or cfg.epochs * len(self.batches_of_epoch(0))
+        progress = None
+        if self.ctx.is_main and cfg.progress:
+            from tqdm import tqdm
+
+            progress = tqdm(total=total, initial=self.step, desc=f"train {self.stage}", unit="step")
+        last_eval: dict[str, float] = {}
+        eval_step = -1
+        t0, steps_done = time.perf_counter(), 0
+        while not self.done():
+            batches = self.batches_of_epoch(self.epoch)
+            for batch in self.loader(batches[self.batch_in_epoch :]):
+                scalars = self.train_step(batch, step_generator(cfg.seed, self.ctx.rank, self.step))
+                self.step += 1
+                self.batch_in_epoch += 1
+                steps_done += 1
+                if self.batch_in_epoch == len(batches):
+                    self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+                if self.ctx.is_main:
+                    log.scalars(self.step, {**scalars, "train/epoch": self.epoch})
+                if progress is not None:
+                    progress.update(1)
+                    progress.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in list(scalars.items())[:3]})
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save()
+                epoch_end = self.batch_in_epoch == 0
+                if self.ctx.is_main and (
+                    (cfg.eval_every and self.step % cfg.eval_every == 0)
+                    or (cfg.eval_every is None and epoch_end)
+                ):
+                    last_eval, eval_step = self.evaluate(), self.step
+                    log.scalars(self.step, last_eval)
+                    if progress is not None:
+                        progress.write(f"step {self.step}: " + _fmt(last_eval))
+                if self.done() or epoch_end:
+                    break
+        elapsed = time.perf_counter() - t0
+        if progress is not None:
+            progress.close()
+        spread = weight_spread(
+            [m for m in self.state_parts().values() if isinstance(m, torch.nn.Module)], self.ctx
+        )
+        self.save()
+        if self.ctx.is_main:
+            if self.ctx.distributed:
+                log.scalars(self.step, {"ddp/weight_spread": spread})
+            if eval_step != self.step:
+                last_eval = self.evaluate()
+                log.scalars(self.step, last_eval)
+            steps_per_s = steps_done / elapsed if elapsed > 0 else 0.0
+            log.scalars(
+                self.step, {"speed/samples_per_s": steps_per_s * cfg.batch_size * self.ctx.world_size}
+            )
+        log.close()
+        barrier(self.ctx)
+        return last_eval
+
+
+def _fmt(values: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in values.items())

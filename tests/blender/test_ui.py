@@ -1,0 +1,85 @@
+"""Panels and preferences draw (panels are never drawn headless: a stand-in layout records what they show)."""
+
+from .blender_scene import EXAMPLE, add_sound_strip, create_rig
+
+
+class RecordingLayout:
+    """Records labels, operators and properties; checks every property exists on its data."""
+
+    def __init__(self, log=None):
+        self.log = [] if log is None else log
+
+    def _sub(self, *_args, **_kwargs):
+        return RecordingLayout(self.log)
+
+    row = column = box = split = _sub
+
+    def prop(self, data, name, **_kwargs):
+        assert name in data.bl_rna.properties, f"{type(data).__name__} has no property {name}"
+        self.log.append(("prop", name))
+
+    def prop_search(self, data, name, search_data, search_name, **_kwargs):
+        assert name in data.bl_rna.properties and search_name in search_data.bl_rna.properties
+        self.log.append(("prop_search", name, search_name))
+
+    def operator(self, idname, **_kwargs):
+        self.log.append(("operator", idname))
+
+    def label(self, text="", **_kwargs):
+        self.log.append(("label", text))
+
+    def progress(self, factor=0.0, type="BAR", text=""):
+        self.log.append(("progress", round(factor, 2), text))
+
+
+def test_generation_panel_shows_settings_progress_and_reasons(bpy, monkeypatch):
+    from virtual_conductor_addon.blender import job, panels
+
+    layout = RecordingLayout()
+    panels.draw_generation(layout, bpy.context)
+    assert ("operator", "vconductor.generate") in layout.log
+    assert any(entry[0] == "label" and entry[1].startswith("No sound strip") for entry in layout.log)
+
+    add_sound_strip(bpy.context.scene, EXAMPLE, frame_start=11, trim_start=4)
+    create_rig(bpy)
+    state = bpy.context.window_manager.vconductor_job
+    state.running, state.progress, state.message = True, 0.4, "Generating"
+    monkeypatch.setattr(job, "CURRENT", object())  # a job in flight
+    layout = RecordingLayout()
+    panels.draw_generation(layout, bpy.context)
+    assert ("prop_search", "sound_strip", "strips_all") in layout.log
+    assert ("progress", 0.4, "Generating") in layout.log and ("operator", "vconductor.cancel") in layout.log
+    monkeypatch.setattr(job, "CURRENT", None)
+    layout = RecordingLayout()
+    panels.draw_generation(layout, bpy.context)
+    assert ("label", "Frames 15 to 789 (the strip)") in layout.log
+
+
+def test_bone_map_panel_lists_editable_rows(bpy):
+    from virtual_conductor_addon.blender import panels
+
+    create_rig(bpy)
+    layout = RecordingLayout()
+    panels.draw_bone_map(layout, bpy.context)
+    rows = [entry for entry in layout.log if entry[0] == "prop_search"]
+    assert len(rows) == 13 and all(entry[2] == "bones" for entry in rows)
+
+
+def test_preferences_draw_both_modes(bpy):
+    prefs = bpy.context.preferences.addons["virtual_conductor_addon"].preferences
+    for mode, shown in (("START", "backend_command"), ("CONNECT", "url")):
+        prefs.backend_mode = mode
+        layout = RecordingLayout()
+        type(prefs).draw(_WithLayout(prefs, layout), bpy.context)
+        assert ("prop", shown) in layout.log and ("operator", "vconductor.backend_start") in layout.log
+    prefs.backend_mode = "START"
+
+
+class _WithLayout:
+    """The preferences object with a stand-in layout (bpy structs do not allow replacing `layout`)."""
+
+    def __init__(self, prefs, layout):
+        self._prefs, self.layout = prefs, layout
+
+    def __getattr__(self, name):
+        return getattr(self._prefs, name)

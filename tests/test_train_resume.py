@@ -1,0 +1,86 @@
+"""Exact resume after a SIGKILL, and 2-process DDP (gloo on CPU), both through the real command line."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from test_train_sync import make_synced_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["--sample-length", "3", "--clip-length", "1", "--super-hard-shift", "0.25", "1", "--batch-size", "2"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "backend")}
+
+
+def train_cmd(data: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "vconductor", "train", "sync", str(data), "--out", str(out), *TINY,
+            "-q", "--no-tensorboard", *extra]  # fmt: skip
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "m2snet.pt", weights_only=True)["state_dict"]
+
+
+def state_step(run: Path) -> int:
+    path = run / "training_state.pt"
+    return torch.load(path, weights_only=True)["step"] if path.exists() else -1
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_synced_dataset(
+        tmp_path_factory.mktemp("synced"), seconds=6, counts=(("train", 6), ("val", 2))
+    )
+
+
+def test_resume_after_sigkill_gives_the_same_weights_as_an_uninterrupted_run(data, tmp_path):
+    steps = [
+        "--max-steps",
+        "20",
+        "--checkpoint-every",
+        "4",
+    ]  # 6 batches per epoch: checkpoints fall mid-epoch
+    subprocess.run(train_cmd(data, tmp_path / "whole", *steps), env=ENV, check=True, timeout=300)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(train_cmd(data, killed, *steps), env=ENV)
+    deadline = time.monotonic() + 240
+    while state_step(killed) < 4 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    at_kill = state_step(killed)
+    assert 4 <= at_kill < 20 and at_kill % 6 != 0  # mid-epoch, with steps after it lost
+
+    subprocess.run(train_cmd(data, killed, *steps, "--resume"), env=ENV, check=True, timeout=300)
+    assert state_step(killed) == 20
+    whole, resumed = weights(tmp_path / "whole"), weights(killed)
+    assert whole.keys() == resumed.keys()
+    for key in whole:
+        assert torch.equal(whole[key], resumed[key]), key  # bit-identical on CPU
+
+
+def test_resume_without_a_state_is_a_clear_error(data, tmp_path):
+    result = subprocess.run(
+        train_cmd(data, tmp_path / "none", "--resume"), env=ENV, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "no training state to resume" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_process_ddp_on_cpu_finishes_with_identical_weights(data, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "vconductor", "train", "sync", str(data), "--out", str(out), *TINY, "-q", "--no-tensorboard",
+           "--device", "cpu", "--max-steps", "6", "--checkpoint-every", "3"]  # fmt: skip
+    subprocess.run(cmd, env=ENV, check=True, timeout=300)
+    rows = (out / "metrics.csv").read_text().splitlines()
+    spread = [float(r.split(",")[2]) for r in rows if ",ddp/weight_spread," in r]
+    assert spread == [0.0]
+    assert state_step(out) == 6 and any(",val/acc_hard," in r for r in rows)

@@ -1,0 +1,100 @@
+"""Sidebar panels ("Conductor" tab) in the Sequencer and the 3D View; both draw the same thing."""
+
+import bpy
+
+from . import compat, job, request
+
+
+def draw_generation(layout, context) -> None:
+    settings = context.scene.vconductor
+    scene = compat.sequencer_scene(context)
+    column = layout.column()
+    if scene and scene.sequence_editor:
+        editor = scene.sequence_editor
+        column.prop_search(
+            settings, "sound_strip", editor, compat.strips_collection_name(editor), icon="SOUND"
+        )
+    else:
+        column.prop(settings, "sound_strip", icon="SOUND")
+    column.prop(settings, "armature", icon="ARMATURE_DATA")
+    column.prop(settings, "model")
+    column.prop(settings, "seed")
+    column.prop(settings, "motion_size")
+    column.prop(settings, "smoothing")
+    column.prop(settings, "use_frame_range")
+    if settings.use_frame_range:
+        row = column.row(align=True)
+        row.prop(settings, "frame_start")
+        row.prop(settings, "frame_end")
+    else:
+        strip, _reason = request.target_strip(context)
+        if strip is not None:
+            column.label(text=f"Frames {strip.frame_final_start} to {strip.frame_final_end - 1} (the strip)")
+
+    state = context.window_manager.vconductor_job
+    if job.is_running():
+        row = layout.row(align=True)
+        progress = getattr(row, "progress", None)
+        if progress is not None:
+            progress(factor=state.progress, type="BAR", text=state.message or "Working")
+        else:
+            row.label(text=f"{state.message} {state.progress:.0%}")
+        row.operator("vconductor.cancel", text="", icon="CANCEL")
+    else:
+        layout.operator("vconductor.generate", icon="PLAY")
+        reason = request.why_not_generate(context)
+        if reason:
+            layout.label(text=reason, icon="INFO")
+        elif state.message:
+            layout.label(text=state.message)
+    if state.last_error:
+        layout.label(text=state.last_error, icon="ERROR")
+    layout.label(text=job.backend_status_line(), icon="LINKED")
+
+
+def draw_bone_map(layout, context) -> None:
+    rig, reason = request.target_armature(context)
+    if rig is None:
+        layout.label(text=reason, icon="INFO")
+        return
+    entries = rig.data.vconductor_bones
+    if len(entries) == 0:
+        layout.label(text="Not set: detected from bone names when generating")
+    for entry in entries:
+        layout.prop_search(entry, "bone", rig.data, "bones", text=entry.semantic)
+    layout.operator("vconductor.detect_bone_map", icon="BONE_DATA")
+
+
+class _Sidebar:
+    bl_region_type = "UI"
+    bl_category = "Conductor"
+
+
+class SEQUENCER_PT_vconductor(_Sidebar, bpy.types.Panel):
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_label = "Virtual Conductor"
+
+    def draw(self, context):
+        draw_generation(self.layout, context)
+
+
+class VIEW3D_PT_vconductor(_Sidebar, bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_label = "Virtual Conductor"
+
+    def draw(self, context):
+        self.layout.operator("vconductor.create_rig", icon="OUTLINER_OB_ARMATURE")
+        draw_generation(self.layout, context)
+
+
+class VIEW3D_PT_vconductor_bone_map(_Sidebar, bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_label = "Bone Map"
+    bl_parent_id = "VIEW3D_PT_vconductor"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        draw_bone_map(self.layout, context)
+
+
+CLASSES = (SEQUENCER_PT_vconductor, VIEW3D_PT_vconductor, VIEW3D_PT_vconductor_bone_map)

@@ -1,0 +1,82 @@
+"""Reading what to generate from the scene: the strip, the armature, its bone map, the range and the audio."""
+
+from ..motion.errors import MotionError
+from ..motion.lifting import LiftConfig
+from . import armature, compat
+from .audio import SAMPLE_RATE, AudioError, check_sound, strip_pcm, strip_range
+from .job import JobError, Request
+from .preferences import preferences
+
+
+def target_strip(context):
+    """(strip, None) or (None, why not): the named strip, else the active one."""
+    scene = compat.sequencer_scene(context)
+    settings = context.scene.vconductor
+    if settings.sound_strip:
+        strip = next((s for s in compat.all_strips(scene) if s.name == settings.sound_strip), None)
+        if strip is None:
+            return None, f"No strip named '{settings.sound_strip}' in the sequencer"
+    else:
+        editor = scene.sequence_editor if scene else None
+        strip = editor.active_strip if editor else None
+        if strip is None:
+            return None, "No sound strip: make one active in the Sequencer or pick one in the panel"
+    if not compat.is_sound_strip(strip):
+        return None, f"Strip '{strip.name}' is not a sound strip"
+    return strip, None
+
+
+def target_armature(context):
+    """(armature object, None) or (None, why not): the chosen one, else the active object."""
+    rig = context.scene.vconductor.armature or context.active_object
+    if rig is None or rig.type != "ARMATURE":
+        return None, "No armature: select one, pick one in the panel, or create the conductor rig"
+    return rig, None
+
+
+def why_not_generate(context) -> str | None:
+    """Cheap checks for the Generate button (no audio decoding)."""
+    from . import job
+
+    if job.is_running():
+        return "A generation is already running"
+    for _target, reason in (target_strip(context), target_armature(context)):
+        if reason:
+            return reason
+    return None
+
+
+def build_request(context) -> Request:
+    """Everything the job needs, or JobError with one message for the user. Changes nothing."""
+    strip, reason = target_strip(context)
+    rig, reason = (None, reason) if reason else target_armature(context)
+    if reason:
+        raise JobError(reason)
+    settings = context.scene.vconductor
+    try:
+        bone_map, _source = armature.resolve_bone_map(rig)
+    except MotionError as exc:  # a hand-edited map naming a bone twice
+        raise JobError(str(exc)) from exc
+    missing = armature.check_bone_map(rig, bone_map)
+    if missing:
+        raise JobError(missing)
+    user_range = (settings.frame_start, settings.frame_end) if settings.use_frame_range else None
+    try:
+        check_sound(strip)
+        frames = strip_range(compat.sequencer_scene(context), strip, user_range)
+        pcm = strip_pcm(strip, frames)
+    except AudioError as exc:
+        raise JobError(str(exc)) from exc
+    model = settings.model or preferences(context).default_model or None
+    return Request(
+        pcm=pcm,
+        sample_rate=SAMPLE_RATE,
+        model=model,
+        seed=settings.seed,
+        frames=frames,
+        armature_name=rig.name,
+        bone_map=bone_map,
+        store_bone_map=armature.stored_bone_map(rig) is None,
+        lift=LiftConfig(size=settings.motion_size, smoothing=settings.smoothing),
+        action_name=f"VC {strip.name} {model or 'default'} seed{settings.seed}",
+    )

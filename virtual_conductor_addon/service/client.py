@@ -1,0 +1,423 @@
+"""HTTP client for the Virtual Conductor backend (`vconductor serve`), for Blender's own Python.
+
+Only the standard library and numpy: Blender ships neither requests nor httpx. http.client is used directly
+(not urllib) so that proxy settings in the environment never reroute calls to the loopback backend.
+Every failure is a ServiceError whose text is one line a user can act on; `code` tells callers which kind.
+"""
+
+import http.client
+import io
+import json
+import re
+import socket
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+import numpy as np
+
+PCM_SAMPLE_RATE = 22050  # what the backend works at: PCM sent at this rate is never resampled
+FINAL_STATES = ("done", "failed", "cancelled")
+SLOW_CALL_TIMEOUT_S = 120.0  # uploads (decoded before the reply: ~5 s for 3 h of audio) and results
+UPLOAD_BYTES_PER_S = 2e6  # the slowest link an upload is given time for (the timeout covers the whole send)
+NUM_JOINTS = 13
+
+# ServiceError codes
+UNREACHABLE = "unreachable"  # nothing listens (connection refused), or the host cannot be reached
+TIMEOUT = "timeout"
+DISCONNECTED = "disconnected"  # the connection broke during a call
+BACKEND_GONE = "backend_gone"  # the backend stopped while a job was in progress: the job is lost
+AUTH = "auth"  # 401/403: missing or wrong token
+REFUSED = "refused"  # other 4xx: the request was refused, with the service's reason
+SERVER_ERROR = "server_error"  # 5xx
+BAD_REPLY = "bad_reply"  # not JSON, or not what the API promises
+JOB_FAILED = "job_failed"
+CANCELLED = "cancelled"
+BAD_INPUT = "bad_input"  # refused before sending (the caller's arguments)
+
+
+class ServiceError(Exception):
+    """A failure talking to the backend. str() is one line for the user; `code` is one of the codes above;
+    `status` the HTTP status when there was one."""
+
+    def __init__(self, message: str, code: str = SERVER_ERROR, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True)
+class JobHandle:
+    """A submitted job. `model` is the model the backend chose (the default when none was asked for)."""
+
+    id: str
+    model: str = ""
+    duration_s: float = 0.0
+    num_frames: int = 0
+
+
+@dataclass
+class _Reply:
+    status: int
+    content_type: str
+    body: bytes
+
+
+class ServiceClient:
+    """Calls the /v1 API of one backend. Safe to share between threads (one connection per call)."""
+
+    def __init__(self, base_url: str, token: str = "", timeout_s: float = 10.0):
+        self.base_url = base_url.strip().rstrip("/")
+        self.token = (token or "").strip()
+        self.timeout_s = float(timeout_s)
+        parts = urllib.parse.urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ServiceError(
+                f"Invalid backend URL {base_url!r}: use http://HOST:PORT (e.g. http://127.0.0.1:8765)",
+                BAD_INPUT,
+            )
+        try:
+            self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise ServiceError(
+                f"Invalid backend URL {base_url!r}: the port is not a number", BAD_INPUT
+            ) from None
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._prefix = parts.path.rstrip("/")  # a backend behind a reverse proxy under a sub-path
+
+    # ------------------------------------------------------------------------------------------- the API
+
+    def health(self) -> dict:
+        """GET /v1/health (no token needed): status, version, device, models_loaded, queue_length, ..."""
+        health = self._json("GET", "/v1/health", "checking its health")
+        if not isinstance(health, dict) or "status" not in health:
+            raise ServiceError(
+                f"The server at {self.base_url} answered the health check, but not like the Virtual Conductor "
+                "backend: check the URL",
+                BAD_REPLY,
+            )
+        return health
+
+    def models(self) -> list[dict]:
+        """GET /v1/models: [{"id", "kind", "default", "loaded", "model_id"}, ...]."""
+        models = self._json("GET", "/v1/models", "listing the models")
+        if not isinstance(models, list):
+            raise ServiceError(
+                f"The backend at {self.base_url} sent a list of models that is not a list", BAD_REPLY
+            )
+        return models
+
+    def submit_pcm(
+        self,
+        pcm: np.ndarray,
+        sample_rate: int,
+        *,
+        model: str | None = None,
+        seed: int = 0,
+        meter: str | None = None,
+    ) -> JobHandle:
+        """POST /v1/jobs with float32 PCM as the raw body: (n,) mono or (n, channels) interleaved.
+
+        The reply comes once the backend has decoded and checked the audio; unusable audio (silent, too short)
+        is refused here with the backend's reason."""
+        samples = np.asarray(pcm)
+        if samples.ndim not in (1, 2) or samples.size == 0:
+            raise ServiceError(
+                f"No audio to send: expected PCM samples of shape (n,) or (n, channels), got {samples.shape}",
+                BAD_INPUT,
+            )
+        channels = 1 if samples.ndim == 1 else samples.shape[1]
+        body = np.ascontiguousarray(samples, dtype="<f4")
+        query = {"sample_rate": int(sample_rate), "channels": channels, "seed": int(seed)}
+        if model:
+            query["model"] = model
+        if meter:
+            query["meter"] = meter
+        reply = self._call(
+            "POST",
+            "/v1/jobs",
+            "submitting the job",
+            query=query,
+            body=memoryview(body).cast("B"),  # no copy of what may be ~1 GB of samples
+            content_type="application/octet-stream",
+            timeout_s=max(self.timeout_s, SLOW_CALL_TIMEOUT_S + body.nbytes / UPLOAD_BYTES_PER_S),
+        )
+        job = self._decode_json(reply, "POST", "/v1/jobs")
+        if not isinstance(job, dict) or not isinstance(job.get("id"), str):
+            raise ServiceError(
+                f"The backend at {self.base_url} accepted the job but sent no job id", BAD_REPLY
+            )
+        return JobHandle(
+            job["id"],
+            str(job.get("model", "")),
+            float(job.get("duration_s", 0.0)),
+            int(job.get("num_frames", 0)),
+        )
+
+    def status(self, job_id: str) -> dict:
+        """GET /v1/jobs/{id}: the JobStatus (state queued|running|done|failed|cancelled, progress 0..1,
+        message, error {code, message} or None, ...). A backend that stopped is BACKEND_GONE."""
+        try:
+            status = self._json("GET", f"/v1/jobs/{_quote(job_id)}", "reading the job's status")
+        except ServiceError as exc:
+            raise _gone(exc, self.base_url) from None
+        if not isinstance(status, dict) or status.get("state") not in ("queued", "running", *FINAL_STATES):
+            raise ServiceError(
+                f"The backend at {self.base_url} sent a job status without a valid state", BAD_REPLY
+            )
+        return status
+
+    def wait(
+        self, job_id: str, *, poll_s: float = 0.25, timeout_s: float | None = None, on_progress=None
+    ) -> dict:
+        """Poll until the job is done or cancelled and return its final status; a failed job raises JOB_FAILED
+        quoting the backend's reason. on_progress(progress 0..1, message) is called after every poll."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            status = self.status(job_id)
+            if on_progress is not None:
+                on_progress(float(status.get("progress", 0.0)), str(status.get("message", "")))
+            if status["state"] == "failed":
+                raise job_failed(status)
+            if status["state"] in FINAL_STATES:
+                return status
+            if deadline is not None and time.monotonic() > deadline:
+                raise ServiceError(
+                    f"The backend did not finish job {job_id} within {timeout_s:g} s "
+                    f"({status['state']}, {float(status.get('progress', 0.0)):.0%})",
+                    TIMEOUT,
+                )
+            time.sleep(poll_s)
+
+    def result(self, job_id: str, *, npz: bool = True) -> dict:
+        """The motion of a done job: dict(keypoints (T, 13, 2) float32, fps, duration_s, model, seed,
+        num_frames, joint_names, source). Fetched as .npz (compact, fast to parse) unless npz=False or the
+        backend has no .npz route; a failed job raises JOB_FAILED, a cancelled one CANCELLED."""
+        path = f"/v1/jobs/{_quote(job_id)}/result"
+        timeout = max(self.timeout_s, SLOW_CALL_TIMEOUT_S)
+        if npz:
+            try:
+                reply = self._call("GET", path + ".npz", "fetching the result", timeout_s=timeout)
+                return _check_result(_parse_npz(reply.body), self.base_url)
+            except ServiceError as exc:
+                if exc.code in (UNREACHABLE, TIMEOUT, DISCONNECTED, AUTH, JOB_FAILED, CANCELLED):
+                    raise _gone(exc, self.base_url) from None
+                if exc.status in (409, 410):  # not ready: the JSON route says the same
+                    raise
+            except ValueError:  # not a readable .npz: fall back to JSON
+                pass
+        try:
+            reply = self._call("GET", path, "fetching the result", timeout_s=timeout)
+        except ServiceError as exc:
+            raise _gone(exc, self.base_url) from None
+        return _check_result(self._decode_json(reply, "GET", path), self.base_url)
+
+    def cancel(self, job_id: str) -> None:
+        """DELETE /v1/jobs/{id}: cancels a queued or running job (a running one stops at its next window;
+        poll until its state is final) and forgets a finished one. An unknown job is not an error."""
+        try:
+            self._call("DELETE", f"/v1/jobs/{_quote(job_id)}", "cancelling the job")
+        except ServiceError as exc:
+            if exc.status == 404:
+                return
+            raise _gone(exc, self.base_url) from None
+
+    # ------------------------------------------------------------------------------------------- plumbing
+
+    def _json(self, method: str, path: str, what: str):
+        return self._decode_json(self._call(method, path, what), method, path)
+
+    def _decode_json(self, reply: _Reply, method: str, path: str):
+        try:
+            return json.loads(reply.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            snippet = reply.body[:60].decode("utf-8", "replace").strip()
+            raise ServiceError(
+                f"The server at {self.base_url} sent a malformed reply to {method} {path} (not JSON: "
+                f"{snippet!r}): is it the Virtual Conductor backend?",
+                BAD_REPLY,
+                reply.status,
+            ) from None
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        query: dict | None = None,
+        body=None,
+        content_type: str | None = None,
+        timeout_s: float | None = None,
+    ) -> _Reply:
+        """One request on a fresh connection; any failure becomes a one-line ServiceError."""
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        url = self._prefix + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        headers = {"Accept": "application/json, application/octet-stream"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if content_type:
+            headers["Content-Type"] = content_type
+        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        conn = kind(self._host, self._port, timeout=timeout)
+        try:
+            conn.request(method, url, body=body, headers=headers)
+            response = conn.getresponse()
+            reply = _Reply(response.status, response.getheader("Content-Type", ""), response.read())
+        except ConnectionRefusedError:
+            raise ServiceError(
+                f"The Virtual Conductor backend is not running at {self.base_url} (connection refused). Start "
+                f"it from the add-on preferences, or run `vconductor serve --port {self._port}` yourself",
+                UNREACHABLE,
+            ) from None
+        except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
+            raise ServiceError(
+                f"The backend at {self.base_url} did not answer {method} {path} within {timeout:g} s (timeout)",
+                TIMEOUT,
+            ) from None
+        except (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead) as exc:
+            raise ServiceError(
+                f"The backend at {self.base_url} closed the connection while {what} ({_reason(exc)}): "
+                "it may have stopped",
+                DISCONNECTED,
+            ) from None
+        except socket.gaierror as exc:
+            raise ServiceError(
+                f"Cannot reach the backend at {self.base_url}: unknown host {self._host!r} ({exc.strerror})",
+                UNREACHABLE,
+            ) from None
+        except OSError as exc:
+            raise ServiceError(
+                f"Cannot reach the backend at {self.base_url}: {_reason(exc)}", UNREACHABLE
+            ) from None
+        except http.client.HTTPException as exc:
+            raise ServiceError(
+                f"The server at {self.base_url} sent a malformed HTTP reply while {what} ({_reason(exc)})",
+                BAD_REPLY,
+            ) from None
+        finally:
+            conn.close()
+        if reply.status >= 400:
+            raise self._http_error(reply, what)
+        return reply
+
+    def _http_error(self, reply: _Reply, what: str) -> ServiceError:
+        code, message = _error_body(reply.body)
+        status = reply.status
+        if status == 401:
+            return ServiceError(
+                f"The backend at {self.base_url} needs a token: set it in the add-on preferences ({message})",
+                AUTH,
+                status,
+            )
+        if status == 403:
+            return ServiceError(
+                f"The backend at {self.base_url} refused the token ({message}): set the token it was started "
+                "with in the add-on preferences",
+                AUTH,
+                status,
+            )
+        if status >= 500:
+            return ServiceError(
+                f"The backend failed while {what} (HTTP {status}{' ' + code if code else ''}): {message}. "
+                "Its log may say more",
+                SERVER_ERROR,
+                status,
+            )
+        if status == 409 and code == "job_failed":
+            return ServiceError(f"The backend could not generate the motion: {message}", JOB_FAILED, status)
+        if status == 410:
+            return ServiceError(f"The job was cancelled: {message}", CANCELLED, status)
+        return ServiceError(
+            f"The backend refused the request ({what}): {message} (HTTP {status}{' ' + code if code else ''})",
+            REFUSED,
+            status,
+        )
+
+
+def job_failed(status: dict) -> ServiceError:
+    """The ServiceError for a job whose status says it failed, quoting the backend's reason."""
+    error = status.get("error") or {}
+    reason = error.get("message") if isinstance(error, dict) else None
+    return ServiceError(f"The backend could not generate the motion: {reason or 'unknown error'}", JOB_FAILED)
+
+
+def _gone(exc: ServiceError, base_url: str) -> ServiceError:
+    """A call about an existing job that found no backend: the backend stopped and took the job with it."""
+    if exc.code not in (UNREACHABLE, DISCONNECTED):
+        return exc
+    return ServiceError(
+        f"The backend at {base_url} stopped while working on the job (it crashed or was stopped), so the job "
+        "is lost: start the backend again and generate again",
+        BACKEND_GONE,
+    )
+
+
+def _quote(job_id: str) -> str:
+    return urllib.parse.quote(str(job_id), safe="")
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())
+
+
+def _error_body(body: bytes) -> tuple[str, str]:
+    """(code, message) of the service's error shape {"error": {"code", "message"}}; else a text snippet."""
+    try:
+        error = json.loads(body)["error"]
+        return str(error.get("code", "")), " ".join(str(error["message"]).split())
+    except (ValueError, KeyError, TypeError, AttributeError):
+        text = re.sub(r"<[^>]*>", " ", body[:400].decode("utf-8", "replace"))  # an HTML error page
+        text = " ".join(text.split())[:200]
+        return "", text or "no details"
+
+
+def _parse_npz(body: bytes) -> dict:
+    """The .npz that vconductor.motion_io.save_motion writes (ValueError when it is not one)."""
+    try:
+        with np.load(io.BytesIO(body), allow_pickle=False) as npz:
+            return {
+                "keypoints": npz["keypoints"],
+                "fps": int(npz["fps"]),
+                "duration_s": float(npz["duration_s"]),
+                "model": str(npz["model"]),
+                "seed": int(npz["seed"]),
+                "source": str(npz["source"]) if "source" in npz else "",
+                "joint_names": [str(n) for n in npz["joint_names"]] if "joint_names" in npz else [],
+            }
+    except (OSError, KeyError, TypeError, ValueError, EOFError) as exc:
+        raise ValueError(f"not a motion .npz: {exc}") from None
+
+
+def _check_result(doc, base_url: str) -> dict:
+    """A result dict with keypoints as a finite float32 (T, 13, 2) array, or BAD_REPLY."""
+    try:
+        keypoints = np.asarray(doc["keypoints"], dtype=np.float32)
+        result = {
+            "keypoints": keypoints,
+            "fps": int(doc["fps"]),
+            "duration_s": float(doc["duration_s"]),
+            "model": str(doc["model"]),
+            "seed": int(doc["seed"]),
+            "num_frames": len(keypoints),
+            "joint_names": list(doc.get("joint_names", [])),
+            "source": str(doc.get("source", "")),
+        }
+    except KeyError as exc:
+        raise ServiceError(
+            f"The backend at {base_url} sent an incomplete result (no {exc.args[0]!r})", BAD_REPLY
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise ServiceError(
+            f"The backend at {base_url} sent an unreadable result ({_reason(exc)})", BAD_REPLY
+        ) from None
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 2) or len(keypoints) == 0:
+        raise ServiceError(
+            f"The backend at {base_url} sent keypoints of shape {keypoints.shape}, not (frames, 13, 2)",
+            BAD_REPLY,
+        )
+    if not np.isfinite(keypoints).all() or result["fps"] <= 0:
+        raise ServiceError(f"The backend at {base_url} sent a result with invalid numbers", BAD_REPLY)
+    return result
