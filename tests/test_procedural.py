@@ -7,7 +7,7 @@ import pytest
 
 from vconductor.analysis import METERS, MusicAnalysis
 from vconductor.metrics import beat_align_score, beat_period, joint_speed, motion_beats
-from vconductor.procedural import ConductorConfig, conduct
+from vconductor.procedural import ConductorConfig, arm_ik_3d, conduct
 from vconductor.skeleton import JOINT
 
 FPS = 30
@@ -133,14 +133,48 @@ def test_beat_pattern_directions():
     assert x[0] < x[1] < x[2] and x[3] < x[0] and x[4] < x[3] and x[4] < x[5] < x[0]  # German six
 
 
-def test_bones_and_face_are_rigid_and_values_finite():
+def test_arms_foreshorten_and_face_is_rigid_and_values_finite():
     a = analysis("4/4", steady_beats(140, 1.5, 27.0), loudness=0.95, articulation=1.0)
     motion = run(a)
     assert motion.dtype == np.float32 and motion.shape == (len(a.loudness), 13, 2)
     assert np.isfinite(motion).all()
-    assert bone_lengths(motion).std(axis=1).max() < 1e-4
+    cfg = ConductorConfig()
+    lengths = bone_lengths(motion)  # projections of the constant 3D bones: never longer, often much shorter
+    assert (lengths <= np.array([cfg.upper_arm, cfg.forearm] * 2)[:, None] + 1e-5).all()
+    assert np.median(lengths[[1, 3]]) < 0.75 * cfg.forearm  # the forearms point towards the camera
+    for side in ("right", "left"):
+        shoulder, elbow, wrist = (motion[:, JOINT[f"{side}_{j}"]] for j in ("shoulder", "elbow", "wrist"))
+        below = wrist[:, 1] > shoulder[:, 1]
+        assert below.mean() > 0.9 and (elbow[below, 1] > shoulder[below, 1]).all()  # the elbow hangs ...
+        outwards = (shoulder[:, 0] - elbow[:, 0]) * (1 if side == "right" else -1)
+        assert np.median(outwards) > 0.02 and outwards.max() < 0.12  # ... a little outside, not akimbo
     face = motion[:, 1:5] - motion[:, :1]  # eyes and ears relative to the nose
     assert np.abs(face - face[0]).max() < 1e-5
+
+
+def test_arm_ik_keeps_3d_bone_lengths_and_the_image_wrist():
+    cfg = ConductorConfig()
+    rng = np.random.default_rng(0)
+    n = 4000
+    shoulder = np.tile([0.4, 0.45], (n, 1))
+    wrist = shoulder + rng.uniform([-0.25, -0.2], [0.25, 0.3], (n, 2))
+    depth = rng.uniform(0.0, 0.3, n)
+    for out in (-1.0, 1.0):
+        elbow3, wrist3 = arm_ik_3d(shoulder, wrist, depth, cfg, out)
+        origin = np.column_stack([shoulder, np.zeros(n)])
+        assert np.allclose(np.linalg.norm(elbow3 - origin, axis=1), cfg.upper_arm, atol=1e-9)
+        assert np.allclose(np.linalg.norm(wrist3 - elbow3, axis=1), cfg.forearm, atol=1e-9)
+        flat = np.linalg.norm(wrist - shoulder, axis=1)
+        reachable = flat < 0.9 * (cfg.upper_arm + cfg.forearm)
+        assert np.abs(wrist3[reachable, :2] - wrist[reachable]).max() < 1e-12  # the image position is kept
+        deep = np.linalg.norm(np.column_stack([wrist - shoulder, depth]), axis=1)
+        free = (deep > 0.07) & (deep < 0.85 * (cfg.upper_arm + cfg.forearm))  # neither folded nor stretched
+        assert np.abs(wrist3[free, 2] - depth[free]).max() < 2e-3  # the wanted depth, where the arm allows it
+        assert (wrist3[:, 2] >= 0).all() and (wrist3[:, 2] <= depth + 1e-9)[flat > 0.07].all()
+        below = wrist[:, 1] > shoulder[:, 1]
+        assert (elbow3[below, 1] > shoulder[below, 1]).all()  # a hanging elbow
+    far = arm_ik_3d(shoulder[:1], shoulder[:1] + [[0.0, 0.5]], np.array([0.1]), cfg, -1.0)[1]
+    assert np.linalg.norm(far[0, :2] - shoulder[0]) < cfg.upper_arm + cfg.forearm  # pulled into reach
 
 
 def test_motion_is_continuous():

@@ -134,5 +134,5 @@ def test_cli_errors_are_one_line(tiny_data, tmp_path, capsys):
     assert main(["train", "sync", str(tmp_path / "nowhere"), "--out", str(tmp_path), "-q"]) == 1
     assert "dataset folder not found" in capsys.readouterr().err
     assert main(["train", "gan", str(tiny_data), "--sync", str(tmp_path / "none.pt"), "--out", str(tmp_path),
-                 "--sample-length", "6", "-q"]) == 1  # fmt: skip
+                 "--sample-length", "6", "--batch-size", "4", "-q"]) == 1  # fmt: skip
     assert "checkpoint not found" in capsys.readouterr().err

@@ -11,8 +11,10 @@ Loudness sets the pattern size; articulation the speed profile (legato eases in 
 staccato stops and leaves abruptly) and the shape of the arcs (rounder for legato). Gaps in the beats become
 fermatas, releases (cut-offs) and rests, with a preparatory beat before every entry. The left hand mirrors the
 right in loud passages and otherwise rests, lifts with crescendos and cues entries; the head nods with the
-downbeats and turns to cues, the shoulders dip and sway with the beat. Elbows come from 2-link inverse
-kinematics, so bone lengths are constant.
+downbeats and turns to cues, the shoulders dip and sway with the beat. The arms are solved in 3D and drawn
+in orthographic projection: each hand works at a depth in front of the shoulders (furthest at the beat plane),
+a 3D two-link inverse kinematics with a hanging elbow places the elbow, so the 3D bone lengths are constant and
+the arms foreshorten in the image the way a real conductor's do.
 
 Everything is in the official coordinates of ``vconductor.skeleton`` (y down, the conductor faces the camera,
 shoulder width 0.2, time-mean hip centre (0.5, 0.75)). Work is vectorised over frames and beats; only the few
@@ -40,7 +42,7 @@ FACE = {  # offsets from the nose; the face moves rigidly with it
     "left_ear": (0.047, -0.016),
     "right_ear": (-0.047, -0.016),
 }
-RIGHT_REST = np.array([0.375, 0.655])  # arms hanging relaxed, slightly bent; the left rest is its mirror
+RIGHT_REST = np.array([0.375, 0.63])  # relaxed, hands low and a little forward; the left rest is its mirror
 LEFT_IDLE = np.array([0.64, 0.63])  # the unoccupied left hand, in front of the waist
 LEFT_CUE = np.array([0.685, 0.565])  # raised and pointing out to the conductor's left
 
@@ -53,7 +55,7 @@ class ConductorConfig:
     width_ratio: float = 1.4  # pattern width per unit of height
     arc_stretch: float = 1.6  # rebound arcs are this much taller than circular ones
     loudness_smoothing_s: float = 0.6  # size follows loudness smoothed over about this long
-    beat_plane_y: float = 0.615  # height of the ictus points for the smallest pattern: the lower chest
+    beat_plane_y: float = 0.59  # height of the ictus points for the smallest pattern: the lower chest
     beat_plane_drop: float = 0.5  # the plane sinks by this much per unit of pattern size (big beats go lower)
     pattern_centre_x: float = 0.42  # in front of the right half of the chest
     gap_factor: float = 1.75  # a beat interval this many expected periods long is a fermata or a rest
@@ -66,8 +68,15 @@ class ConductorConfig:
     head_motion: float = 1.0  # scales nods, sway and turns of the head
     torso_motion: float = 1.0  # scales shoulder bob and sway
     variation: float = 1.0  # scales the seed-dependent variation of the performance
-    upper_arm: float = 0.13
-    forearm: float = 0.12  # elbow to wrist
+    # 3D bone lengths (the image shows their projections). Shorter than the default Blender rig's arm relative
+    # to the shoulders, so that the add-on lifts even a fully projected arm at the rig's natural scale.
+    upper_arm: float = 0.14
+    forearm: float = 0.125  # elbow to wrist
+    hand_depth: float = 0.15  # how far in front of the shoulders' plane the hand works at the beat plane
+    hand_depth_fall: float = 5.0  # ... nearer by this times the squared height above or below the plane
+    hand_depth_per_size: float = 0.3  # ... further by this much per unit of pattern size above the softest
+    elbow_out: float = 1.0  # the elbow hangs: its pole is down (1), this much outwards ...
+    elbow_back: float = 0.25  # ... and this much backwards
 
 
 @dataclass(frozen=True)
@@ -715,31 +724,57 @@ def _body(
     kp[:, JOINT["left_shoulder"]], kp[:, JOINT["right_shoulder"]] = l_shoulder, r_shoulder
     kp[:, JOINT["left_hip"]] = HIP_CENTRE + [HIP_HALF_WIDTH, 0.0] + hip_shift
     kp[:, JOINT["right_hip"]] = HIP_CENTRE - [HIP_HALF_WIDTH, 0.0] + hip_shift
-    for side, shoulder, wrist, bend in (("right", r_shoulder, right, 1.0), ("left", l_shoulder, left, -1.0)):
-        elbow, reached = _two_link_ik(shoulder, wrist, cfg.upper_arm, cfg.forearm, bend)
-        kp[:, JOINT[f"{side}_elbow"]], kp[:, JOINT[f"{side}_wrist"]] = elbow, reached
+    size = cfg.size_soft + (cfg.size_loud - cfg.size_soft) * music.loudness
+    for side, shoulder, wrist, out in (("right", r_shoulder, right, -1.0), ("left", l_shoulder, left, 1.0)):
+        depth = hand_depth(wrist[:, 1], size, cfg)
+        elbow, reached = arm_ik_3d(shoulder, wrist, depth, cfg, out)
+        kp[:, JOINT[f"{side}_elbow"]], kp[:, JOINT[f"{side}_wrist"]] = elbow[:, :2], reached[:, :2]
     return kp
 
 
-def _two_link_ik(shoulder, wrist, upper: float, fore: float, bend: float) -> tuple[np.ndarray, np.ndarray]:
-    """Elbow and (reachable) wrist for an arm of fixed bone lengths.
+def hand_depth(wrist_y: np.ndarray, size: np.ndarray, cfg: ConductorConfig) -> np.ndarray:
+    """How far in front of the shoulders' plane each hand works (T,): furthest at the beat plane, reaching into
+    the ictus with the forearm about level; nearer on the rebound above it and at rest below it (the forearm
+    turning about the elbow); a little further for big patterns."""
+    height = wrist_y - cfg.beat_plane_y
+    reach = cfg.hand_depth + cfg.hand_depth_per_size * (size - cfg.size_soft)
+    return np.maximum(reach - cfg.hand_depth_fall * height**2, 0.02)
 
-    The wrist target's distance is softly squeezed into the reachable range. The elbow sits on the side given by
-    `bend` (+1 for the right arm, -1 for the left): out and down when the hand is in front of the chest.
-    """
-    d = wrist - shoulder
-    dist = np.maximum(np.linalg.norm(d, axis=1), 1e-9)
+
+def arm_ik_3d(
+    shoulder: np.ndarray, wrist: np.ndarray, depth: np.ndarray, cfg: ConductorConfig, out: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """3D elbow and wrist (T, 3) for an arm of constant 3D bone lengths whose hand is at image position `wrist`
+    (T, 2) and about `depth` (T,) in front of `shoulder` (T, 2). Coordinates: image x, image y (down), z
+    towards the camera (the conductor faces it); (x, y) is the orthographic projection.
+
+    The image position is kept; the depth gives way where the arm could not reach that far (the 3D distance
+    stays softly below full stretch), and only a target out of reach even flat on the image plane is pulled in
+    along the image. The elbow bends towards a pole pointing down, `out` (-1 right arm: image-left; +1 left)
+    and back: it hangs below and a little outside the shoulder, as a real arm does."""
+    upper, fore = cfg.upper_arm, cfg.forearm
     reach, knee = 0.995 * (upper + fore), 0.93 * (upper + fore)
     near, near_knee = abs(upper - fore) + 0.02, abs(upper - fore) + 0.05
-    squeezed = np.where(dist > knee, reach - (reach - knee) * np.exp(-(dist - knee) / (reach - knee)), dist)
-    squeezed = np.where(
-        dist < near_knee,
-        near + (near_knee - near) * np.exp((dist - near_knee) / (near_knee - near)),
-        squeezed,
-    )
-    unit = d / dist[:, None]
-    wrist = shoulder + unit * squeezed[:, None]
-    along = (upper**2 - fore**2 + squeezed**2) / (2 * squeezed)
+    d = wrist - shoulder
+    flat = np.maximum(np.linalg.norm(d, axis=1), 1e-9)
+    flat_in = np.where(flat > knee, reach - (reach - knee) * np.exp(-(flat - knee) / (reach - knee)), flat)
+    d = d * (flat_in / flat)[:, None]
+    # Depth: the wanted one, softly capped where the 3D distance would pass the knee ...
+    room = np.sqrt(np.maximum(knee**2 - flat_in**2, 0.0))
+    k = 0.01
+    z = np.maximum(-k * np.logaddexp(-depth / k, -room / k), 0.0)
+    # ... and pushed forward where the hand would be too close to the shoulder for the elbow to fold.
+    dist = np.sqrt(flat_in**2 + z**2)
+    folded = near + (near_knee - near) * np.exp((dist - near_knee) / (near_knee - near))
+    dist = np.where(dist < near_knee, folded, dist)
+    z = np.sqrt(np.maximum(dist**2 - flat_in**2, 0.0))
+    target = np.column_stack([d, z])
+    unit = target / np.maximum(dist, 1e-9)[:, None]
+    pole = np.array([out * cfg.elbow_out, 1.0, -cfg.elbow_back])
+    across_dir = pole - (unit @ pole)[:, None] * unit
+    across_dir /= np.maximum(np.linalg.norm(across_dir, axis=1), 1e-9)[:, None]
+    along = (upper**2 - fore**2 + dist**2) / (2 * dist)
     across = np.sqrt(np.maximum(upper**2 - along**2, 0.0))
-    normal = bend * np.column_stack([-unit[:, 1], unit[:, 0]])
-    return shoulder + along[:, None] * unit + across[:, None] * normal, wrist
+    origin = np.column_stack([shoulder, np.zeros(len(shoulder))])
+    elbow = origin + along[:, None] * unit + across[:, None] * across_dir
+    return elbow, origin + target

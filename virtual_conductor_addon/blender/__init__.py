@@ -2,12 +2,15 @@
 
 import bpy
 
-from . import operators, panels, preferences, properties
+from . import bone_map_ops, exports, operators, panels, preferences, properties, takes
 
 CLASSES = (
     *properties.CLASSES,
     preferences.VCONDUCTOR_AP_preferences,
     *operators.CLASSES,
+    *bone_map_ops.CLASSES,
+    *takes.CLASSES,
+    *exports.CLASSES,
     *panels.CLASSES,
 )
 

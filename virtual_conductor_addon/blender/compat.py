@@ -77,3 +77,22 @@ def action_fcurves(action) -> list:
             for channelbag in getattr(strip, "channelbags", []):
                 curves.extend(channelbag.fcurves)
     return curves
+
+
+def take_slot(action, id_object):
+    """The slot of `action` that animates `id_object` (None before slotted actions, or when it has none):
+    the one named after the object, else the first object slot (a take has exactly one)."""
+    if not SLOTTED_ACTIONS:
+        return None
+    slots = [s for s in action.slots if s.target_id_type in ("OBJECT", "UNSPECIFIED")]
+    named = next((s for s in slots if s.name_display == id_object.name), None)
+    return named or (slots[0] if slots else None)
+
+
+def new_nla_strip(track, name: str, start: int, action, id_object):
+    """An NLA strip playing `action` on `id_object` (4.4+: an NLA strip plays one slot of the action)."""
+    strip = track.strips.new(name, int(start), action)
+    slot = take_slot(action, id_object)
+    if slot is not None and strip.action_slot != slot:
+        strip.action_slot = slot
+    return strip

@@ -20,12 +20,13 @@ import bpy
 import numpy as np
 
 from ..motion.bone_map import BoneMap
+from ..motion.keypoint_files import KeypointTake
 from ..motion.lifting import LiftConfig
 from ..motion.pipeline import MotionError, animate_rig, key_frames
 from ..service import client as service_client
 from ..service.client import ServiceClient, ServiceError
 from ..service.process import BackendProcess
-from . import armature, keys
+from . import armature, keys, take_data
 from .audio import FrameRange
 
 POLL_INTERVAL_S = 0.2
@@ -69,6 +70,7 @@ class Request:
     store_bone_map: bool  # the map was auto-detected: keep it on the armature once the take is applied
     lift: LiftConfig
     action_name: str
+    source: str = ""  # the sound file's name, kept with the take's keypoints
 
 
 class Backend:
@@ -320,7 +322,17 @@ def apply_result(request: Request, result: dict):
         raise JobError(f"Armature '{rig.name}' changed during generation (missing {', '.join(missing)})")
     if request.store_bone_map:
         armature.store_bone_map(rig, request.bone_map)
-    return keys.write_take(rig, request.action_name, frame_numbers, motion.rotations, motion.locations)
+    action = keys.write_take(rig, request.action_name, frame_numbers, motion.rotations, motion.locations)
+    take = KeypointTake(
+        keypoints=keypoints,
+        duration_s=duration_s,
+        model=str(result.get("model") or request.model or ""),
+        seed=int(result.get("seed", request.seed)),
+        fps=int(result.get("fps", 30)),
+        source=str(request.source or result.get("source") or ""),
+    )
+    take_data.store_take(action, take, frames.start, frames.fps)
+    return action
 
 
 def backend_status_line() -> str:

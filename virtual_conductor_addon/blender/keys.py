@@ -41,10 +41,12 @@ def write_take(
         fcurves, groups, slot = compat.new_action_fcurves(action, armature_object)
         frames = np.asarray(frames, dtype=np.float32)
         pose_bones = armature_object.pose.bones
-        for bone_name, quaternions in rotations.items():
-            prop, values = channels_for_bone(pose_bones[bone_name].rotation_mode, np.asarray(quaternions))
+        for bone_name in dict.fromkeys([*rotations, *locations]):  # the hips may only move (sway)
             group = groups.new(bone_name)
-            _write_channels(fcurves, group, f'pose.bones["{_escape(bone_name)}"].{prop}', frames, values)
+            if bone_name in rotations:
+                rotation_mode = pose_bones[bone_name].rotation_mode
+                prop, values = channels_for_bone(rotation_mode, np.asarray(rotations[bone_name]))
+                _write_channels(fcurves, group, f'pose.bones["{_escape(bone_name)}"].{prop}', frames, values)
             if bone_name in locations:
                 path = f'pose.bones["{_escape(bone_name)}"].location'
                 _write_channels(fcurves, group, path, frames, np.asarray(locations[bone_name]))

@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import compat, job, request
+from . import compat, job, request, take_data, takes
 
 
 def draw_generation(layout, context) -> None:
@@ -21,6 +21,7 @@ def draw_generation(layout, context) -> None:
     column.prop(settings, "seed")
     column.prop(settings, "motion_size")
     column.prop(settings, "smoothing")
+    column.prop(settings, "sway")
     column.prop(settings, "use_frame_range")
     if settings.use_frame_range:
         row = column.row(align=True)
@@ -62,7 +63,36 @@ def draw_bone_map(layout, context) -> None:
         layout.label(text="Not set: detected from bone names when generating")
     for entry in entries:
         layout.prop_search(entry, "bone", rig.data, "bones", text=entry.semantic)
-    layout.operator("vconductor.detect_bone_map", icon="BONE_DATA")
+    row = layout.row(align=True)
+    row.operator("vconductor.detect_bone_map", icon="BONE_DATA")
+    row.operator("vconductor.apply_bone_map_preset", text="Preset", icon="PRESET")
+    row = layout.row(align=True)
+    row.operator("vconductor.load_bone_map", icon="IMPORT", text="Load")
+    row.operator("vconductor.save_bone_map", icon="EXPORT", text="Save")
+
+
+def draw_takes(layout, context) -> None:
+    """One row per take of the armature: click one to show it (compare), push it to the NLA; blend two."""
+    rig, reason = request.target_armature(context)
+    if rig is None:
+        layout.label(text=reason, icon="INFO")
+        return
+    rig_takes = takes.rig_takes(rig)
+    if not rig_takes:
+        layout.label(text="No takes yet: each generation adds one")
+    shown = takes.active_take(rig)
+    for action in rig_takes:
+        row = layout.row(align=True)
+        icon = "RADIOBUT_ON" if action == shown else "RADIOBUT_OFF"
+        row.operator(
+            "vconductor.take_activate", text=action.name, icon=icon, emboss=action != shown
+        ).take = action.name
+        row.label(text=take_data.take_summary(action))
+        row.operator("vconductor.take_to_nla", text="", icon="NLA_PUSHDOWN").take = action.name
+    layout.operator("vconductor.blend_takes", icon="NLA")
+    row = layout.row(align=True)
+    row.operator("vconductor.export_bvh", icon="EXPORT", text="BVH")
+    row.operator("vconductor.export_keypoints", icon="EXPORT", text="Keypoints")
 
 
 class _Sidebar:
@@ -97,4 +127,18 @@ class VIEW3D_PT_vconductor_bone_map(_Sidebar, bpy.types.Panel):
         draw_bone_map(self.layout, context)
 
 
-CLASSES = (SEQUENCER_PT_vconductor, VIEW3D_PT_vconductor, VIEW3D_PT_vconductor_bone_map)
+class VIEW3D_PT_vconductor_takes(_Sidebar, bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_label = "Takes"
+    bl_parent_id = "VIEW3D_PT_vconductor"
+
+    def draw(self, context):
+        draw_takes(self.layout, context)
+
+
+CLASSES = (
+    SEQUENCER_PT_vconductor,
+    VIEW3D_PT_vconductor,
+    VIEW3D_PT_vconductor_bone_map,
+    VIEW3D_PT_vconductor_takes,
+)

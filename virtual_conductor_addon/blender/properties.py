@@ -52,6 +52,15 @@ class VCONDUCTOR_PG_scene(bpy.types.PropertyGroup):
         subtype="FACTOR",
         description="0 = off (no lag either way)",
     )
+    sway: FloatProperty(
+        name="Body Sway",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        subtype="FACTOR",
+        description="Hips motion and spine lean from the generated hips and shoulders (0 = hips, spine and "
+        "chest stay at rest)",
+    )
     use_frame_range: BoolProperty(
         name="Custom Frame Range",
         default=False,

@@ -1,5 +1,9 @@
 """Reading what to generate from the scene: the strip, the armature, its bone map, the range and the audio."""
 
+import os
+
+import bpy
+
 from ..motion.errors import MotionError
 from ..motion.lifting import LiftConfig
 from . import armature, compat
@@ -77,6 +81,7 @@ def build_request(context) -> Request:
         armature_name=rig.name,
         bone_map=bone_map,
         store_bone_map=armature.stored_bone_map(rig) is None,
-        lift=LiftConfig(size=settings.motion_size, smoothing=settings.smoothing),
+        lift=LiftConfig(size=settings.motion_size, smoothing=settings.smoothing, sway=settings.sway),
         action_name=f"VC {strip.name} {model or 'default'} seed{settings.seed}",
+        source=os.path.basename(bpy.path.abspath(strip.sound.filepath)) if strip.sound else "",
     )

@@ -77,6 +77,26 @@ def load_preset(name: str, bone_names: Iterable[str] | None = None, prefix: str 
     return BoneMap(bones)
 
 
+def preset_label(name: str) -> str:
+    """The preset's human-readable name (for menus)."""
+    preset = _presets().get(name, {})
+    return str(preset.get("label", name))
+
+
+def preset_for_rig(name: str, bone_names: Iterable[str]) -> BoneMap:
+    """Preset `name` applied to this rig: the name prefix (e.g. "mixamorig:") that maps the most of its bones.
+
+    Unlike `detect_bone_map` this never refuses: a rig lacking required bones gets what the preset can map."""
+    names = set(bone_names)
+    load_preset(name)  # unknown names raise here
+    best = BoneMap()
+    for prefix in sorted(_candidate_prefixes(name, names) | {""}):
+        bone_map = load_preset(name, names, prefix)
+        if len(bone_map.bones) > len(best.bones):
+            best = bone_map
+    return best
+
+
 def detect_bone_map(bone_names: Iterable[str]) -> tuple[str, BoneMap]:
     """(preset name, map) of the preset that maps the most bones of this rig, all required ones included.
 

@@ -64,15 +64,15 @@ def conductor_config(rng: np.random.Generator) -> ConductorConfig:
         size_soft=u(0.03, 0.05),
         size_loud=u(0.08, 0.14),
         width_ratio=u(1.1, 1.7),
-        beat_plane_y=u(0.59, 0.64),
+        beat_plane_y=u(0.57, 0.61),
         pattern_centre_x=u(0.40, 0.445),
         left_mirror_loudness=u(0.45, 0.85),
         left_cues=bool(rng.random() < 0.7),
         head_motion=u(0.4, 1.4),
         torso_motion=u(0.4, 1.4),
         variation=u(0.6, 1.4),
-        upper_arm=u(0.125, 0.135),
-        forearm=u(0.115, 0.125),
+        upper_arm=u(0.135, 0.145),
+        forearm=u(0.12, 0.13),
     )
 
 

@@ -1,0 +1,61 @@
+"""The backend's keypoints of a take, kept on the take's action so exports work after saving and reopening.
+
+Stored as custom properties of the action: the keypoints as zlib-compressed float32 bytes (exact; 10 minutes =
+18000 x 13 x 2 floats = 1.9 MB raw, ~1.7 MB stored, less after the .blend's own compression) and the
+backend's metadata as plain values. A take is an action carrying `vconductor_take`.
+"""
+
+import zlib
+
+import numpy as np
+
+from ..motion.keypoint_files import JOINT_NAMES, KeypointTake
+
+TAKE_KEY = "vconductor_take"  # {"fps", "duration_s", "model", "seed", "source", "frame_start", "scene_fps"}
+KEYPOINTS_KEY = "vconductor_keypoints"  # bytes: zlib(float32 (T, 13, 2), C order)
+
+
+def is_take(action) -> bool:
+    return action is not None and TAKE_KEY in action
+
+
+def store_take(action, take: KeypointTake, frame_start: float, scene_fps: float) -> None:
+    """Attach the keypoints and where audio time 0 sits in the scene (the take's key timing)."""
+    action[KEYPOINTS_KEY] = zlib.compress(np.ascontiguousarray(take.keypoints, np.float32).tobytes(), 6)
+    action[TAKE_KEY] = {
+        "fps": int(take.fps),
+        "duration_s": float(take.duration_s),
+        "model": take.model,
+        "seed": int(take.seed),
+        "source": take.source,
+        "frame_start": float(frame_start),
+        "scene_fps": float(scene_fps),
+    }
+
+
+def take_keypoints(action) -> KeypointTake | None:
+    """The stored take, or None when the action holds none (a hand-keyed action, or damaged data)."""
+    if not is_take(action) or KEYPOINTS_KEY not in action:
+        return None
+    meta = action[TAKE_KEY]
+    try:
+        raw = zlib.decompress(bytes(action[KEYPOINTS_KEY]))
+        keypoints = np.frombuffer(raw, dtype=np.float32).reshape(-1, len(JOINT_NAMES), 2)
+        return KeypointTake(
+            keypoints=keypoints.copy(),
+            duration_s=float(meta["duration_s"]),
+            model=str(meta["model"]),
+            seed=int(meta["seed"]),
+            fps=int(meta["fps"]),
+            source=str(meta.get("source", "")),
+        )
+    except (zlib.error, ValueError, KeyError, TypeError):
+        return None
+
+
+def take_summary(action) -> str:
+    """One line for the take list: model, seed and length."""
+    if not is_take(action):
+        return ""
+    meta = action[TAKE_KEY]
+    return f"{meta.get('model', '?')} seed {meta.get('seed', '?')}, {float(meta.get('duration_s', 0)):.1f} s"
