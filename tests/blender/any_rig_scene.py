@@ -121,12 +121,12 @@ def build_rig(bpy, case: RigCase, name: str = "UserRig"):
     return rig
 
 
-def add_music(bpy, fps: int = 24, seconds: float = 8.0):
-    """The example music, trimmed to its first `seconds`, starting at scene frame 1."""
+def add_music(bpy, fps: int = 24, seconds: float = 8.0, base: float = 1.0):
+    """The example music, trimmed to its first `seconds`, starting at scene frame 1 (fps / base frames/s)."""
     scene = bpy.context.scene
-    set_fps(scene, fps)
+    set_fps(scene, fps, base)
     strip = add_sound_strip(scene, EXAMPLE, frame_start=1)
-    strip.frame_offset_end = strip.frame_final_duration - round(seconds * fps)
+    strip.frame_offset_end = strip.frame_final_duration - round(seconds * fps / base)
     scene.frame_start, scene.frame_end = int(strip.frame_final_start), int(strip.frame_final_end) - 1
     return scene, strip
 

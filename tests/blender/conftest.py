@@ -81,20 +81,31 @@ def backend_command():
 
 
 @pytest.fixture(scope="session")
-def started_backend(bpy_module, backend_command, tmp_path_factory):
+def session_backend(bpy_module, backend_command, tmp_path_factory):
     """The add-on's own backend process, started once per session (start ~2-5 s; first run JITs librosa)."""
     from virtual_conductor_addon.blender import job
 
     job.BACKEND.environment = {
         "VCONDUCTOR_HOME": str(tmp_path_factory.mktemp("vconductor-home"))
     }  # no models
+    _start_backend(bpy_module, backend_command)
+    yield job.BACKEND
+    job.BACKEND.stop()
 
+
+@pytest.fixture
+def started_backend(bpy_module, backend_command, session_backend):
+    """The session's backend, started again if a test stopped it (e.g. by starting a missing program)."""
+    if session_backend.process is None or not session_backend.process.running:
+        _start_backend(bpy_module, backend_command)
+    return session_backend
+
+
+def _start_backend(bpy_module, backend_command) -> None:
     prefs = _preferences(bpy_module)
     prefs.backend_mode, prefs.backend_command, prefs.device = "START", backend_command, "cpu"
     result = bpy_module.ops.vconductor.backend_start()
     assert result == {"FINISHED"}, bpy_module.context.window_manager.vconductor_job.last_error
-    yield job.BACKEND
-    job.BACKEND.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,16 @@ import math
 import numpy as np
 import pytest
 
-from .any_rig_scene import MIXAMO, RIGIFY_CONTROL, RIGIFY_DEF, ROLLS, RigCase, add_music, build_rig, evaluate_pose
+from .any_rig_scene import (
+    MIXAMO,
+    RIGIFY_CONTROL,
+    RIGIFY_DEF,
+    ROLLS,
+    RigCase,
+    add_music,
+    build_rig,
+    evaluate_pose,
+)
 from .test_generate import _backend_keypoints, _projection_errors
 
 NEGATED_ROLLS = {k: -v for k, v in ROLLS.items()}
@@ -32,7 +41,9 @@ CASES = {
 }  # fmt: skip
 DEFAULT_SETTINGS_CASE = "mixamo_plain_A_short_arms_wide_euler"  # smoothing 0.3, size 1: what users get
 HEAD_TOLERANCE_DEG = 3.0
-MAX_STEP_DEG = 35.0  # per frame at 24 fps: fast forearms at a beat reach ~23; a flip or twist jump is far more
+MAX_STEP_DEG = (
+    35.0  # per frame at 24 fps: fast forearms at a beat reach ~23; a flip or twist jump is far more
+)
 _BACKEND_KEYPOINTS: dict = {}
 
 
@@ -100,7 +111,7 @@ def test_generation_on_a_users_rig_follows_the_keypoints(bpy, started_backend, n
     rest = {b.name: np.array(b.head_local) for b in rig.data.bones}
     rest_rotation = {b.name: np.array(b.matrix_basis.to_quaternion()) for b in rig.pose.bones}
     pose = evaluate_pose(bpy, scene, rig, frames)
-    times = (frames - strip.frame_final_start) / scene.render.fps
+    times = (frames - strip.frame_final_start) / (scene.render.fps / scene.render.fps_base)
 
     # elbows and wrists follow the keypoints on the frontal plane (wrist = head of the mapped hand bone)
     joints = {}

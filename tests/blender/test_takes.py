@@ -17,7 +17,10 @@ def two_takes(bpy):
     for seed in (0, 1):
         settings.seed = seed
         assert bpy.ops.vconductor.generate() == {"FINISHED"}
-    take_a, take_b = bpy.data.actions["VC music procedural seed0"], bpy.data.actions["VC music procedural seed1"]
+    take_a, take_b = (
+        bpy.data.actions["VC music procedural seed0"],
+        bpy.data.actions["VC music procedural seed1"],
+    )
     return scene, rig, take_a, take_b
 
 
@@ -87,7 +90,9 @@ def test_takes_are_listed_and_showing_one_compares_it(bpy, started_backend):
     assert same_rotation(qb, keyed_quaternion(take_b, BONE, FRAME)) and not same_rotation(qa, qb)
 
     bpy.data.actions.new("hand keyed")
-    assert bpy.ops.vconductor.take_activate(take="hand keyed") == {"CANCELLED"}  # not a take
+    with pytest.raises(RuntimeError, match="'hand keyed' is not a take"):
+        bpy.ops.vconductor.take_activate(take="hand keyed")
+    assert rig.animation_data.action == take_b
 
 
 def test_push_to_nla_keeps_the_action_and_plays_it_from_the_strip(bpy, started_backend):
@@ -116,7 +121,9 @@ def test_blending_two_takes_poses_the_rig_between_them(bpy, started_backend, fac
     from virtual_conductor_addon.blender import takes
 
     scene, rig, take_a, take_b = two_takes(bpy)
-    assert bpy.ops.vconductor.blend_takes(take_a=take_a.name, take_b=take_b.name, factor=factor) == {"FINISHED"}
+    assert bpy.ops.vconductor.blend_takes(take_a=take_a.name, take_b=take_b.name, factor=factor) == {
+        "FINISHED"
+    }
     anim = rig.animation_data
     assert anim.action is None
     lower, upper = anim.nla_tracks
@@ -152,3 +159,9 @@ def test_blend_needs_two_takes(bpy, started_backend):
     assert not bpy.ops.vconductor.blend_takes.poll()
     assert bpy.ops.vconductor.generate() == {"FINISHED"}
     assert not bpy.ops.vconductor.blend_takes.poll() and bpy.ops.vconductor.take_to_nla.poll()
+    scene.vconductor.seed = 1
+    assert bpy.ops.vconductor.generate() == {"FINISHED"}
+    assert bpy.ops.vconductor.blend_takes() == {"FINISHED"}  # no names: the last two takes, half and half
+    lower, upper = rig.animation_data.nla_tracks
+    assert lower.strips[0].action.name.endswith("seed0") and upper.strips[0].action.name.endswith("seed1")
+    assert upper.strips[0].influence == pytest.approx(0.5)

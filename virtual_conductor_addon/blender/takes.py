@@ -95,11 +95,6 @@ def set_blend_factor(strip, factor: float) -> None:
     fcurve.update()
 
 
-def _rig_or_reason(context):
-    rig, reason = request.target_armature(context)
-    return rig, reason
-
-
 def _take_by_name(rig, name: str):
     action = bpy.data.actions.get(name)
     if action is None or action not in rig_takes(rig):
@@ -118,13 +113,13 @@ class VCONDUCTOR_OT_take_activate(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        _rig, reason = _rig_or_reason(context)
+        _rig, reason = request.target_armature(context)
         if reason:
             cls.poll_message_set(reason)
         return reason is None
 
     def execute(self, context):
-        rig, _reason = _rig_or_reason(context)
+        rig, _reason = request.target_armature(context)
         action = _take_by_name(rig, self.take)
         if action is None:
             self.report({"ERROR"}, f"'{self.take}' is not a take of armature '{rig.name}'")
@@ -144,7 +139,7 @@ class VCONDUCTOR_OT_take_to_nla(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        rig, reason = _rig_or_reason(context)
+        rig, reason = request.target_armature(context)
         if reason is None and not rig_takes(rig):
             reason = "The armature has no takes yet: generate one"
         if reason:
@@ -152,7 +147,7 @@ class VCONDUCTOR_OT_take_to_nla(bpy.types.Operator):
         return reason is None
 
     def execute(self, context):
-        rig, _reason = _rig_or_reason(context)
+        rig, _reason = request.target_armature(context)
         action = _take_by_name(rig, self.take) if self.take else active_take(rig)
         if action is None or not take_data.is_take(action):
             what = f"'{self.take}' is not a take" if self.take else "The active action is not a take"
@@ -177,7 +172,7 @@ class VCONDUCTOR_OT_blend_takes(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        rig, reason = _rig_or_reason(context)
+        rig, reason = request.target_armature(context)
         if reason is None and len(rig_takes(rig)) < 2:
             reason = "Blending needs two takes on the armature"
         if reason:
@@ -185,7 +180,7 @@ class VCONDUCTOR_OT_blend_takes(bpy.types.Operator):
         return reason is None
 
     def execute(self, context):
-        rig, _reason = _rig_or_reason(context)
+        rig, _reason = request.target_armature(context)
         takes = rig_takes(rig)
         take_a = _take_by_name(rig, self.take_a) if self.take_a else (takes[-2] if len(takes) > 1 else None)
         take_b = _take_by_name(rig, self.take_b) if self.take_b else (takes[-1] if takes else None)
