@@ -320,8 +320,6 @@ def apply_result(request: Request, result: dict):
     missing = [name for name in motion.rotations if name not in rig.pose.bones]
     if missing:
         raise JobError(f"Armature '{rig.name}' changed during generation (missing {', '.join(missing)})")
-    if request.store_bone_map:
-        armature.store_bone_map(rig, request.bone_map)
     action = keys.write_take(rig, request.action_name, frame_numbers, motion.rotations, motion.locations)
     take = KeypointTake(
         keypoints=keypoints,
@@ -332,6 +330,8 @@ def apply_result(request: Request, result: dict):
         source=str(request.source or result.get("source") or ""),
     )
     take_data.store_take(action, take, frames.start, frames.fps)
+    if request.store_bone_map:  # only once the take is written: a failed generation changes nothing
+        armature.store_bone_map(rig, request.bone_map)
     return action
 
 
