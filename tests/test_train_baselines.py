@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from test_train_sync import make_synced_dataset
-from vconductor.models.checkpoints import read_state_dict
+from vconductor.models.checkpoints import CheckpointError, read_state_dict
+from vconductor.training.baselines import load_baseline
 from vconductor.training.baselines.features import beat_sawtooth, khmm_features, mfcc
 from vconductor.training.baselines.trainer import BaselineTrainer
 from vconductor.training.config import BaselineConfig
@@ -44,3 +45,22 @@ def test_each_baseline_trains_and_saves(kind, tmp_path_factory):
     state, meta = read_state_dict(out / f"baseline_{kind}.pt")
     assert meta["kind"] == f"baseline-{kind}" and meta["step"] == 3
     assert any(not torch.equal(before[k], state[k]) for k in before)
+    # the saved baseline runs as a motion source (what `vconductor evaluate -m baseline:PATH` uses)
+    mel = np.asarray(trainer.val_set[0][0].numpy())
+    generate = load_baseline(out / f"baseline_{kind}.pt", device="cpu")
+    motion = generate(mel)
+    assert motion.shape == (len(mel) // 3, 13, 2) and np.isfinite(motion).all()
+
+
+def test_loading_a_generator_as_a_baseline_is_refused(random_generator_file):
+    with pytest.raises(CheckpointError, match="not a baseline checkpoint"):
+        load_baseline(random_generator_file)
+
+
+def test_baseline_command_line(tmp_path):
+    from vconductor.cli import main
+
+    data = make_synced_dataset(tmp_path / "data", seconds=6, counts=(("train", 2), ("val", 1)))
+    args = ["train", "baseline", str(data), "--kind", "lstm", "--out", str(tmp_path / "run"), "--sample-length", "3",
+            "--batch-size", "2", "--max-steps", "1", "-q", "--no-tensorboard"]  # fmt: skip
+    assert main(args) == 0 and (tmp_path / "run" / "baseline_lstm.pt").is_file()

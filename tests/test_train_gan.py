@@ -91,3 +91,26 @@ def test_saved_generator_runs_in_vconductor_generate(setup, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "tone.npz")["keypoints"].shape == (90, 13, 2)
+
+
+def test_resumed_gan_run_matches_an_uninterrupted_one(setup, tmp_path):
+    data, sync, _ = setup
+    whole = GanTrainer(config(data, sync, tmp_path / "whole", max_steps=4), CPU)
+    whole.run()
+    GanTrainer(config(data, sync, tmp_path / "part", max_steps=2), CPU).run()
+    resumed = GanTrainer(config(data, sync, tmp_path / "part", max_steps=4), CPU)
+    resumed.run(resume=True)
+    for name in ("generator", "critic"):
+        a, b = getattr(whole, name).state_dict(), getattr(resumed, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+@pytest.mark.parametrize("extra", [[], ["--no-feature-cache", "--gp", "standard", "--fresh-fakes"]])
+def test_gan_command_line(setup, tmp_path, extra):
+    from vconductor.cli import main
+
+    data, sync, _ = setup
+    args = ["train", "gan", str(data), "--sync", str(sync), "--out", str(tmp_path), "--sample-length", "3",
+            "--batch-size", "2", "--max-steps", "1", "--n-critic", "2", "-q", "--no-tensorboard", *extra]  # fmt: skip
+    assert main(args) == 0
+    assert load_generator(tmp_path / "generator.pt") is not None

@@ -84,3 +84,15 @@ def test_two_process_ddp_on_cpu_finishes_with_identical_weights(data, tmp_path):
     spread = [float(r.split(",")[2]) for r in rows if ",ddp/weight_spread," in r]
     assert spread == [0.0]
     assert state_step(out) == 6 and any(",val/acc_hard," in r for r in rows)
+
+
+def test_resume_refuses_changed_settings(data, tmp_path):
+    out = tmp_path / "run"
+    subprocess.run(train_cmd(data, out, "--max-steps", "1"), env=ENV, check=True, timeout=300)
+    result = subprocess.run(
+        train_cmd(data, out, "--max-steps", "2", "--resume", "--lr", "0.01"),
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "lr 0.001 -> 0.01" in result.stderr

@@ -66,7 +66,7 @@ def motion_psd(motion, fs: float = FPS) -> tuple[np.ndarray, np.ndarray]:
     """
     x = flat(as_batch(motion))
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="nperseg.*greater than")
+        warnings.filterwarnings("ignore", message=".*nperseg.*greater than")
         freqs, psd = signal.welch(np.swapaxes(x, 1, 2), fs=fs, axis=-1)
     return freqs, psd
 

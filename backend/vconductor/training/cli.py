@@ -116,6 +116,7 @@ def cmd_gan(args) -> int:
         fresh_fakes=args.fresh_fakes,
         official_encoder_bn=args.official_encoder_bn,
         eval_batches=args.eval_batches,
+        cache_music_features=not args.no_feature_cache,
     )
     return _run(args, train_gan, cfg)
 
@@ -164,6 +165,8 @@ def add_cli(sub) -> None:
                      help="new noise for every critic step (official: one fake batch for all)")  # fmt: skip
     gan.add_argument("--official-encoder-bn", action="store_true",
                      help="the official quirk: frozen encoders' batch-norm statistics keep updating")  # fmt: skip
+    gan.add_argument("--no-feature-cache", action="store_true",
+                     help="recompute the frozen music encoder every step instead of once per piece")  # fmt: skip
     gan.add_argument(
         "--eval-batches", type=int, default=g.eval_batches, help="validation batches for RDE/SDP"
     )

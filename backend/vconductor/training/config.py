@@ -130,9 +130,10 @@ class GanConfig(RunConfig):
     w_sync: float = 0.05
     w_mse: float = 0.0
     fresh_fakes: bool = False  # False: the official reuse of one fake batch for all critic steps
-    official_encoder_bn: bool = (
-        False  # True: frozen encoders in train mode (BN statistics move, SPEC quirk 5)
-    )
+    # True: the frozen encoders stay in train mode and their BN statistics move (SPEC quirk 5)
+    official_encoder_bn: bool = False
+    # Frozen music encoder in eval mode: compute each piece's features once (about 230 KB per 30 s piece)
+    cache_music_features: bool = True
     eval_batches: int = 4  # validation batches for RDE / SDP
 
     def validate(self) -> None:

@@ -21,6 +21,7 @@ from ..models import Discriminator, Generator, load_m2snet, save_checkpoint
 from .config import GanConfig
 from .distributed import DistContext, wrap
 from .loop import StageTrainer, open_pieces
+from .pairs import SamplePieces
 from .sync_stage import M2SNET_FILE
 
 GENERATOR_FILE = "generator.pt"
@@ -53,6 +54,24 @@ class CriticLoss(nn.Module):
         return d_fake - d_real + self.w_gp * gp, d_real.detach() - d_fake.detach(), gp.detach()
 
 
+class FeatureGenerator(nn.Module):
+    """The generator after its music encoder: (music features (N, L, 64), z) -> motion, for cached features."""
+
+    def __init__(self, generator: Generator):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, music: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.generator.decode(music, self.generator.noise_upsampler(z))
+
+
+class IndexedPieces(SamplePieces):
+    """Pieces that also give their own index (the key of the music-feature cache)."""
+
+    def __getitem__(self, i: int):
+        return (*super().__getitem__(i), i)
+
+
 def resolve_sync_checkpoint(path: str) -> Path:
     p = Path(path)
     return p / M2SNET_FILE if p.is_dir() else p
@@ -75,7 +94,15 @@ class GanTrainer(StageTrainer):
         self.generator.to(self.device)
         self.critic.to(self.device)
         self.motion_encoder.to(self.device)
-        self.g_ddp = wrap(self.generator, ctx)
+        # A frozen encoder in eval mode maps each piece to fixed features: compute them once, one piece at a time
+        # (so the values do not depend on batch composition and resumed runs stay exact).
+        self.cache_music = cfg.cache_music_features and not cfg.official_encoder_bn
+        self.music_cache: dict[int, torch.Tensor] = {}
+        if self.cache_music:
+            self.train_set = IndexedPieces(self.train_set.dataset, cfg.sample_length)
+            self.g_ddp = wrap(FeatureGenerator(self.generator), ctx)
+        else:
+            self.g_ddp = wrap(self.generator, ctx)
         self.critic_loss = wrap(CriticLoss(self.critic, cfg.w_gp, cfg.gp), ctx)
         trainable = [p for p in self.generator.parameters() if p.requires_grad]
         self.g_opt = torch.optim.RMSprop(trainable, lr=cfg.lr)
@@ -96,6 +123,14 @@ class GanTrainer(StageTrainer):
         self.generator.music_encoder.train(official)
         self.motion_encoder.train(official)
 
+    @torch.no_grad()
+    def cached_music(self, mel: torch.Tensor, pieces: list[int]) -> torch.Tensor:
+        """Music features of the batch's pieces, computed on first use (frozen encoder, eval mode)."""
+        for row, piece in enumerate(pieces):
+            if piece not in self.music_cache:
+                self.music_cache[piece] = self.generator.music_encoder(mel[row : row + 1].float())[0]
+        return torch.stack([self.music_cache[p] for p in pieces])
+
     def sync_loss(self, fake, real) -> torch.Tensor:
         with torch.no_grad():
             target = self.motion_encoder.features(real)[-1]
@@ -103,12 +138,12 @@ class GanTrainer(StageTrainer):
 
     def train_step(self, batch, gen):
         cfg = self.cfg
-        mel, real, _ = (x.to(self.device, non_blocking=True) for x in batch)
+        mel, real = (x.to(self.device, non_blocking=True) for x in batch[:2])
         n = real.shape[0]
         self.train_modes()
         z = torch.randn(n, self.seconds, 8, generator=gen).to(self.device)
         with self.autocast():
-            fake = self.g_ddp(mel, z)
+            fake = self.g_ddp(self.cached_music(mel, batch[3].tolist()) if self.cache_music else mel, z)
         fake_for_critic = fake.detach().float()
         self.critic.requires_grad_(True)
         for k in range(cfg.n_critic):

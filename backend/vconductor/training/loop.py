@@ -14,11 +14,25 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ..data.dataset import ConductorMotionDataset
-from .checkpointing import STATE_FILE, load_training_state, restore_rng_states, save_training_state
+from .checkpointing import (
+    STATE_FILE,
+    ResumeError,
+    load_training_state,
+    restore_rng_states,
+    save_training_state,
+)
 from .config import RunConfig
 from .distributed import DistContext, barrier, weight_spread
 from .pairs import SamplePieces
 from .runlog import RunLog
+
+# Settings a resumed run may change: how long it runs, where and how it reports; not what it computes.
+RESUMABLE_CHANGES = {"max_steps", "epochs", "checkpoint_every", "eval_every", "device", "workers", "tensorboard",
+                     "progress", "data_root", "out_dir"}  # fmt: skip
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
@@ -112,6 +126,16 @@ class StageTrainer:
 
     def resume(self) -> None:
         state = load_training_state(self.out, self.stage)
+        changed = [
+            f"{k} {state['config'].get(k)!r} -> {v!r}"
+            for k, v in self.cfg.to_dict().items()
+            if k not in RESUMABLE_CHANGES and _plain(state["config"].get(k)) != _plain(v)
+        ]
+        if changed:
+            raise ResumeError(
+                f"{self.out / STATE_FILE}: the run was started with other settings ({'; '.join(changed)}); "
+                "resume with the same ones or start a new --out"
+            )
         for name, obj in self.state_parts().items():
             if name not in state["parts"]:
                 raise ValueError(f"{self.out / STATE_FILE}: has no {name!r}; it was written by another setup")

@@ -8,6 +8,7 @@
 All features are derived from the dataset's mel (see features.py), so no audio is needed.
 """
 
+from .inference import load_baseline
 from .trainer import BaselineTrainer, train_baseline
 
-__all__ = ["BaselineTrainer", "train_baseline"]
+__all__ = ["BaselineTrainer", "load_baseline", "train_baseline"]
