@@ -10,19 +10,23 @@ ictus. Frames the upper body from three-quarter front on a grey backdrop, and wr
 """
 
 import argparse
-import atexit
 import importlib
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from scene_setup import (
+    REPO,
+    SceneError,
+    blender_output_to,
+    conducted_scene,
+    enable_addon,
+    frame_the_upper_body,
+    isolated_blender_user_folder,
+    workbench,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_scene import EXTENSION, blender_output_to, isolated_blender_user_folder, set_fps  # noqa: E402
-
-SOURCE_ADDON = "virtual_conductor_addon"
 RIGHT_WRIST = 10
 
 
@@ -44,25 +48,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def enable_addon(addon: Path | None) -> str:
-    """The module name of the add-on, enabled from the zip or the source tree; disabled again at exit."""
-    import bpy
-
-    addon_utils = importlib.import_module("addon_utils")  # only importable once bpy is
-    if addon is not None:
-        bpy.ops.extensions.package_install_files(
-            filepath=str(addon.resolve()), repo="user_default", enable_on_install=True
-        )
-        name = EXTENSION
-    else:
-        sys.path.insert(0, str(REPO))
-        name = SOURCE_ADDON
-        if addon_utils.enable(name, default_set=True) is None:
-            raise SystemExit("render_still: the add-on did not enable from the source tree")
-    atexit.register(addon_utils.disable, name, default_set=True)  # bpy 4.5 hangs at exit otherwise
-    return name
-
-
 def ictus_times(keypoints: np.ndarray, fps: float = 30.0) -> np.ndarray:
     """Seconds at which the right wrist is lowest within each beat: local maxima of its image y, lightly
     smoothed, that stand out from their surroundings (prominence above a tenth of its range)."""
@@ -76,39 +61,6 @@ def ictus_times(keypoints: np.ndarray, fps: float = 30.0) -> np.ndarray:
     return np.array(chosen, dtype=np.float64) / fps
 
 
-def frame_the_upper_body(bpy, rig) -> None:
-    """Camera three-quarter front from the baton side (the character's right), a little above the chest, so the
-    baton reaching forward shows in profile; grey world."""
-    from mathutils import Vector
-
-    scene = bpy.context.scene
-    target = rig.matrix_world @ Vector((-0.15, -0.2, 1.25))
-    cam_data = bpy.data.cameras.new("Camera")
-    cam_data.lens = 85
-    cam = bpy.data.objects.new("Camera", cam_data)
-    scene.collection.objects.link(cam)
-    cam.location = target + Vector((-1.7, -2.5, 0.3))
-    cam.rotation_euler = (target - cam.location).to_track_quat("-Z", "Y").to_euler()
-    scene.camera = cam
-    world = bpy.data.worlds.new("Backdrop")
-    world.color = (0.35, 0.36, 0.38)
-    scene.world = world
-
-
-def setup_still(scene, out: Path, resolution) -> None:
-    scene.render.engine = "BLENDER_WORKBENCH"
-    shading = scene.display.shading
-    shading.light = "STUDIO"
-    shading.color_type = "SINGLE"
-    shading.single_color = (0.8, 0.72, 0.6)
-    shading.show_cavity = True
-    shading.show_shadows = True
-    scene.render.resolution_x, scene.render.resolution_y = resolution
-    scene.render.resolution_percentage = 100
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.filepath = str(out)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not args.audio.is_file():
@@ -117,30 +69,14 @@ def main(argv=None) -> int:
     isolated_blender_user_folder()
     import bpy
 
-    name = enable_addon(args.addon)
-    take_data = importlib.import_module(f"{name}.blender.take_data")
-    prefs = bpy.context.preferences.addons[name].preferences
-    prefs.backend_mode, prefs.backend_command = "START", args.backend
-
     t0 = time.perf_counter()
-    bpy.ops.wm.read_homefile(use_empty=True)
-    scene = bpy.context.scene
-    set_fps(scene, args.fps)
-    strip = scene.sequence_editor_create().strips.new_sound(
-        args.audio.stem, str(args.audio.resolve()), channel=1, frame_start=1
-    )
-    if strip.sound.samplerate == 0:
-        print(f"render_still: Blender cannot read {args.audio}", file=sys.stderr)
+    try:
+        name = enable_addon(args.addon, args.backend)
+        scene, strip, rig = conducted_scene(args.audio, args.fps, args.model, args.seed)
+    except SceneError as exc:
+        print(f"render_still: {exc}", file=sys.stderr)
         return 1
-    scene.frame_start, scene.frame_end = 1, int(strip.frame_final_end) - 1
-    scene.sequence_editor.active_strip = strip
-    bpy.ops.vconductor.create_rig()
-    rig = bpy.context.active_object
-    settings = scene.vconductor
-    settings.armature, settings.model, settings.seed = rig, args.model, args.seed
-    if bpy.ops.vconductor.generate() != {"FINISHED"}:
-        print("render_still: generation failed (see the message above)", file=sys.stderr)
-        return 1
+    take_data = importlib.import_module(f"{name}.blender.take_data")
     action = rig.animation_data.action
     take = take_data.take_keypoints(action)
     beats = ictus_times(take.keypoints, take.fps)
@@ -153,9 +89,11 @@ def main(argv=None) -> int:
     print(f"render_still: {action.name!r} in {time.perf_counter() - t0:.1f} s; {len(beats)} ictus found, "
           f"showing #{min(args.beat, len(beats))} at {beat_s:.2f} s = frame {frame}")  # fmt: skip
 
-    frame_the_upper_body(bpy, rig)
+    frame_the_upper_body(rig)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    setup_still(scene, args.out.resolve(), args.resolution)
+    workbench(scene, args.resolution)
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.filepath = str(args.out.resolve())
     scene.frame_set(frame)
     with blender_output_to(args.out.with_suffix(".render.log")):
         bpy.ops.render.render(write_still=True)
