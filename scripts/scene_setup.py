@@ -116,14 +116,19 @@ def workbench(scene, resolution) -> None:
 
 @contextlib.contextmanager
 def blender_output_to(log: Path):
-    """Blender's C code prints to file descriptor 1 directly, so redirect the descriptor, not sys.stdout."""
+    """Blender's C code prints to file descriptors 1 and 2 directly (a line per frame, and harmless EGL notices
+    from software OpenGL), so redirect the descriptors, not sys.stdout."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
     with open(log, "w") as f:
         os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
         try:
             yield
         finally:
             sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
+            sys.stderr.flush()
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)

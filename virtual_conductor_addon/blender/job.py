@@ -320,7 +320,10 @@ def apply_result(request: Request, result: dict):
     missing = [name for name in motion.rotations if name not in rig.pose.bones]
     if missing:
         raise JobError(f"Armature '{rig.name}' changed during generation (missing {', '.join(missing)})")
-    action = keys.write_take(rig, request.action_name, frame_numbers, motion.rotations, motion.locations)
+    action_name = request.action_name
+    if not request.model and result.get("model"):  # name the take after the model the backend chose
+        action_name = action_name.replace(" default ", f" {result['model']} ", 1)
+    action = keys.write_take(rig, action_name, frame_numbers, motion.rotations, motion.locations)
     take = KeypointTake(
         keypoints=keypoints,
         duration_s=duration_s,
