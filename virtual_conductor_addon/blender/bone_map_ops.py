@@ -19,15 +19,6 @@ def _preset_items(_self, _context):
     return _PRESET_ITEMS
 
 
-class _ArmatureOperator:
-    @classmethod
-    def poll(cls, context):
-        _rig, reason = request.target_armature(context)
-        if reason:
-            cls.poll_message_set(reason)
-        return reason is None
-
-
 def _report_missing(operator, rig, bone_map: BoneMap, done: str) -> None:
     missing = armature.check_bone_map(rig, bone_map)
     if missing:
@@ -36,7 +27,7 @@ def _report_missing(operator, rig, bone_map: BoneMap, done: str) -> None:
         operator.report({"INFO"}, done)
 
 
-class VCONDUCTOR_OT_apply_bone_map_preset(_ArmatureOperator, bpy.types.Operator):
+class VCONDUCTOR_OT_apply_bone_map_preset(request.ArmatureOperator, bpy.types.Operator):
     """Fill the armature's bone map from a preset (any bone-name prefix such as 'mixamorig:' is found)"""
 
     bl_idname = "vconductor.apply_bone_map_preset"
@@ -58,7 +49,7 @@ class VCONDUCTOR_OT_apply_bone_map_preset(_ArmatureOperator, bpy.types.Operator)
         return {"FINISHED"}
 
 
-class VCONDUCTOR_OT_save_bone_map(_ArmatureOperator, bpy.types.Operator, ExportHelper):
+class VCONDUCTOR_OT_save_bone_map(request.ArmatureOperator, bpy.types.Operator, ExportHelper):
     """Save the armature's bone map as JSON (to reuse it on other rigs with the same bone names)"""
 
     bl_idname = "vconductor.save_bone_map"
@@ -81,7 +72,7 @@ class VCONDUCTOR_OT_save_bone_map(_ArmatureOperator, bpy.types.Operator, ExportH
         return {"FINISHED"}
 
 
-class VCONDUCTOR_OT_load_bone_map(_ArmatureOperator, bpy.types.Operator, ImportHelper):
+class VCONDUCTOR_OT_load_bone_map(request.ArmatureOperator, bpy.types.Operator, ImportHelper):
     """Load a bone map from JSON ({"bones": {"upper_arm.L": "<bone>", ...}}, as Save Bone Map writes)"""
 
     bl_idname = "vconductor.load_bone_map"

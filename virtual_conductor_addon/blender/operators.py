@@ -132,19 +132,12 @@ class VCONDUCTOR_OT_create_rig(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class VCONDUCTOR_OT_detect_bone_map(bpy.types.Operator):
+class VCONDUCTOR_OT_detect_bone_map(request.ArmatureOperator, bpy.types.Operator):
     """Guess which bones play which role from their names (Rigify, Mixamo, UE mannequin, the conductor rig)"""
 
     bl_idname = "vconductor.detect_bone_map"
     bl_label = "Detect Bone Map"
     bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        _rig, reason = request.target_armature(context)
-        if reason:
-            cls.poll_message_set(reason)
-        return reason is None
 
     def execute(self, context):
         rig, _reason = request.target_armature(context)

@@ -38,6 +38,17 @@ def target_armature(context):
     return rig, None
 
 
+class ArmatureOperator:
+    """Mixin for operators that act on the target armature: disabled, with the reason shown, without one."""
+
+    @classmethod
+    def poll(cls, context):
+        _rig, reason = target_armature(context)
+        if reason:
+            cls.poll_message_set(reason)
+        return reason is None
+
+
 def why_not_generate(context) -> str | None:
     """Cheap checks for the Generate button (no audio decoding)."""
     from . import job

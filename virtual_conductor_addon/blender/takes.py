@@ -102,7 +102,7 @@ def _take_by_name(rig, name: str):
     return action
 
 
-class VCONDUCTOR_OT_take_activate(bpy.types.Operator):
+class VCONDUCTOR_OT_take_activate(request.ArmatureOperator, bpy.types.Operator):
     """Show this take on the armature (its active action): click through takes to compare them"""
 
     bl_idname = "vconductor.take_activate"
@@ -110,13 +110,6 @@ class VCONDUCTOR_OT_take_activate(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     take: StringProperty(name="Take", description="Name of the take's action")
-
-    @classmethod
-    def poll(cls, context):
-        _rig, reason = request.target_armature(context)
-        if reason:
-            cls.poll_message_set(reason)
-        return reason is None
 
     def execute(self, context):
         rig, _reason = request.target_armature(context)
