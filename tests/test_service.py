@@ -524,3 +524,22 @@ def test_store_caps_and_expiry(tmp_path):
     assert store.get(b.id) is b  # no result: not counted against the result cap
     time.sleep(0.35)
     assert all(store.get(j.id) is None for j in [b, *finished])  # expired
+
+
+def test_parent_pid_stops_the_server_when_the_parent_exits(home, tmp_path):
+    """What keeps a backend started by Blender from outliving a Blender that crashed."""
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        srv = ServerProcess(home, tmp_path, "--parent-pid", str(parent.pid))
+        assert srv.client.get("/v1/health").status_code == 200
+        time.sleep(1.0)  # still alive while the parent is
+        assert srv.proc.poll() is None
+        parent.kill()
+        parent.wait()
+        started = time.monotonic()
+        assert srv.proc.wait(15) == 0, srv.output()
+        assert time.monotonic() - started < 5
+        assert "parent process" in srv.output() and "Traceback" not in srv.output()
+        assert not srv.port_file.exists()
+    finally:
+        parent.kill()

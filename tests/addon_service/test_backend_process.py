@@ -5,11 +5,13 @@ Failures must be one line that quotes the reason from the backend's log, and no 
 
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from service_harness import backend_command, gone, load_service, music
@@ -239,3 +241,31 @@ def test_stop_during_start_ends_the_start(tmp_path):
     thread.join(10)
     assert not thread.is_alive() and len(errors) == 1 and "killed by SIGTERM" in str(errors[0])
     assert not proc.running and gone(pid)
+
+
+def test_backend_stops_when_the_process_that_started_it_dies(tmp_path):
+    """Blender crashing (no atexit, no stop()) must not leave a backend behind: it watches --parent-pid."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from service_harness import load_service\n"
+        "load_service()\n"
+        "from vconductor_addon_service.process import BackendProcess\n"
+        f"proc = BackendProcess([{backend_command()!r}], device='cpu')\n"
+        "proc.start(timeout_s=90)\n"
+        "print(proc.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        backend_pid = int(parent.stdout.readline())
+        assert not gone(backend_pid)
+        parent.kill()  # like a crash: no atexit handlers run
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not gone(backend_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert gone(backend_pid)
+    finally:
+        parent.kill()

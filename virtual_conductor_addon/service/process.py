@@ -136,7 +136,9 @@ class BackendProcess:
                 START_FAILED,
             ) from None
         args = [executable, *self.command[1:], "serve", "--host", "127.0.0.1", "--port", "0",
-                "--port-file", str(port_file), "--device", self.device, "--max-upload-mb", str(MAX_UPLOAD_MB)]  # fmt: skip
+                "--port-file", str(port_file), "--device", self.device, "--max-upload-mb", str(MAX_UPLOAD_MB),
+                # the backend stops by itself if this process (Blender) dies without stopping it
+                "--parent-pid", str(os.getpid())]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         env.pop(TOKEN_ENV, None)
         if self.token:

@@ -7,6 +7,7 @@ clean exit (SIGTERM, SIGINT); after a crash or SIGKILL it is stale, so a parent 
 """
 
 import argparse
+import functools
 import ipaddress
 import os
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 
 TOKEN_ENV = "VCONDUCTOR_TOKEN"
 DEFAULT_PORT = 8765
+PARENT_POLL_S = 0.5  # how often --parent-pid is checked
 
 
 class _Refused(Exception):
@@ -43,6 +45,8 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-queue", type=int, default=64, help="jobs queued or running at most")
     p.add_argument("--max-results-mb", type=float, default=1024,
                    help="keypoints kept for finished jobs (MiB); past it the oldest are forgotten")  # fmt: skip
+    p.add_argument("--parent-pid", type=int,
+                   help="stop when this process exits (the add-on passes Blender's, so a crash leaves no server)")  # fmt: skip
     p.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -75,7 +79,8 @@ def cmd_serve(args) -> int:
     port = sock.getsockname()[1]
     port_file = Path(args.port_file) if args.port_file else None
     try:
-        asyncio.run(_serve(server, sock, signals, lambda: _started(args.host, port, port_file, config)))
+        on_started = functools.partial(_started, args.host, port, port_file, config)
+        asyncio.run(_serve(server, sock, signals, on_started, args.parent_pid))
     except _Refused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -86,7 +91,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-async def _serve(server, sock: socket.socket, signals: list[int], on_started) -> None:
+async def _serve(server, sock: socket.socket, signals: list[int], on_started, parent_pid: int | None) -> None:
     import asyncio
 
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
@@ -101,6 +106,14 @@ async def _serve(server, sock: socket.socket, signals: list[int], on_started) ->
             raise
         if signals:  # a signal that came while starting
             server.should_exit = True
+    if parent_pid is not None:
+        from .parent_watch import process_alive
+
+        while not task.done():
+            await asyncio.sleep(PARENT_POLL_S)
+            if not server.should_exit and not process_alive(parent_pid):
+                print(f"vconductor service: parent process {parent_pid} is gone; stopping", file=sys.stderr)
+                server.should_exit = True
     await task
 
 
