@@ -1,5 +1,7 @@
 """Panels and preferences draw (panels are never drawn headless: a stand-in layout records what they show)."""
 
+import pytest
+
 from .blender_scene import EXAMPLE, add_sound_strip, create_rig
 
 
@@ -83,3 +85,21 @@ class _WithLayout:
 
     def __getattr__(self, name):
         return getattr(self._prefs, name)
+
+
+def test_panel_settings_reach_the_motion_settings(bpy):
+    """What the panel shows is what the lifting gets: size, smoothing, sway and reach slack."""
+    from virtual_conductor_addon.blender import panels, request
+
+    scene = bpy.context.scene
+    add_sound_strip(scene, EXAMPLE, frame_start=1)
+    create_rig(bpy)
+    settings = scene.vconductor
+    settings.motion_size, settings.smoothing, settings.sway, settings.reach_slack = 1.5, 0.1, 0.4, 0.02
+    layout = RecordingLayout()
+    panels.draw_generation(layout, bpy.context)
+    assert {("prop", n) for n in ("motion_size", "smoothing", "sway", "reach_slack")} <= set(layout.log)
+    lift = request.build_request(bpy.context).lift
+    assert (lift.size, lift.smoothing, lift.sway, lift.unreached) == pytest.approx(
+        (1.5, 0.1, 0.4, 0.02)
+    )  # float32

@@ -92,7 +92,12 @@ def build_request(context) -> Request:
         armature_name=rig.name,
         bone_map=bone_map,
         store_bone_map=armature.stored_bone_map(rig) is None,
-        lift=LiftConfig(size=settings.motion_size, smoothing=settings.smoothing, sway=settings.sway),
+        lift=LiftConfig(
+            size=settings.motion_size,
+            smoothing=settings.smoothing,
+            sway=settings.sway,
+            unreached=settings.reach_slack,
+        ),
         action_name=f"VC {strip.name} {model or 'default'} seed{settings.seed}",
         source=os.path.basename(bpy.path.abspath(strip.sound.filepath)) if strip.sound else "",
     )
