@@ -24,6 +24,7 @@ from vconductor.models import (
     load_m2snet,
     save_checkpoint,
 )
+from vconductor.models.checkpoints import checkpoint_kind, read_state_dict
 from vconductor.models.layers import reflect_pad_time
 
 
@@ -94,6 +95,17 @@ def test_vconductor_checkpoint_round_trip(tmp_path):
     mel, z = torch.rand(1, 450, 128), torch.randn(1, 5, 8)
     with torch.inference_mode():
         assert torch.equal(loaded(mel, z), g(mel, z))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.pt"]  # written atomically, no temporary left
+
+
+def test_checkpoint_kind_from_metadata_then_parameter_names(tmp_path):
+    save_checkpoint(Discriminator(), tmp_path / "d.pt", "discriminator")
+    assert checkpoint_kind(*read_state_dict(tmp_path / "d.pt")) == "discriminator"
+    for kind, model in (("generator", Generator()), ("m2snet", M2SNet()), ("discriminator", Discriminator())):
+        torch.save(model.state_dict(), tmp_path / "plain.pt")
+        assert checkpoint_kind(*read_state_dict(tmp_path / "plain.pt")) == kind
+    assert checkpoint_kind({"layer1.weight": torch.zeros(1)}, {}) is None
+    assert checkpoint_kind({"layer1.weight": torch.zeros(1)}, {"kind": "m2snet"}) == "m2snet"
 
 
 def test_wrong_kind_and_foreign_files_get_clear_errors(tmp_path):

@@ -18,6 +18,7 @@ import torch
 
 from vconductor import registry
 from vconductor.models import Discriminator, Generator, M2SNet
+from vconductor.models.checkpoints import KIND_PREFIXES
 from vconductor.registry import RegistryError
 
 SHARED_CHECKPOINTS = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "checkpoints"
@@ -101,6 +102,10 @@ def test_home_prefers_vconductor_home_then_xdg_then_dot_cache(tmp_path, monkeypa
     assert registry.home() == tmp_path / "xdg" / "vconductor"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert registry.home() == Path.home() / ".cache" / "vconductor"
+
+
+def test_the_registry_knows_the_kinds_checkpoints_have():
+    assert tuple(KIND_PREFIXES) == registry.KINDS
 
 
 def test_known_models_use_the_url_base(monkeypatch):
@@ -289,6 +294,17 @@ def test_pull_unknown_name_from_url(server, checkpoints, cache_home):
     assert cache_contents(cache_home) == ["index.json", "my-net.pt"]
 
 
+def test_cached_files_follow_the_umask_not_private(server, checkpoints):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    root, base = server
+    shutil.copy(checkpoints["generator"], root / "gen.pt")
+    pulled = registry.pull_model("pulled", base + "gen.pt", progress=False)
+    added = registry.add_model("added", checkpoints["generator"])
+    for path in (pulled.path, added.path, pulled.path.with_name("index.json")):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_pull_follows_redirects(server, checkpoints):
     root, base = server
     shutil.copy(checkpoints["generator"], root / "gen.pt")
@@ -299,7 +315,7 @@ def test_pull_follows_redirects(server, checkpoints):
 def test_pull_refuses_oversized_downloads(server, cache_home, monkeypatch):
     root, base = server
     (root / "big.pt").write_bytes(bytes(2048))
-    monkeypatch.setattr(registry, "MAX_DOWNLOAD_BYTES", 1024)
+    monkeypatch.setattr(registry.operations, "MAX_DOWNLOAD_BYTES", 1024)
     with pytest.raises(RegistryError, match="too large"):
         registry.pull_model("big", base + "big.pt", progress=False)
     assert cache_contents(cache_home) == []

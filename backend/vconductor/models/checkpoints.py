@@ -1,9 +1,9 @@
 """Loading checkpoints: the official VirtualConductor state_dicts and vconductor's own files.
 
-Official files are plain state_dicts with the official module names (SPEC.md section 8 and appendix A); they
-are renamed onto our modules by the rules below. The official TCN blocks register each conv/BN twice
-(``net.N`` duplicates ``conv1``/``bn1``/...): the duplicates must be identical and are then dropped, as is the
-motion encoder's unused ``fcn`` layer. vconductor's own files are ``{"format": "vconductor", "kind": ...,
+Official files are plain state_dicts with the official module names; they are renamed onto our modules by
+the rules below. The official TCN blocks register each conv/BN twice (``net.N`` duplicates
+``conv1``/``bn1``/...): the duplicates must be identical and are then dropped, as is the motion encoder's
+unused ``fcn`` layer. vconductor's own files are ``{"format": "vconductor", "kind": ...,
 "state_dict": ...}`` with our names. Everything loads with ``torch.load(weights_only=True)``.
 """
 
@@ -14,7 +14,20 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..files import atomic_output
+
 FORMAT = "vconductor"
+# Parameter-name prefixes (in our names) that tell each kind of network apart, checked in this order.
+KIND_PREFIXES: dict[str, tuple[str, ...]] = {
+    "generator": ("decoder.", "noise_upsampler."),
+    "m2snet": ("motion_encoder.", "fusion."),
+    "discriminator": ("conv.", "mlp."),
+}
+_KIND_DESCRIPTIONS = {
+    "generator": "an M2S-GAN generator checkpoint (use load_generator)",
+    "m2snet": "an M2S-Net checkpoint (use load_m2snet)",
+    "discriminator": "a discriminator checkpoint",
+}
 
 _TCN = r"^tcn\.TCN\.tcn\.tcn\.network\.(\d+)\."
 # (pattern, replacement) applied in order, first match wins; replacement None drops the key.
@@ -108,15 +121,25 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     return dict(obj), meta
 
 
-def _guess_kind(keys) -> str:
-    keys = list(keys)
-    if any(k.startswith(("motion_encoder.", "fusion.")) for k in keys):
-        return "an M2S-Net checkpoint (use load_m2snet)"
-    if any(k.startswith(("decoder.", "noise_upsampler.")) for k in keys):
-        return "an M2S-GAN generator checkpoint (use load_generator)"
-    if any(k.startswith(("conv.", "mlp.")) for k in keys):
-        return "a discriminator checkpoint"
-    return "not a vconductor/VirtualConductor checkpoint"
+def _kind_from_names(names) -> str | None:
+    """The kind of network whose parameter names (ours) these are, or None if they fit no kind."""
+    names = list(names)
+    for kind, prefixes in KIND_PREFIXES.items():
+        if any(name.startswith(prefixes) for name in names):
+            return kind
+    return None
+
+
+def checkpoint_kind(state: Mapping[str, torch.Tensor], meta: Mapping) -> str | None:
+    """The kind recorded in vconductor's own files, else the one the parameter names show, else None."""
+    if meta.get("kind") in KIND_PREFIXES:
+        return meta["kind"]
+    return _kind_from_names(state)
+
+
+def _guess_kind(names) -> str:
+    kind = _kind_from_names(names)
+    return _KIND_DESCRIPTIONS[kind] if kind else "not a vconductor/VirtualConductor checkpoint"
 
 
 def load_into(model: nn.Module, path: str | Path, kind: str) -> dict:
@@ -148,8 +171,6 @@ def load_into(model: nn.Module, path: str | Path, kind: str) -> dict:
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, kind: str, **meta) -> None:
-    """Write vconductor's own checkpoint format atomically (temp file + rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, "kind": kind, **meta, "state_dict": model.state_dict()}, tmp)
-    tmp.replace(path)
+    """Write vconductor's own checkpoint format atomically."""
+    with atomic_output(path) as tmp:
+        torch.save({"format": FORMAT, "kind": kind, **meta, "state_dict": model.state_dict()}, tmp)
