@@ -1,6 +1,7 @@
 """Build the Blender extension zip: dist/virtual_conductor-<version>.zip.
 
     python build_addon.py [--output-dir dist] [--blender-ext PATH]
+    python build_addon.py --sync-contract     # after editing backend/vconductor/contract.py
 
 Stages virtual_conductor_addon/ (without tests and caches) plus the repository's rigs/ folder (as rigs/ inside
 the add-on), refuses imports the add-on cannot have at run time (only the standard library, numpy and the
@@ -23,13 +24,15 @@ import tomllib
 REPO = Path(__file__).resolve().parent
 ADDON = REPO / "virtual_conductor_addon"
 RIGS = REPO / "rigs"
+# The backend/add-on contract: one source (the backend's), byte-copied into the add-on (docs/architecture.md).
+CONTRACT_SOURCE = REPO / "backend" / "vconductor" / "contract.py"
+CONTRACT_COPY = ADDON / "contract.py"
 MANIFEST = "blender_manifest.toml"
 EXCLUDED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".*", "*.zip")
 # What Blender's Python has besides the standard library: numpy and Blender's own modules.
-RUNTIME_MODULES = frozenset({
-    "numpy", "bpy", "bpy_extras", "bpy_types", "mathutils", "bmesh", "aud", "gpu", "gpu_extras", "blf", "bl_math",
-    "bl_ui", "bl_operators", "addon_utils", "rna_prop_ui", "idprop", "imbuf", "freestyle", "bgl",
-})  # fmt: skip
+BLENDER_MODULES = """numpy bpy bpy_extras bpy_types mathutils bmesh aud gpu gpu_extras blf bl_math bl_ui
+    bl_operators addon_utils rna_prop_ui idprop imbuf freestyle bgl"""
+RUNTIME_MODULES = frozenset(BLENDER_MODULES.split())
 
 
 class BuildError(Exception):
@@ -84,6 +87,16 @@ def foreign_imports(folder: Path) -> list[str]:
     return problems
 
 
+def contract_in_sync() -> bool:
+    return CONTRACT_COPY.is_file() and CONTRACT_COPY.read_bytes() == CONTRACT_SOURCE.read_bytes()
+
+
+def sync_contract() -> Path:
+    """Copy the backend's contract.py into the add-on (run after editing the contract)."""
+    shutil.copyfile(CONTRACT_SOURCE, CONTRACT_COPY)
+    return CONTRACT_COPY
+
+
 def stage(folder: Path) -> Path:
     """The add-on as it will be installed: its files (no tests, no caches) and the default rigs."""
     if not (ADDON / MANIFEST).is_file():
@@ -112,6 +125,11 @@ def run_blender_ext(blender_ext: Path, *args: str) -> str:
 
 
 def build(output_dir: Path, blender_ext: Path) -> Path:
+    if not contract_in_sync():
+        raise BuildError(
+            f"{CONTRACT_COPY.relative_to(REPO)} differs from {CONTRACT_SOURCE.relative_to(REPO)}: "
+            "run `python build_addon.py --sync-contract`"
+        )
     problems = foreign_imports(ADDON)
     if problems:
         raise BuildError(
@@ -139,7 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--blender-ext", help="Blender's blender_ext.py (default: the one in the bpy package)"
     )
+    parser.add_argument(
+        "--sync-contract", action="store_true", help="copy the backend's contract.py into the add-on and stop"
+    )
     args = parser.parse_args(argv)
+    if args.sync_contract:
+        print(sync_contract())
+        return 0
     try:
         zip_path = build(Path(args.output_dir), find_blender_ext(args.blender_ext))
     except (BuildError, OSError, subprocess.TimeoutExpired) as exc:
