@@ -84,3 +84,10 @@ def test_job_states_are_the_wire_strings():
     assert [s.value for s in JobState] == ["queued", "running", "done", "failed", "cancelled"]
     assert {s for s in JobState if s.is_final} == {JobState.DONE, JobState.FAILED, JobState.CANCELLED}
     assert JobState("running") == "running"
+
+
+def test_non_finite_motion_is_refused():
+    keypoints = np.zeros((5, 13, 2))
+    keypoints[3, 4, 1] = np.nan
+    with pytest.raises(MotionFileError, match="non-finite values in 1 frame"):
+        Motion(keypoints, 0.2, "m", 0)

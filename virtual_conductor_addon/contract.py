@@ -127,6 +127,9 @@ def _checked_array(values, tail: tuple[int, ...], name: str, frames: int | None 
         raise MotionFileError(f"{name} must have shape (frames, {want}); got {tuple(array.shape)}")
     if frames is not None and len(array) != frames:
         raise MotionFileError(f"{name} has {len(array)} frames, keypoints have {frames}")
+    if not np.isfinite(array).all():  # no path may hand on NaN motion: a rig keyed with NaN is destroyed
+        bad = np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
+        raise MotionFileError(f"{name} has non-finite values in {len(bad)} frame(s), first {bad[0]}")
     return array
 
 

@@ -4,8 +4,8 @@ and an independent forward kinematics written straight from Blender's documented
 from __future__ import annotations
 
 import numpy as np
-from vc_motion.rig import RigRest, rest_bone
-from vc_motion.rotations import quat_to_matrix
+from virtual_conductor_addon.motion.rig import RigRest, rest_bone
+from virtual_conductor_addon.motion.rotations import quat_to_matrix
 
 
 def humanoid(
@@ -27,21 +27,10 @@ def humanoid(
 
     def add(semantic, parent, head, tail):
         name = prefix + names.get(semantic, semantic)
-        bones.append(rest_bone(name, None if parent is None else prefix + names.get(parent, parent), head, tail,
-                               np.radians(rolls.get(semantic, 0.0))))  # fmt: skip
+        parent_name = None if parent is None else prefix + names.get(parent, parent)
+        bones.append(rest_bone(name, parent_name, head, tail, np.radians(rolls.get(semantic, 0.0))))
 
-    add("hips", None, (0, 0, 0.95), (0, 0, 1.06))
-    add("spine", "hips", (0, 0, 1.06), (0, 0.01, 1.2))
-    chest_parent = "spine"
-    if extra_spine:
-        add("spine_extra1", "spine", (0, 0.01, 1.2), (0, 0.01, 1.27))
-        add("spine_extra2", "spine_extra1", (0, 0.01, 1.27), (0, 0.0, 1.32))
-        chest_parent = "spine_extra2"
-    add("chest", chest_parent, (0, 0.0, 1.32), (0, 0, 1.43))
-    add("neck", "chest", (0, 0, 1.43), (0, -0.01, 1.54))
-    add("head", "neck", (0, -0.01, 1.54), (0, -0.01, 1.75))
-    add("leg.L", "hips", (0.1, 0, 0.93), (0.1, 0, 0.5))
-    add("leg.R", "hips", (-0.1, 0, 0.93), (-0.1, 0, 0.5))
+    _add_torso(add, extra_spine)
     a = np.radians(arm_angle_deg)
     for side, sign in (("L", 1.0), ("R", -1.0)):
         direction = np.array([sign * np.cos(a), 0.0, -np.sin(a)])
@@ -74,22 +63,59 @@ def humanoid(
     return RigRest({b.name: b for b in bones})
 
 
+def _add_torso(add, extra_spine: bool) -> None:
+    """Hips to head, and the legs; `add(semantic, parent, head, tail)` adds a bone."""
+    add("hips", None, (0, 0, 0.95), (0, 0, 1.06))
+    add("spine", "hips", (0, 0, 1.06), (0, 0.01, 1.2))
+    chest_parent = "spine"
+    if extra_spine:
+        add("spine_extra1", "spine", (0, 0.01, 1.2), (0, 0.01, 1.27))
+        add("spine_extra2", "spine_extra1", (0, 0.01, 1.27), (0, 0.0, 1.32))
+        chest_parent = "spine_extra2"
+    add("chest", chest_parent, (0, 0.0, 1.32), (0, 0, 1.43))
+    add("neck", "chest", (0, 0, 1.43), (0, -0.01, 1.54))
+    add("head", "neck", (0, -0.01, 1.54), (0, -0.01, 1.75))
+    add("leg.L", "hips", (0.1, 0, 0.93), (0.1, 0, 0.5))
+    add("leg.R", "hips", (-0.1, 0, 0.93), (-0.1, 0, 0.5))
+
+
 DEFAULT_NAMES: dict[str, str] = {}  # semantic names are the default rig's names
 MIXAMO_NAMES = {
-    "hips": "Hips", "spine": "Spine", "spine_extra1": "Spine1", "spine_extra2": "SpineTwist", "chest": "Spine2",
-    "neck": "Neck", "head": "Head", "leg.L": "LeftUpLeg", "leg.R": "RightUpLeg",
-    **{f"{k}.{s}": f"{'Left' if s == 'L' else 'Right'}{m}" for s in "LR" for k, m in (
-        ("shoulder", "Shoulder"), ("upper_arm", "Arm"), ("forearm", "ForeArm"), ("hand", "Hand"),
-        ("finger", "HandIndex1"), ("shoulder_extra", "ShoulderExtra"))},
-}  # fmt: skip
+    "hips": "Hips",
+    "spine": "Spine",
+    "spine_extra1": "Spine1",
+    "spine_extra2": "SpineTwist",
+    "chest": "Spine2",
+    "neck": "Neck",
+    "head": "Head",
+    "leg.L": "LeftUpLeg",
+    "leg.R": "RightUpLeg",
+    **{
+        f"{k}.{s}": f"{'Left' if s == 'L' else 'Right'}{m}"
+        for s in "LR"
+        for k, m in (
+            ("shoulder", "Shoulder"),
+            ("upper_arm", "Arm"),
+            ("forearm", "ForeArm"),
+            ("hand", "Hand"),
+            ("finger", "HandIndex1"),
+            ("shoulder_extra", "ShoulderExtra"),
+        )
+    },
+}
 RIGIFY_DEF_NAMES = {
-    "hips": "DEF-spine", "spine": "DEF-spine.001", "chest": "DEF-spine.003", "neck": "DEF-spine.004",
-    "head": "DEF-spine.006", "leg.L": "DEF-thigh.L", "leg.R": "DEF-thigh.R",
+    "hips": "DEF-spine",
+    "spine": "DEF-spine.001",
+    "chest": "DEF-spine.003",
+    "neck": "DEF-spine.004",
+    "head": "DEF-spine.006",
+    "leg.L": "DEF-thigh.L",
+    "leg.R": "DEF-thigh.R",
     **{f"{k}.{s}": f"DEF-{k}.{s}" for s in "LR" for k in ("shoulder", "upper_arm", "forearm", "hand")},
     **{f"finger.{s}": f"DEF-f_index.01.{s}" for s in "LR"},
     **{f"upper_arm_half.{s}": f"DEF-upper_arm.{s}.001" for s in "LR"},
     **{f"forearm_half.{s}": f"DEF-forearm.{s}.001" for s in "LR"},
-}  # fmt: skip
+}
 
 
 def conducting_keypoints(
@@ -186,15 +212,38 @@ def follow_error(keypoints: np.ndarray, times: np.ndarray, rig_points: dict[str,
 def rig_cases() -> dict[str, RigRest]:
     """T- and A-poses, rolls 0 / 90 / -135 degrees, long and short arms, wide shoulders, Mixamo-like hierarchy
     with unmapped intermediate bones and prefixes, Rigify deform naming with split arm bones."""
-    rolls = {"upper_arm.L": 90.0, "forearm.L": -135.0, "upper_arm.R": -135.0, "forearm.R": 90.0,
-             "shoulder.L": 90.0, "hand.R": -135.0}  # fmt: skip
+    rolls = {
+        "upper_arm.L": 90.0,
+        "forearm.L": -135.0,
+        "upper_arm.R": -135.0,
+        "forearm.R": 90.0,
+        "shoulder.L": 90.0,
+        "hand.R": -135.0,
+    }
     return {
         "conductor_T": humanoid(DEFAULT_NAMES),
         "conductor_A_rolled": humanoid(DEFAULT_NAMES, arm_angle_deg=45, rolls=rolls),
-        "mixamo_A_long_arms": humanoid(MIXAMO_NAMES, arm_angle_deg=40, upper=0.34, fore=0.3, extra_spine=True,
-                                       elbow_bend_deg=10, rolls=rolls, prefix="mixamorig:"),
-        "mixamo1_short_arms": humanoid(MIXAMO_NAMES, arm_angle_deg=30, shoulder_half=0.16, upper=0.22, fore=0.2,
-                                       extra_spine=True, rolls={k: -v for k, v in rolls.items()}, prefix="mixamorig1:"),
-        "rigify_def_wide": humanoid(RIGIFY_DEF_NAMES, shoulder_half=0.23, upper=0.28, split_arms=True,
-                                    arm_angle_deg=20, rolls=rolls),
-    }  # fmt: skip
+        "mixamo_A_long_arms": humanoid(
+            MIXAMO_NAMES,
+            arm_angle_deg=40,
+            upper=0.34,
+            fore=0.3,
+            extra_spine=True,
+            elbow_bend_deg=10,
+            rolls=rolls,
+            prefix="mixamorig:",
+        ),
+        "mixamo1_short_arms": humanoid(
+            MIXAMO_NAMES,
+            arm_angle_deg=30,
+            shoulder_half=0.16,
+            upper=0.22,
+            fore=0.2,
+            extra_spine=True,
+            rolls={k: -v for k, v in rolls.items()},
+            prefix="mixamorig1:",
+        ),
+        "rigify_def_wide": humanoid(
+            RIGIFY_DEF_NAMES, shoulder_half=0.23, upper=0.28, split_arms=True, arm_angle_deg=20, rolls=rolls
+        ),
+    }

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from vc_motion import (
+from virtual_conductor_addon.motion import (
     REQUIRED_BONES,
     SEMANTIC_BONES,
     BoneMap,
@@ -12,19 +12,21 @@ from vc_motion import (
     load_preset,
     preset_names,
 )
-from vc_motion.bone_map import PRESETS_DIR
+from virtual_conductor_addon.motion.bone_map import PRESETS_DIR
 
 NOISE = ["root", "Armature", "IK_target.L", "prop", "eye.L", "jaw"]
-RIGIFY_GENERATED = [
-    "root", "torso", "hips", "chest", "neck", "head", "spine_fk", "spine_fk.001", "spine_fk.002", "tweak_spine",
-    "ORG-spine", "ORG-spine.001", "DEF-spine", "DEF-spine.001", "DEF-spine.002", "DEF-spine.003", "DEF-spine.004",
-    "DEF-spine.005", "DEF-spine.006", "MCH-spine", "MCH-WGT-chest",
-    *[n.format(s=s) for s in "LR" for n in (
-        "shoulder.{s}", "ORG-shoulder.{s}", "DEF-shoulder.{s}", "upper_arm_fk.{s}", "forearm_fk.{s}", "hand_fk.{s}",
-        "upper_arm_ik.{s}", "hand_ik.{s}", "upper_arm_parent.{s}", "MCH-upper_arm_fk.{s}", "ORG-upper_arm.{s}",
-        "ORG-forearm.{s}", "ORG-hand.{s}", "DEF-upper_arm.{s}", "DEF-upper_arm.{s}.001", "DEF-forearm.{s}",
-        "DEF-forearm.{s}.001", "DEF-hand.{s}", "upper_arm_tweak.{s}")],
-]  # fmt: skip
+RIGIFY_TORSO = [
+    *("root", "torso", "hips", "chest", "neck", "head", "spine_fk", "spine_fk.001", "spine_fk.002"),
+    *("tweak_spine", "ORG-spine", "ORG-spine.001", "DEF-spine", "DEF-spine.001", "DEF-spine.002"),
+    *("DEF-spine.003", "DEF-spine.004", "DEF-spine.005", "DEF-spine.006", "MCH-spine", "MCH-WGT-chest"),
+]
+RIGIFY_ARM = [  # "{s}": the side, L or R
+    *("shoulder.{s}", "ORG-shoulder.{s}", "DEF-shoulder.{s}", "upper_arm_fk.{s}", "forearm_fk.{s}"),
+    *("hand_fk.{s}", "upper_arm_ik.{s}", "hand_ik.{s}", "upper_arm_parent.{s}", "MCH-upper_arm_fk.{s}"),
+    *("ORG-upper_arm.{s}", "ORG-forearm.{s}", "ORG-hand.{s}", "DEF-upper_arm.{s}", "DEF-upper_arm.{s}.001"),
+    *("DEF-forearm.{s}", "DEF-forearm.{s}.001", "DEF-hand.{s}", "upper_arm_tweak.{s}"),
+]
+RIGIFY_GENERATED = [*RIGIFY_TORSO, *(name.format(s=side) for side in "LR" for name in RIGIFY_ARM)]
 
 
 def preset_bone_names(name: str, prefix: str = "") -> list[str]:

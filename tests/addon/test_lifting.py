@@ -6,8 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vc_motion import LiftConfig, MotionError, animate_rig, detect_bone_map, key_frames, quaternions_to_euler
-from vc_motion.rotations import euler_to_matrix, quat_to_matrix
+from virtual_conductor_addon.motion import (
+    LiftConfig,
+    MotionError,
+    animate_rig,
+    detect_bone_map,
+    key_frames,
+    quaternions_to_euler,
+)
+from virtual_conductor_addon.motion.rotations import euler_to_matrix, quat_to_matrix
 
 from .addon_rigs import conducting_keypoints, follow_error, forward_kinematics, rig_cases
 
@@ -105,8 +112,9 @@ def test_each_key_shows_the_keypoints_of_its_audio_time(fps):
     # and elbows (relative to the shoulders, over the clip scale) equal the keypoints interpolated there.
     keypoints = conducting_keypoints(seconds=4.0)
     range_start = 10.4
-    _, times, anim = animate(RIGS["conductor_T"], keypoints, fps=fps, range_start=range_start,
-                             config=LiftConfig(smoothing=0.0))  # fmt: skip
+    _, times, anim = animate(
+        RIGS["conductor_T"], keypoints, fps=fps, range_start=range_start, config=LiftConfig(smoothing=0.0)
+    )
     frames = np.ceil(range_start) + np.arange(len(times))
     audio_time = (frames - range_start) / fps
     width = np.median(np.linalg.norm(keypoints[:, 5] - keypoints[:, 6], axis=-1))

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from vc_motion import MotionError, key_frames
-from vc_motion.retime import sample_at
+from virtual_conductor_addon.motion import MotionError, key_frames
+from virtual_conductor_addon.motion.retime import sample_at
 
 FPS = [24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 60.0]
 
@@ -29,9 +29,12 @@ def test_integer_start_with_float_noise_still_keys_the_start_frame():
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [((5.0, 5.0, 24.0, 1.0), "holds no whole frame"), ((0.0, 10.0, 0.0, 1.0), "frame rate must be positive"),
-     ((0.0, float("nan"), 24.0, 1.0), "must be finite")],
-)  # fmt: skip
+    [
+        ((5.0, 5.0, 24.0, 1.0), "holds no whole frame"),
+        ((0.0, 10.0, 0.0, 1.0), "frame rate must be positive"),
+        ((0.0, float("nan"), 24.0, 1.0), "must be finite"),
+    ],
+)
 def test_bad_ranges_are_refused(args, message):
     with pytest.raises(MotionError, match=message):
         key_frames(*args)

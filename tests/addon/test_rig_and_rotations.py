@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from vc_motion import MotionError, quaternions_to_euler
-from vc_motion.rig import RigRest, bone_matrix, rest_bone
-from vc_motion.rotations import (
+from virtual_conductor_addon.motion import MotionError, quaternions_to_euler
+from virtual_conductor_addon.motion.rig import RigRest, bone_matrix, rest_bone
+from virtual_conductor_addon.motion.rotations import (
     EULER_ORDERS,
     euler_to_matrix,
     make_continuous,

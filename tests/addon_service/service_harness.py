@@ -1,8 +1,10 @@
 """Shared helpers for the add-on's service tests (a plain module, not a conftest: a second conftest.py would
-replace the `conftest` module that tests/test_service.py imports from)."""
+replace the `conftest` module that tests/test_service.py imports from).
+
+Importing it puts the repository root on sys.path, so that tests import `virtual_conductor_addon.service`
+plainly (the package imports bpy only in register())."""
 
 import functools
-import importlib.util
 import os
 import socket
 import sys
@@ -11,31 +13,16 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-ADDON = REPO / "virtual_conductor_addon"
 BACKEND_CMD_ENV = "VCONDUCTOR_BACKEND_CMD"  # the `vconductor` executable the add-on tests start
 BLENDER50_PYTHON = REPO / ".venv-blender50" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-SERVICE_PACKAGE = "vconductor_addon_service"  # the service package, loaded alone (the add-on imports bpy)
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 
 def backend_command() -> str:
     """$VCONDUCTOR_BACKEND_CMD, else the `vconductor` beside this interpreter (the test venv's)."""
     return os.environ.get(BACKEND_CMD_ENV) or str(Path(sys.executable).with_name("vconductor"))
-
-
-def load_service():
-    """virtual_conductor_addon/service as a package of its own, without importing the add-on (and bpy)."""
-    if SERVICE_PACKAGE in sys.modules:
-        return sys.modules[SERVICE_PACKAGE]
-    folder = ADDON / "service"
-    spec = importlib.util.spec_from_file_location(
-        SERVICE_PACKAGE, folder / "__init__.py", submodule_search_locations=[str(folder)]
-    )
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[SERVICE_PACKAGE] = package
-    spec.loader.exec_module(package)
-    for name in ("client", "process"):
-        importlib.import_module(f"{SERVICE_PACKAGE}.{name}")
-    return package
 
 
 @functools.cache  # the same long piece serves several tests; callers must not modify it

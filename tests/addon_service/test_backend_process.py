@@ -11,16 +11,13 @@ import tempfile
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from service_harness import backend_command, gone, load_service, music
-
-load_service()
-from vconductor_addon_service import client as vc_client  # noqa: E402  (loaded by path just above)
-from vconductor_addon_service import process as vc_process  # noqa: E402
-from vconductor_addon_service.client import ServiceClient, ServiceError  # noqa: E402
-from vconductor_addon_service.process import BackendProcess  # noqa: E402
+from service_harness import REPO, backend_command, gone, music
+from virtual_conductor_addon.service import client as vc_client
+from virtual_conductor_addon.service import process as vc_process
+from virtual_conductor_addon.service.client import ServiceClient, ServiceError
+from virtual_conductor_addon.service.process import BackendProcess
 
 
 @pytest.fixture(autouse=True)
@@ -248,10 +245,8 @@ def test_backend_stops_when_the_process_that_started_it_dies(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(
         "import sys, time\n"
-        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from service_harness import load_service\n"
-        "load_service()\n"
-        "from vconductor_addon_service.process import BackendProcess\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from virtual_conductor_addon.service.process import BackendProcess\n"
         f"proc = BackendProcess([{backend_command()!r}], device='cpu')\n"
         "proc.start(timeout_s=90)\n"
         "print(proc.pid, flush=True)\n"

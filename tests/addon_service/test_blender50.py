@@ -21,14 +21,19 @@ def test_blender_tests_pass_on_blender_50():
         pytest.skip("no .venv-blender50 (bpy 5.0.1): create it with `bash scripts/blender50_env.sh`")
     if not list(BLENDER_TESTS.glob("test_*.py")):
         pytest.skip("tests/blender has no tests yet")
-    version = subprocess.run([str(BLENDER50_PYTHON), "-c", "import bpy; print(*bpy.app.version[:2])"],
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    version = subprocess.run(
+        [str(BLENDER50_PYTHON), "-c", "import bpy; print(*bpy.app.version[:2])"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert version.stdout.split() == ["5", "0"], f"not bpy 5.0 in .venv-blender50: {version.stderr[-500:]}"
     env = {**os.environ, BACKEND_CMD_ENV: backend_command()}
     env.pop("PYTHONPATH", None)  # this interpreter's packages are not for the 5.0 one
     # --confcutdir: tests/conftest.py imports torch, which the 5.0 environment does not have
-    command = [str(BLENDER50_PYTHON), "-m", "pytest", str(BLENDER_TESTS), "-q", "-x", "-p", "no:cacheprovider",
-               "--confcutdir", str(BLENDER_TESTS), "-o", "addopts=-rs", "-W", "ignore::pytest.PytestConfigWarning"]  # fmt: skip
+    tests = str(BLENDER_TESTS)
+    command = [str(BLENDER50_PYTHON), "-m", "pytest", tests, "-q", "-x", "-p", "no:cacheprovider"]
+    command += ["--confcutdir", tests, "-o", "addopts=-rs", "-W", "ignore::pytest.PytestConfigWarning"]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     summary = (done.stdout + done.stderr).strip().splitlines()
     assert done.returncode == 0, "tests/blender failed under bpy 5.0.1:\n" + "\n".join(summary[-60:])

@@ -91,7 +91,7 @@ try:
         scene.frame_set(frame)
         poses.append(list(bone.matrix.to_quaternion()))
     report("pose_changes", float(np.abs(np.diff(np.array(poses), axis=0)).max()))
-    process = sys.modules[MODULE + ".blender.job"].BACKEND.process
+    process = sys.modules[MODULE + ".blender.backend"].SESSION.process
     report("backend_pid", process.pid if process is not None and process.running else None)
 except Exception as exc:
     report("error", f"{type(exc).__name__}: {exc}")
@@ -114,8 +114,12 @@ def load_build_addon():
 @pytest.fixture(scope="module")
 def addon_zip(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run([sys.executable, str(REPO / "build_addon.py"), "--output-dir", str(out)],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(REPO / "build_addon.py"), "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     path = done.stdout.strip().splitlines()[-1]
     assert path.endswith("virtual_conductor-0.1.0.zip") and os.path.isfile(path)
@@ -124,8 +128,16 @@ def addon_zip(tmp_path_factory):
 
 def test_zip_content(addon_zip):
     names = zipfile.ZipFile(addon_zip).namelist()
-    for required in ("blender_manifest.toml", "__init__.py", "service/client.py", "service/process.py",
-                     "rigs/conductor_rig.json"):  # fmt: skip
+    for required in (
+        "blender_manifest.toml",
+        "__init__.py",
+        "contract.py",
+        "files.py",
+        "service/client.py",
+        "service/process.py",
+        "service/session.py",
+        "rigs/conductor_rig.json",
+    ):
         assert required in names
     assert any(n.startswith("presets/") and n.endswith(".json") for n in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/")]
@@ -144,8 +156,12 @@ def test_import_check_refuses_foreign_modules(tmp_path):
 
 
 def test_build_fails_with_a_clear_line(tmp_path):
-    done = subprocess.run([sys.executable, str(REPO / "build_addon.py"), "--blender-ext", str(tmp_path / "nope.py")],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(REPO / "build_addon.py"), "--blender-ext", str(tmp_path / "nope.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (
         done.returncode == 1
         and done.stderr.strip() == f"error: --blender-ext {tmp_path / 'nope.py'}: no such file"
@@ -173,10 +189,19 @@ def test_install_and_generate_from_the_zip(addon_zip, tmp_path, blender):
     script.write_text(INSTALL_AND_GENERATE)
     (tmp_path / "user").mkdir()
     (tmp_path / "tmp").mkdir()
-    env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user"), "TMPDIR": str(tmp_path / "tmp"),
-           "VCONDUCTOR_HOME": str(tmp_path / "home")}  # fmt: skip
-    done = subprocess.run([python, str(script), addon_zip, backend_command(), str(wav)],
-                          capture_output=True, text=True, timeout=240, env=env)  # fmt: skip
+    env = {
+        **os.environ,
+        "BLENDER_USER_RESOURCES": str(tmp_path / "user"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "VCONDUCTOR_HOME": str(tmp_path / "home"),
+    }
+    done = subprocess.run(
+        [python, str(script), addon_zip, backend_command(), str(wav)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_TAG)]
     assert lines, f"no result (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     result = json.loads(lines[-1][len(RESULT_TAG) :])

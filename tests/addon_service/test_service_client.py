@@ -11,12 +11,10 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from service_harness import backend_command, closed_port, load_service, music
-
-service = load_service()
-from vconductor_addon_service import client as vc_client  # noqa: E402  (loaded by path just above)
-from vconductor_addon_service.client import ServiceClient, ServiceError  # noqa: E402
-from vconductor_addon_service.process import BackendProcess  # noqa: E402
+from service_harness import backend_command, closed_port, music
+from virtual_conductor_addon.service import client as vc_client
+from virtual_conductor_addon.service.client import ServiceClient, ServiceError
+from virtual_conductor_addon.service.process import BackendProcess
 
 TOKEN = "s3cret-token"
 SEED = 7
@@ -31,8 +29,9 @@ def home(tmp_path_factory):
 def backend(home, tmp_path_factory):
     """One token-protected backend for the module, started the way the add-on starts it."""
     log = tmp_path_factory.mktemp("backend") / "backend.log"
-    proc = BackendProcess([backend_command()], device="cpu", log_path=str(log), token=TOKEN,
-                          env={"VCONDUCTOR_HOME": str(home)})  # fmt: skip
+    proc = BackendProcess(
+        [backend_command()], device="cpu", log_path=str(log), token=TOKEN, env={"VCONDUCTOR_HOME": str(home)}
+    )
     proc.start(timeout_s=60)
     yield proc
     proc.stop()
@@ -74,14 +73,28 @@ def test_health_and_models(client, backend):
 
 def test_result_equals_the_cli_for_the_same_pcm(procedural_job, tmp_path):
     out = tmp_path / "cli.npz"
-    subprocess.run([backend_command(), "generate", "--model", "procedural", "--seed", str(SEED), "-q",
-                    str(procedural_job["wav"]), "-o", str(out)], check=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            backend_command(),
+            "generate",
+            "--model",
+            "procedural",
+            "--seed",
+            str(SEED),
+            "-q",
+            str(procedural_job["wav"]),
+            "-o",
+            str(out),
+        ],
+        check=True,
+        timeout=120,
+    )
     with np.load(out) as cli:
         expected = cli["keypoints"]
     result = procedural_job["result"]
-    assert result["keypoints"].dtype == np.float32 and result["keypoints"].shape == (120, 13, 2)
-    np.testing.assert_array_equal(result["keypoints"], expected)
-    assert (result["fps"], result["duration_s"], result["model"], result["seed"]) == (
+    assert result.keypoints.dtype == np.float32 and result.keypoints.shape == (120, 13, 2)
+    np.testing.assert_array_equal(result.keypoints, expected)
+    assert (result.fps, result.duration_s, result.model, result.seed) == (
         30,
         4.0,
         "procedural",
@@ -92,8 +105,8 @@ def test_result_equals_the_cli_for_the_same_pcm(procedural_job, tmp_path):
 
 def test_json_result_matches_npz(client, procedural_job):
     as_json = client.result(procedural_job["handle"].id, npz=False)
-    np.testing.assert_allclose(as_json["keypoints"], procedural_job["result"]["keypoints"], atol=1e-6)
-    assert as_json["keypoints"].dtype == np.float32 and as_json["seed"] == SEED
+    np.testing.assert_allclose(as_json.keypoints, procedural_job["result"].keypoints, atol=1e-6)
+    assert as_json.keypoints.dtype == np.float32 and as_json.seed == SEED
 
 
 def test_stereo_float64_is_sent_as_interleaved_float32(client, procedural_job):
@@ -101,9 +114,7 @@ def test_stereo_float64_is_sent_as_interleaved_float32(client, procedural_job):
     stereo = np.stack([mono, mono], axis=1).astype(np.float64)  # what a caller may hold; downmixes to `mono`
     handle = client.submit_pcm(stereo, 22050, model="procedural", seed=SEED)
     assert client.wait(handle.id, poll_s=0.05, timeout_s=60)["state"] == "done"
-    np.testing.assert_array_equal(
-        client.result(handle.id)["keypoints"], procedural_job["result"]["keypoints"]
-    )
+    np.testing.assert_array_equal(client.result(handle.id).keypoints, procedural_job["result"].keypoints)
 
 
 def test_progress_values(procedural_job):
@@ -130,6 +141,21 @@ def test_cancel_running_and_queued_jobs(client):
         client.result(running.id)
     assert err.value.code == vc_client.CANCELLED
     client.cancel("no-such-job")  # unknown or forgotten: nothing to cancel, not an error
+
+
+def test_wait_cancels_the_job_when_asked(client):
+    handle = client.submit_pcm(music(600.0), 22050, model="procedural", seed=3)
+    polls = []
+    with pytest.raises(ServiceError, match="was cancelled") as err:
+        client.wait(
+            handle.id,
+            poll_s=0.05,
+            timeout_s=60,
+            on_progress=lambda progress, _message: polls.append(progress),
+            should_cancel=lambda: len(polls) >= 2,
+        )
+    assert err.value.code == vc_client.CANCELLED and len(polls) == 2
+    assert client.wait(handle.id, poll_s=0.1, timeout_s=60)["state"] == "cancelled"
 
 
 def test_wrong_or_missing_token(backend):
@@ -210,6 +236,22 @@ def test_invalid_url():
         ServiceClient("127.0.0.1:8765")
 
 
+def _result_json(keypoints, **fields) -> bytes:
+    document = {
+        "keypoints": keypoints,
+        "fps": 30,
+        "duration_s": 0.1,
+        "model": "procedural",
+        "seed": 1,
+        **fields,
+    }
+    return json.dumps({name: value for name, value in document.items() if value is not None}).encode()
+
+
+NOT_FOUND = (404, "application/json", b'{"error": {"code": "not_found", "message": "x"}}')
+THREE_FRAMES = np.full((3, 13, 2), 0.5).tolist()
+
+
 class _StandIn(http.server.BaseHTTPRequestHandler):
     """Replies a real backend never sends."""
 
@@ -221,29 +263,18 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
         "/v1/jobs/j2/result": (
             200,
             "application/json",
-            json.dumps(
-                {
-                    "keypoints": np.full((3, 13, 2), 0.5).tolist(),
-                    "fps": 30,
-                    "duration_s": 0.1,
-                    "model": "procedural",
-                    "seed": 1,
-                    "joint_names": [],
-                    "num_frames": 3,
-                    "source": "",
-                }
-            ).encode(),
-        ),  # fmt: skip
-        "/v1/jobs/j3/result.npz": (
-            404,
-            "application/json",
-            b'{"error": {"code": "not_found", "message": "x"}}',
+            _result_json(THREE_FRAMES, joint_names=[], source=""),
         ),
+        "/v1/jobs/j3/result.npz": NOT_FOUND,
         "/v1/jobs/j3/result": (
             200,
             "application/json",
-            b'{"keypoints": [[1, 2]], "fps": 30, "duration_s": 1, "model": "m", "seed": 0}',
+            _result_json([[1, 2]], duration_s=1, model="m", seed=0),
         ),
+        "/v1/jobs/j4/result.npz": NOT_FOUND,
+        "/v1/jobs/j4/result": (200, "application/json", _result_json([], duration_s=None)),
+        "/v1/jobs/j5/result.npz": NOT_FOUND,
+        "/v1/jobs/j5/result": (200, "application/json", _result_json(np.full((3, 13, 2), np.nan).tolist())),
     }
 
     def do_GET(self):
@@ -284,14 +315,19 @@ def test_malformed_replies_and_server_errors(stand_in):
         "server_error",
         502,
     )
-    with pytest.raises(ServiceError, match=r"keypoints of shape \(1, 2\)") as bad_result:
+    with pytest.raises(
+        ServiceError, match=r"keypoints must have shape \(frames, 13, 2\); got \(1, 2\)"
+    ) as bad:
         stand_in.result("j3")  # no .npz route: falls back to JSON, whose keypoints are wrong
-    assert bad_result.value.code == vc_client.BAD_REPLY
-    with pytest.raises(ServiceError, match=r"incomplete result \(no 'duration_s'\)"):
-        vc_client._check_result({"keypoints": [], "fps": 30}, "http://x")
+    assert bad.value.code == vc_client.BAD_REPLY
+    with pytest.raises(ServiceError, match=r"unreadable result.*'duration_s'") as incomplete:
+        stand_in.result("j4")
+    with pytest.raises(ServiceError, match=r"unreadable result with invalid numbers") as not_finite:
+        stand_in.result("j5")
+    assert incomplete.value.code == not_finite.value.code == vc_client.BAD_REPLY
 
 
 def test_unreadable_npz_falls_back_to_json(stand_in):
     result = stand_in.result("j2")
-    assert result["keypoints"].shape == (3, 13, 2) and result["keypoints"].dtype == np.float32
-    assert result["model"] == "procedural" and result["num_frames"] == 3
+    assert result.keypoints.shape == (3, 13, 2) and result.keypoints.dtype == np.float32
+    assert result.model == "procedural" and result.num_frames == 3

@@ -10,30 +10,76 @@ import numpy as np
 from .blender_scene import EXAMPLE, add_sound_strip, set_fps
 
 MIXAMO = {
-    "hips": "Hips", "spine": "Spine", "spine1": "Spine1", "spine2": "SpineTwist", "chest": "Spine2",
-    "neck": "Neck", "head": "Head", "leg.L": "LeftUpLeg", "leg.R": "RightUpLeg",
-    **{f"{k}.{s}": f"{'Left' if s == 'L' else 'Right'}{m}" for s in "LR" for k, m in (
-        ("shoulder", "Shoulder"), ("upper_arm", "Arm"), ("forearm", "ForeArm"), ("hand", "Hand"),
-        ("finger", "HandIndex1"), ("finger2", "HandIndex2"))},
-}  # fmt: skip
+    "hips": "Hips",
+    "spine": "Spine",
+    "spine1": "Spine1",
+    "spine2": "SpineTwist",
+    "chest": "Spine2",
+    "neck": "Neck",
+    "head": "Head",
+    "leg.L": "LeftUpLeg",
+    "leg.R": "RightUpLeg",
+    **{
+        f"{k}.{s}": f"{'Left' if s == 'L' else 'Right'}{m}"
+        for s in "LR"
+        for k, m in (
+            ("shoulder", "Shoulder"),
+            ("upper_arm", "Arm"),
+            ("forearm", "ForeArm"),
+            ("hand", "Hand"),
+            ("finger", "HandIndex1"),
+            ("finger2", "HandIndex2"),
+        )
+    },
+}
 RIGIFY_DEF = {
-    "hips": "DEF-spine", "spine": "DEF-spine.001", "spine1": "DEF-spine.002", "chest": "DEF-spine.003",
-    "neck": "DEF-spine.004", "head": "DEF-spine.006", "leg.L": "DEF-thigh.L", "leg.R": "DEF-thigh.R",
+    "hips": "DEF-spine",
+    "spine": "DEF-spine.001",
+    "spine1": "DEF-spine.002",
+    "chest": "DEF-spine.003",
+    "neck": "DEF-spine.004",
+    "head": "DEF-spine.006",
+    "leg.L": "DEF-thigh.L",
+    "leg.R": "DEF-thigh.R",
     **{f"{k}.{s}": f"DEF-{k}.{s}" for s in "LR" for k in ("shoulder", "upper_arm", "forearm", "hand")},
     **{f"finger.{s}": f"DEF-f_index.01.{s}" for s in "LR"},
     **{f"finger2.{s}": f"DEF-f_index.02.{s}" for s in "LR"},
     **{f"upper_arm_half.{s}": f"DEF-upper_arm.{s}.001" for s in "LR"},
     **{f"forearm_half.{s}": f"DEF-forearm.{s}.001" for s in "LR"},
-}  # fmt: skip
+}
 RIGIFY_CONTROL = {
-    "hips": "torso", "spine": "spine_fk.001", "spine1": "spine_fk.002", "chest": "chest", "neck": "neck",
-    "head": "head", "leg.L": "thigh_fk.L", "leg.R": "thigh_fk.R",
-    **{f"{k}.{s}": f"{v}.{s}" for s in "LR" for k, v in (
-        ("shoulder", "shoulder"), ("upper_arm", "upper_arm_fk"), ("forearm", "forearm_fk"), ("hand", "hand_fk"),
-        ("finger", "f_index.01"), ("finger2", "f_index.02"), ("arm_parent", "MCH-upper_arm_parent"))},
-}  # fmt: skip
-ROLLS = {"upper_arm.L": 90.0, "forearm.L": -135.0, "upper_arm.R": -135.0, "forearm.R": 90.0,
-         "shoulder.L": 90.0, "hand.R": -135.0, "neck": 90.0, "head": -135.0}  # fmt: skip
+    "hips": "torso",
+    "spine": "spine_fk.001",
+    "spine1": "spine_fk.002",
+    "chest": "chest",
+    "neck": "neck",
+    "head": "head",
+    "leg.L": "thigh_fk.L",
+    "leg.R": "thigh_fk.R",
+    **{
+        f"{k}.{s}": f"{v}.{s}"
+        for s in "LR"
+        for k, v in (
+            ("shoulder", "shoulder"),
+            ("upper_arm", "upper_arm_fk"),
+            ("forearm", "forearm_fk"),
+            ("hand", "hand_fk"),
+            ("finger", "f_index.01"),
+            ("finger2", "f_index.02"),
+            ("arm_parent", "MCH-upper_arm_parent"),
+        )
+    },
+}
+ROLLS = {
+    "upper_arm.L": 90.0,
+    "forearm.L": -135.0,
+    "upper_arm.R": -135.0,
+    "forearm.R": 90.0,
+    "shoulder.L": 90.0,
+    "hand.R": -135.0,
+    "neck": 90.0,
+    "head": -135.0,
+}
 
 
 @dataclass
@@ -58,8 +104,9 @@ def bone_specs(case: RigCase) -> list[tuple[str, str | None, np.ndarray, np.ndar
     specs = []
 
     def add(semantic, parent, head, tail):
-        specs.append((case.bone(semantic), None if parent is None else case.bone(parent), np.array(head, float),
-                      np.array(tail, float), case.rolls.get(semantic, 0.0)))  # fmt: skip
+        parent_bone = None if parent is None else case.bone(parent)
+        roll = case.rolls.get(semantic, 0.0)
+        specs.append((case.bone(semantic), parent_bone, np.array(head, float), np.array(tail, float), roll))
 
     add("hips", None, (0, 0, 0.95), (0, 0, 1.06))
     add("spine", "hips", (0, 0, 1.06), (0, 0.01, 1.2))

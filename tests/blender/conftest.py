@@ -83,14 +83,12 @@ def backend_command():
 @pytest.fixture(scope="session")
 def session_backend(bpy_module, backend_command, tmp_path_factory):
     """The add-on's own backend process, started once per session (start ~2-5 s; first run JITs librosa)."""
-    from virtual_conductor_addon.blender import job
+    from virtual_conductor_addon.blender.backend import SESSION
 
-    job.BACKEND.environment = {
-        "VCONDUCTOR_HOME": str(tmp_path_factory.mktemp("vconductor-home"))
-    }  # no models
+    SESSION.environment = {"VCONDUCTOR_HOME": str(tmp_path_factory.mktemp("vconductor-home"))}  # no models
     _start_backend(bpy_module, backend_command)
-    yield job.BACKEND
-    job.BACKEND.stop()
+    yield SESSION
+    SESSION.stop()
 
 
 @pytest.fixture
@@ -111,10 +109,10 @@ def _start_backend(bpy_module, backend_command) -> None:
 @pytest.fixture
 def bpy(bpy_module):
     """bpy with an empty scene, START mode preferences, and no job left over."""
-    from virtual_conductor_addon.blender import job
+    from virtual_conductor_addon.blender.backend import SESSION
 
     bpy_module.ops.wm.read_homefile(use_empty=True)
-    job.CURRENT = None
+    SESSION.forget_job()
     state = bpy_module.context.window_manager.vconductor_job
     state.running, state.progress, state.message, state.last_error = False, 0.0, "", ""
     prefs = _preferences(bpy_module)

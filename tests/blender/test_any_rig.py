@@ -29,8 +29,15 @@ CASES = {
         "mixamo",
     ),
     "mixamo_plain_A_short_arms_wide_euler": (
-        RigCase(MIXAMO, arm_angle_deg=30, shoulder_half=0.23, upper=0.22, fore=0.2, rolls=NEGATED_ROLLS,
-                euler=True),
+        RigCase(
+            MIXAMO,
+            arm_angle_deg=30,
+            shoulder_half=0.23,
+            upper=0.22,
+            fore=0.2,
+            rolls=NEGATED_ROLLS,
+            euler=True,
+        ),
         "mixamo",
     ),
     "rigify_deform_split_arms": (
@@ -38,7 +45,7 @@ CASES = {
         "rigify_deform",
     ),
     "rigify_control_T": (RigCase(RIGIFY_CONTROL, arm_parent=True, rolls=NEGATED_ROLLS), "rigify"),
-}  # fmt: skip
+}
 DEFAULT_SETTINGS_CASE = "mixamo_plain_A_short_arms_wide_euler"  # smoothing 0.3, size 1: what users get
 HEAD_TOLERANCE_DEG = 3.0
 MAX_STEP_DEG = (
@@ -121,13 +128,12 @@ def test_generation_on_a_users_rig_follows_the_keypoints(bpy, started_backend, n
         joints[f"forearm.{side}.tail"] = pose["head"][stored[f"hand.{side}"]]
     errors = _projection_errors(keypoints, joints, times)
     lean_errors = neck_lean_errors(keypoints, times, pose, rest, stored["neck"], stored["head"])
-    steps = {
-        bone: np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(q[1:] * q[:-1], axis=1)), 0, 1))).max()
-        for bone, q in pose["rotation"].items()
-    }
-    print(f"\n{name}: {len(frames)} frames, projection RMS max {errors.max():.2%} mean {errors.mean():.2%} "
-          f"of the shoulder width; neck lean error max {lean_errors.max():.2f} deg; largest step "
-          f"{max(steps.values()):.1f} deg/frame ({max(steps, key=steps.get)})")  # fmt: skip
+    steps = _largest_steps_deg(pose["rotation"])
+    print(
+        f"\n{name}: {len(frames)} frames, projection RMS max {errors.max():.2%} mean {errors.mean():.2%} "
+        f"of the shoulder width; neck lean error max {lean_errors.max():.2f} deg; largest step "
+        f"{max(steps.values()):.1f} deg/frame ({max(steps, key=steps.get)})"
+    )
     assert errors.max() <= 0.03
     # the head leans with the keypoints (and does lean: not a still head passing trivially)
     assert lean_errors.max() <= HEAD_TOLERANCE_DEG
@@ -150,6 +156,14 @@ def test_generation_on_a_users_rig_follows_the_keypoints(bpy, started_backend, n
             np.testing.assert_allclose(np.abs(rotations @ rest_rotation[bone_name]), 1.0, atol=1e-6)
             np.testing.assert_allclose(pose["location"][bone_name], 0.0, atol=1e-6)
     assert np.ptp(pose["head"][stored["hand.R"]], axis=0).max() > 0.05
+
+
+def _largest_steps_deg(rotations: dict[str, np.ndarray]) -> dict[str, float]:
+    """Each bone's largest rotation from one frame to the next, in degrees."""
+    return {
+        bone: np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(q[1:] * q[:-1], axis=1)), 0, 1))).max()
+        for bone, q in rotations.items()
+    }
 
 
 def _quaternion_fcurves(fcurves) -> dict:

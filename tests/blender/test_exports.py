@@ -70,8 +70,11 @@ def read_keypoint_file(path) -> tuple[np.ndarray, dict]:
         doc = json.loads(path.read_text())
         return np.array(doc.pop("keypoints"), np.float32), doc
     lines = path.read_text().splitlines()
-    meta = dict((line[2:].split(": ", 1)[0], json.loads(line[2:].split(": ", 1)[1]))
-                for line in lines if line.startswith("# "))  # fmt: skip
+    meta = dict(
+        (line[2:].split(": ", 1)[0], json.loads(line[2:].split(": ", 1)[1]))
+        for line in lines
+        if line.startswith("# ")
+    )
     rows = [line.split(",") for line in lines[len(meta) + 1 :]]
     assert [int(r[0]) for r in rows] == list(range(len(rows)))
     return np.array([[float(v) for v in r[2:]] for r in rows], np.float32).reshape(-1, 13, 2), meta
@@ -89,8 +92,12 @@ def backend_writes(backend_command: str, keypoints, duration_s: float, path) -> 
         "save_motion(Motion(np.load(sys.argv[1]), float(sys.argv[2]), 'procedural', 0, "
         "source='ode_to_joy.ogg'), sys.argv[3])"
     )
-    done = subprocess.run([str(python), "-c", script, str(path.with_suffix(".npy")), repr(duration_s), str(path)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [str(python), "-c", script, str(path.with_suffix(".npy")), repr(duration_s), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return path.read_bytes()
 

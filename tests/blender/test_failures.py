@@ -69,18 +69,41 @@ def test_backend_start_failure_is_explained(bpy):
         prefs.backend_command = command
 
 
+def test_start_button_starts_the_backend_in_the_background(bpy, monkeypatch):
+    """The GUI path: the button returns at once; a timer (called here by hand) shows the outcome in the panel."""
+    from virtual_conductor_addon.blender import backend
+
+    timers = []
+    monkeypatch.setattr(bpy.app.timers, "register", lambda fn, **kw: timers.append(fn))
+    prefs = bpy.context.preferences.addons["virtual_conductor_addon"].preferences
+    command = prefs.backend_command
+    prefs.backend_command = "/nonexistent/bin/vconductor"
+    try:
+        assert bpy.ops.vconductor.backend_start(mode="ASYNC") == {"FINISHED"}
+        assert timers == [backend.poll_start]
+        deadline = time.monotonic() + 30
+        while backend.poll_start() is not None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        prefs.backend_command = command
+    error = bpy.context.window_manager.vconductor_job.last_error
+    assert "executable not found: /nonexistent/bin/vconductor" in error and len(error.splitlines()) == 1
+    assert backend.status_line() == "Backend not running" and bpy.ops.vconductor.backend_start.poll()
+
+
 def _kill_mid_job(bpy, pid: int) -> str:
     """Start an asynchronous job, SIGKILL the backend once it owns the job, pump the timer; the error shown."""
-    from virtual_conductor_addon.blender import job
+    from virtual_conductor_addon.blender import generate
 
     bpy.ops.vconductor.generate(mode="ASYNC")
     deadline = time.monotonic() + 60
-    while job.current_job().job_id is None:  # submitted: the backend owns the job now
-        assert job.current_job().state == "running", job.current_job().error
+    while generate.current_job().job_id is None:  # submitted: the backend owns the job now
+        assert generate.current_job().state == "running", generate.current_job().error
         assert time.monotonic() < deadline
         time.sleep(0.01)
     os.kill(pid, signal.SIGKILL)
-    while job.poll_job() is not None:
+    while generate.poll_job() is not None:
         assert time.monotonic() < deadline + 60
         time.sleep(0.05)
     error = bpy.context.window_manager.vconductor_job.last_error
@@ -167,7 +190,8 @@ def test_generate_is_disabled_with_a_reason(bpy):
 
 
 def test_loopback_urls_and_backend_commands(bpy, tmp_path):
-    from virtual_conductor_addon.blender.job import backend_command, is_loopback
+    from virtual_conductor_addon.blender.backend import backend_command
+    from virtual_conductor_addon.service.session import is_loopback
 
     assert all(
         map(

@@ -29,16 +29,17 @@ def _setup(bpy, fps: int, base: float, frame_start: int, trim_start: int, trim_e
 
 def _backend_keypoints(bpy, strip, scene) -> np.ndarray:
     """The backend's own keypoints for the same audio (what the rig must follow)."""
-    from virtual_conductor_addon.blender import audio, job
+    from virtual_conductor_addon.blender import audio
+    from virtual_conductor_addon.blender.backend import SESSION
     from virtual_conductor_addon.service.client import ServiceClient
 
     frames = audio.strip_range(scene, strip)
     pcm = audio.strip_pcm(strip, frames)
-    client = ServiceClient(job.BACKEND.process.base_url)
+    client = ServiceClient(SESSION.process.base_url)
     settings = scene.vconductor
     handle = client.submit_pcm(pcm, audio.SAMPLE_RATE, model="procedural", seed=settings.seed)
     client.wait(handle.id, poll_s=0.1, timeout_s=120)
-    return client.result(handle.id)["keypoints"]
+    return client.result(handle.id).keypoints
 
 
 def _projection_errors(keypoints: np.ndarray, joints: dict, times_s: np.ndarray) -> np.ndarray:
@@ -90,8 +91,10 @@ def test_keys_cover_the_visible_range_and_follow_the_backend(
     joints = posed_joints(bpy, scene, rig, frames)
     times = (frames - first) / (fps / base)
     errors = _projection_errors(keypoints, joints, times)
-    print(f"\n{fps}/{base:g} fps: {len(frames)} frames, projection RMS error max {errors.max():.2%} "
-          f"mean {errors.mean():.2%} of the shoulder width")  # fmt: skip
+    print(
+        f"\n{fps}/{base:g} fps: {len(frames)} frames, projection RMS error max {errors.max():.2%} "
+        f"mean {errors.mean():.2%} of the shoulder width"
+    )
     assert errors.max() <= 0.03
     for bone in ("upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R"):
         lengths = np.linalg.norm(joints[f"{bone}.tail"] - joints[f"{bone}.head"], axis=1)
@@ -108,7 +111,7 @@ def test_worker_thread_path_applies_through_poll_job_and_undo_restores(bpy, star
     """The GUI path: a worker thread, a timer callback (called here by hand: timers never fire headless)."""
     import time
 
-    from virtual_conductor_addon.blender import job
+    from virtual_conductor_addon.blender import generate
 
     timers = []
     monkeypatch.setattr(bpy.app.timers, "register", lambda fn, **kw: timers.append(fn))
@@ -116,12 +119,12 @@ def test_worker_thread_path_applies_through_poll_job_and_undo_restores(bpy, star
     bpy.ops.ed.undo_push(message="scene ready")
     before = snapshot(bpy)
     assert bpy.ops.vconductor.generate(mode="ASYNC") == {"FINISHED"}
-    assert timers == [job.poll_job] and job.is_running()
+    assert timers == [generate.poll_job] and generate.is_running()
     assert not bpy.ops.vconductor.generate.poll()  # one job at a time
     state = bpy.context.window_manager.vconductor_job
     seen_running = False
     deadline = time.monotonic() + 120
-    while job.poll_job() is not None:
+    while generate.poll_job() is not None:
         seen_running |= state.running
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -137,7 +140,7 @@ def test_worker_thread_path_applies_through_poll_job_and_undo_restores(bpy, star
 def test_cancel_leaves_the_scene_unchanged(bpy, started_backend, monkeypatch):
     import time
 
-    from virtual_conductor_addon.blender import job
+    from virtual_conductor_addon.blender import generate
 
     monkeypatch.setattr(bpy.app.timers, "register", lambda fn, **kw: None)
     _setup(bpy, 24, 1.0, 1, 0, 0)
@@ -145,7 +148,7 @@ def test_cancel_leaves_the_scene_unchanged(bpy, started_backend, monkeypatch):
     bpy.ops.vconductor.generate(mode="ASYNC")
     assert bpy.ops.vconductor.cancel() == {"FINISHED"}
     deadline = time.monotonic() + 60
-    while job.poll_job() is not None:
+    while generate.poll_job() is not None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert bpy.context.window_manager.vconductor_job.message == "Cancelled"

@@ -21,8 +21,10 @@ def test_take_is_a_new_assigned_action_in_each_bones_rotation_mode(bpy):
     rig.pose.bones["forearm.L"].rotation_mode = "ZXY"
     rig.pose.bones["upper_arm.R"].rotation_mode = "AXIS_ANGLE"
     frames = np.arange(11, 11 + 40)
-    rotations = {name: _random_quaternions(len(frames), i) for i, name in enumerate(
-        ["upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R"])}  # fmt: skip
+    rotations = {
+        name: _random_quaternions(len(frames), i)
+        for i, name in enumerate(["upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R"])
+    }
     locations = {"upper_arm.L": np.linspace([0, 0, 0], [0.1, 0.2, 0.3], len(frames))}
     action = keys.write_take(rig, "VC music procedural seed3", frames, rotations, locations)
 

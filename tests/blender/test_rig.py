@@ -75,8 +75,8 @@ def test_posing_a_bone_moves_only_its_body_part(bpy):
 def test_bone_matrix_local_equals_the_motion_cores_bone_matrix(bpy, roll_deg):
     from virtual_conductor_addon.motion.rig import bone_matrix
 
-    directions = [(0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1), (1, 0, 0), (0.7, -0.2, -0.7), (-0.3, 0.05, 0.9),
-                  (1e-5, -1, 2e-5)]  # fmt: skip
+    along_axes = [(0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1), (1, 0, 0)]
+    directions = along_axes + [(0.7, -0.2, -0.7), (-0.3, 0.05, 0.9), (1e-5, -1, 2e-5)]
     armature = bpy.data.armatures.new("Rolls")
     obj = bpy.data.objects.new("Rolls", armature)
     bpy.context.scene.collection.objects.link(obj)

@@ -28,8 +28,11 @@ def keyed_quaternion(action, bone_path: str, frame: float) -> np.ndarray:
     """What the take's F-curves hold for the bone at `frame` (w, x, y, z)."""
     from virtual_conductor_addon.blender import compat
 
-    curves = {fc.array_index: fc for fc in compat.action_fcurves(action)
-              if fc.data_path == f"{bone_path}.rotation_quaternion"}  # fmt: skip
+    curves = {
+        fc.array_index: fc
+        for fc in compat.action_fcurves(action)
+        if fc.data_path == f"{bone_path}.rotation_quaternion"
+    }
     return np.array([curves[i].evaluate(frame) for i in range(4)])
 
 

@@ -35,7 +35,8 @@ class RecordingLayout:
 
 
 def test_generation_panel_shows_settings_progress_and_reasons(bpy, monkeypatch):
-    from virtual_conductor_addon.blender import job, panels
+    from virtual_conductor_addon.blender import panels
+    from virtual_conductor_addon.blender.backend import SESSION
 
     layout = RecordingLayout()
     panels.draw_generation(layout, bpy.context)
@@ -46,12 +47,12 @@ def test_generation_panel_shows_settings_progress_and_reasons(bpy, monkeypatch):
     create_rig(bpy)
     state = bpy.context.window_manager.vconductor_job
     state.running, state.progress, state.message = True, 0.4, "Generating"
-    monkeypatch.setattr(job, "CURRENT", object())  # a job in flight
+    monkeypatch.setattr(SESSION, "job", object())  # a job in flight
     layout = RecordingLayout()
     panels.draw_generation(layout, bpy.context)
     assert ("prop_search", "sound_strip", "strips_all") in layout.log
     assert ("progress", 0.4, "Generating") in layout.log and ("operator", "vconductor.cancel") in layout.log
-    monkeypatch.setattr(job, "CURRENT", None)
+    monkeypatch.setattr(SESSION, "job", None)
     layout = RecordingLayout()
     panels.draw_generation(layout, bpy.context)
     assert ("label", "Frames 15 to 789 (the strip)") in layout.log

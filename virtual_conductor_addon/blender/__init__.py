@@ -16,24 +16,23 @@ CLASSES = (
 
 
 def register() -> None:
-    from . import job
+    from . import generate
 
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     properties.register()
-    bpy.app.handlers.load_pre.append(job.forget_job_on_load)
+    bpy.app.handlers.load_pre.append(generate.forget_job_on_load)
 
 
 def unregister() -> None:
-    from . import job
+    from . import backend, generate
 
-    if job.forget_job_on_load in bpy.app.handlers.load_pre:
-        bpy.app.handlers.load_pre.remove(job.forget_job_on_load)
-    job.cancel_current()
-    if bpy.app.timers.is_registered(job.poll_job):
-        bpy.app.timers.unregister(job.poll_job)
-    job.CURRENT = None
-    job.BACKEND.stop()
+    if generate.forget_job_on_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(generate.forget_job_on_load)
+    for timer in (generate.poll_job, backend.poll_start):
+        if bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
+    backend.SESSION.close()  # drops the job in flight and stops the backend this add-on started
     properties.unregister()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

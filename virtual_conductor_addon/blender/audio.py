@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-SAMPLE_RATE = 22050
+from ..contract import MIN_DURATION_S, SAMPLE_RATE
 
 
 class AudioError(Exception):
@@ -79,8 +79,8 @@ def strip_pcm(strip, frames: FrameRange) -> np.ndarray:
     pcm = np.ascontiguousarray(pcm.reshape(-1), dtype=np.float32)
     if t0 < 0:  # the range starts before the sound does: silence there, so audio time 0 stays at frames.start
         pcm = np.concatenate([np.zeros(round(-t0 * SAMPLE_RATE), np.float32), pcm])
-    if pcm.size < SAMPLE_RATE // 2:
-        raise AudioError(f"Strip '{strip.name}' has under 0.5 s of audio in the frame range")
+    if pcm.size < MIN_DURATION_S * SAMPLE_RATE:
+        raise AudioError(f"Strip '{strip.name}' has under {MIN_DURATION_S:g} s of audio in the frame range")
     if not np.isfinite(pcm).all() or not np.abs(pcm).max() > 0:
         raise AudioError(f"Strip '{strip.name}' is silent in the frame range")
     return pcm

@@ -102,10 +102,8 @@ class VCONDUCTOR_OT_export_keypoints(bpy.types.Operator, ExportHelper):
     filter_glob: StringProperty(default="*.json;*.csv", options={"HIDDEN"})
     take: StringProperty(name="Take", description="The take's action (empty: the active take)")
 
-    def check(
-        self, _context
-    ):  # keep a typed .csv (ExportHelper would append .json); execute() adds one if none
-        return False
+    def check(self, _context):
+        return False  # keep a typed .csv (ExportHelper would append .json); execute() adds one if none
 
     @classmethod
     def poll(cls, context):
@@ -114,8 +112,8 @@ class VCONDUCTOR_OT_export_keypoints(bpy.types.Operator, ExportHelper):
     def execute(self, context):
         rig, _reason = request.target_armature(context)
         action = bpy.data.actions.get(self.take) if self.take else takes.active_take(rig)
-        keypoints = take_data.take_keypoints(action)
-        if keypoints is None:
+        take = take_data.take_keypoints(action)
+        if take is None:
             name = action.name if action is not None else ""
             self.report(
                 {"ERROR"},
@@ -126,11 +124,11 @@ class VCONDUCTOR_OT_export_keypoints(bpy.types.Operator, ExportHelper):
         if os.path.splitext(path)[1].lower() not in FORMATS:
             path += self.filename_ext
         try:
-            path = write_keypoints(keypoints, path)
+            path = write_keypoints(take, path)
         except (MotionError, OSError) as exc:
             self.report({"ERROR"}, f"Keypoint export failed: {exc}")
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Wrote {path.name} ({len(keypoints.keypoints)} frames at {keypoints.fps} fps)")
+        self.report({"INFO"}, f"Wrote {path.name} ({take.num_frames} frames at {take.fps} fps)")
         return {"FINISHED"}
 
 

@@ -5,8 +5,21 @@ from bpy.props import EnumProperty, StringProperty
 
 from ..motion.bone_map import detect_bone_map
 from ..service.client import ServiceError
-from . import armature, job, request, rig_builder
+from ..service.session import SessionError
+from . import armature, backend, generate, request, rig_builder
 from .preferences import preferences
+
+# In the background (scripts, tests) operators finish their work before returning; in the GUI they hand
+# slow work to a worker thread and a timer.
+RUN_MODES = [
+    ("AUTO", "Auto", "In the background: synchronously; in the GUI: on a worker thread"),
+    ("SYNC", "Synchronous", "Wait for the result (blocks Blender)"),
+    ("ASYNC", "Asynchronous", "Worker thread; the result is applied by a timer"),
+]
+
+
+def runs_synchronously(mode: str) -> bool:
+    return mode == "SYNC" or (mode == "AUTO" and bpy.app.background)
 
 
 class VCONDUCTOR_OT_generate(bpy.types.Operator):
@@ -16,16 +29,7 @@ class VCONDUCTOR_OT_generate(bpy.types.Operator):
     bl_label = "Generate"
     bl_options = {"REGISTER", "UNDO"}
 
-    mode: EnumProperty(
-        name="Mode",
-        items=[
-            ("AUTO", "Auto", "In the background: synchronously; in the GUI: on a worker thread"),
-            ("SYNC", "Synchronous", "Wait for the result (blocks Blender)"),
-            ("ASYNC", "Asynchronous", "Worker thread; the result is applied by a timer"),
-        ],
-        default="AUTO",
-        options={"HIDDEN", "SKIP_SAVE"},
-    )
+    mode: EnumProperty(name="Mode", items=RUN_MODES, default="AUTO", options={"HIDDEN", "SKIP_SAVE"})
 
     @classmethod
     def poll(cls, context):
@@ -37,27 +41,27 @@ class VCONDUCTOR_OT_generate(bpy.types.Operator):
     def execute(self, context):
         try:
             req = request.build_request(context)
-            settings = job.BackendSettings.from_preferences(preferences(context))
-            if self.mode == "SYNC" or (self.mode == "AUTO" and bpy.app.background):
-                action = job.run_sync(req, settings)
+            settings = backend.settings_from_preferences(preferences(context))
+            if runs_synchronously(self.mode):
+                action = generate.run_sync(req, settings)
                 self.report({"INFO"}, f"Created action '{action.name}'")
                 return {"FINISHED"}
         except Exception as exc:  # one line for the user, never a traceback
             message = (
                 str(exc)
-                if isinstance(exc, job.JobError)
+                if isinstance(exc, generate.JobError)
                 else f"Generation failed: {type(exc).__name__}: {exc}"
             )
             context.window_manager.vconductor_job.last_error = message
             self.report({"ERROR"}, message)
             return {"CANCELLED"}
         context.window_manager.vconductor_job.last_error = ""
-        job.start_async(req, settings)
+        generate.start_async(req, settings)
         return {"FINISHED"}
 
     def invoke(self, context, _event):
         result = self.execute(context)
-        if job.is_running():  # ESC cancels while the job runs
+        if generate.is_running():  # ESC cancels while the job runs
             bpy.ops.vconductor.watch_escape("INVOKE_DEFAULT")
         return result
 
@@ -74,10 +78,10 @@ class VCONDUCTOR_OT_watch_escape(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, _context, event):
-        if not job.is_running():
+        if not generate.is_running():
             return {"FINISHED"}
         if event.type == "ESC" and event.value == "PRESS":
-            job.cancel_current()
+            generate.cancel_current()
             return {"FINISHED"}
         return {"PASS_THROUGH"}
 
@@ -90,13 +94,13 @@ class VCONDUCTOR_OT_cancel(bpy.types.Operator):
 
     @classmethod
     def poll(cls, _context):
-        if not job.is_running():
+        if not generate.is_running():
             cls.poll_message_set("No generation is running")
             return False
         return True
 
     def execute(self, _context):
-        job.cancel_current()
+        generate.cancel_current()
         return {"FINISHED"}
 
 
@@ -157,17 +161,28 @@ class VCONDUCTOR_OT_backend_start(bpy.types.Operator):
     bl_idname = "vconductor.backend_start"
     bl_label = "Start"
 
+    mode: EnumProperty(name="Mode", items=RUN_MODES, default="AUTO", options={"HIDDEN", "SKIP_SAVE"})
+
+    @classmethod
+    def poll(cls, _context):
+        if backend.SESSION.starting:
+            cls.poll_message_set("The backend is starting")
+            return False
+        return True
+
     def execute(self, context):
-        settings = job.BackendSettings.from_preferences(preferences(context))
+        settings = backend.settings_from_preferences(preferences(context))
+        state = context.window_manager.vconductor_job
+        state.last_error = ""
+        if not runs_synchronously(self.mode):  # the panel says "starting...", then shows any error
+            backend.start_in_background(settings)
+            return {"FINISHED"}
         try:
-            client = job.BACKEND.client(settings)
-            health = client.health()
-            job.BACKEND.refresh_models(client)
-        except (ServiceError, job.JobError) as exc:
-            context.window_manager.vconductor_job.last_error = str(exc)
+            health = backend.SESSION.connect(settings)
+        except (ServiceError, SessionError) as exc:
+            state.last_error = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        context.window_manager.vconductor_job.last_error = ""
         self.report({"INFO"}, f"Backend {health.get('version', '')} ready on {health.get('device', '?')}")
         return {"FINISHED"}
 
@@ -180,13 +195,16 @@ class VCONDUCTOR_OT_backend_stop(bpy.types.Operator):
 
     @classmethod
     def poll(cls, _context):
-        if job.is_running():
+        if generate.is_running():
             cls.poll_message_set("A generation is running")
+            return False
+        if backend.SESSION.starting:
+            cls.poll_message_set("The backend is starting")
             return False
         return True
 
     def execute(self, _context):
-        job.BACKEND.stop()
+        backend.SESSION.stop()
         return {"FINISHED"}
 
 

@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import compat, job, request, take_data, takes
+from . import backend, compat, generate, request, take_data, takes
 
 
 def draw_generation(layout, context) -> None:
@@ -34,7 +34,7 @@ def draw_generation(layout, context) -> None:
             column.label(text=f"Frames {strip.frame_final_start} to {strip.frame_final_end - 1} (the strip)")
 
     state = context.window_manager.vconductor_job
-    if job.is_running():
+    if generate.is_running():
         row = layout.row(align=True)
         progress = getattr(row, "progress", None)
         if progress is not None:
@@ -51,7 +51,7 @@ def draw_generation(layout, context) -> None:
             layout.label(text=state.message)
     if state.last_error:
         layout.label(text=state.last_error, icon="ERROR")
-    layout.label(text=job.backend_status_line(), icon="LINKED")
+    layout.label(text=backend.status_line(), icon="LINKED")
 
 
 def draw_bone_map(layout, context) -> None:

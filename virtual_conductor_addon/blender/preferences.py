@@ -47,7 +47,7 @@ class VCONDUCTOR_AP_preferences(bpy.types.AddonPreferences):
     )
 
     def draw(self, context):
-        from . import job
+        from . import backend
 
         layout = self.layout
         layout.prop(self, "backend_mode", expand=True)
@@ -59,7 +59,7 @@ class VCONDUCTOR_AP_preferences(bpy.types.AddonPreferences):
             layout.prop(self, "token")
         layout.prop(self, "default_model")
         row = layout.row()
-        row.label(text=job.backend_status_line())
+        row.label(text=backend.status_line())
         row.operator("vconductor.backend_start", icon="PLAY")
         row.operator("vconductor.backend_stop", icon="CANCEL")
         error = context.window_manager.vconductor_job.last_error

@@ -19,9 +19,9 @@ def _is_armature(_self, obj) -> bool:
 
 
 def _model_names(_self, _context, _text) -> list[str]:
-    from .job import BACKEND
+    from .backend import SESSION
 
-    return list(dict.fromkeys(["procedural", *BACKEND.known_models]))
+    return list(dict.fromkeys(["procedural", *SESSION.known_models]))
 
 
 class VCONDUCTOR_PG_scene(bpy.types.PropertyGroup):
@@ -85,7 +85,7 @@ class VCONDUCTOR_PG_bone_entry(bpy.types.PropertyGroup):
 
 
 class VCONDUCTOR_PG_job(bpy.types.PropertyGroup):
-    """What the panel shows about the running generation (the job itself lives in job.py)."""
+    """What the panel shows about the running generation (the job itself lives in the backend session)."""
 
     running: BoolProperty(default=False)
     progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")

@@ -4,11 +4,12 @@ import os
 
 import bpy
 
+from ..contract import SAMPLE_RATE
 from ..motion.errors import MotionError
 from ..motion.lifting import LiftConfig
 from . import armature, compat
-from .audio import SAMPLE_RATE, AudioError, check_sound, strip_pcm, strip_range
-from .job import JobError, Request
+from .audio import AudioError, check_sound, strip_pcm, strip_range
+from .generate import JobError, Request
 from .preferences import preferences
 
 
@@ -51,9 +52,9 @@ class ArmatureOperator:
 
 def why_not_generate(context) -> str | None:
     """Cheap checks for the Generate button (no audio decoding)."""
-    from . import job
+    from . import generate
 
-    if job.is_running():
+    if generate.is_running():
         return "A generation is already running"
     for _target, reason in (target_strip(context), target_armature(context)):
         if reason:
@@ -98,6 +99,6 @@ def build_request(context) -> Request:
             sway=settings.sway,
             unreached=settings.reach_slack,
         ),
-        action_name=f"VC {strip.name} {model or 'default'} seed{settings.seed}",
+        strip_name=strip.name,
         source=os.path.basename(bpy.path.abspath(strip.sound.filepath)) if strip.sound else "",
     )

@@ -9,7 +9,7 @@ import zlib
 
 import numpy as np
 
-from ..motion.keypoint_files import JOINT_NAMES, KeypointTake
+from ..contract import NUM_JOINTS, Motion
 
 TAKE_KEY = "vconductor_take"  # {"fps", "duration_s", "model", "seed", "source", "frame_start", "scene_fps"}
 KEYPOINTS_KEY = "vconductor_keypoints"  # bytes: zlib(float32 (T, 13, 2), C order)
@@ -19,7 +19,7 @@ def is_take(action) -> bool:
     return action is not None and TAKE_KEY in action
 
 
-def store_take(action, take: KeypointTake, frame_start: float, scene_fps: float) -> None:
+def store_take(action, take: Motion, frame_start: float, scene_fps: float) -> None:
     """Attach the keypoints and where audio time 0 sits in the scene (the take's key timing)."""
     action[KEYPOINTS_KEY] = zlib.compress(np.ascontiguousarray(take.keypoints, np.float32).tobytes(), 6)
     action[TAKE_KEY] = {
@@ -33,15 +33,15 @@ def store_take(action, take: KeypointTake, frame_start: float, scene_fps: float)
     }
 
 
-def take_keypoints(action) -> KeypointTake | None:
+def take_keypoints(action) -> Motion | None:
     """The stored take, or None when the action holds none (a hand-keyed action, or damaged data)."""
     if not is_take(action) or KEYPOINTS_KEY not in action:
         return None
     meta = action[TAKE_KEY]
     try:
         raw = zlib.decompress(bytes(action[KEYPOINTS_KEY]))
-        keypoints = np.frombuffer(raw, dtype=np.float32).reshape(-1, len(JOINT_NAMES), 2)
-        return KeypointTake(
+        keypoints = np.frombuffer(raw, dtype=np.float32).reshape(-1, NUM_JOINTS, 2)
+        return Motion(
             keypoints=keypoints.copy(),
             duration_s=float(meta["duration_s"]),
             model=str(meta["model"]),

@@ -160,8 +160,14 @@ class VCONDUCTOR_OT_blend_takes(bpy.types.Operator):
 
     take_a: StringProperty(name="Take A")
     take_b: StringProperty(name="Take B")
-    factor: FloatProperty(name="Factor", default=0.5, min=0.0, max=1.0, subtype="FACTOR",
-                          description="0 = take A only, 1 = take B only")  # fmt: skip
+    factor: FloatProperty(
+        name="Factor",
+        default=0.5,
+        min=0.0,
+        max=1.0,
+        subtype="FACTOR",
+        description="0 = take A only, 1 = take B only",
+    )
 
     @classmethod
     def poll(cls, context):

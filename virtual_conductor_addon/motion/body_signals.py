@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .keypoints import LEFT_EAR, LEFT_HIP, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_HIP, RIGHT_SHOULDER
+from ..contract import LEFT_EAR, LEFT_HIP, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_HIP, RIGHT_SHOULDER
 
 MAX_NECK_LEAN = np.radians(15.0)
 MAX_HEAD_TURN = np.radians(35.0)

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from .errors import MotionError
 
-SEMANTIC_BONES = (
-    "hips", "spine", "chest", "neck", "head",
-    "shoulder.L", "upper_arm.L", "forearm.L", "hand.L",
-    "shoulder.R", "upper_arm.R", "forearm.R", "hand.R",
-)  # fmt: skip
+ARM_PARTS = ("shoulder", "upper_arm", "forearm", "hand")
+SEMANTIC_BONES = ("hips", "spine", "chest", "neck", "head") + tuple(
+    f"{part}.{side}" for side in "LR" for part in ARM_PARTS
+)
 REQUIRED_BONES = ("upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R")
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 

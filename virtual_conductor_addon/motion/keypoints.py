@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..contract import LEFT_SHOULDER, NUM_JOINTS, RIGHT_SHOULDER
 from .errors import MotionError
-
-KEYPOINT_FPS = 30.0
-NOSE, LEFT_EYE, RIGHT_EYE, LEFT_EAR, RIGHT_EAR = 0, 1, 2, 3, 4
-LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_ELBOW, RIGHT_ELBOW, LEFT_WRIST, RIGHT_WRIST, LEFT_HIP, RIGHT_HIP = range(
-    5, 13
-)
 
 
 def check_keypoints(keypoints) -> np.ndarray:
@@ -18,7 +13,7 @@ def check_keypoints(keypoints) -> np.ndarray:
     interpolation from the nearest good frames (held at the ends). The official code pads a short tail with
     all-zero frames, so such frames are expected, not an error; a clip with no good frame at all is."""
     kp = np.asarray(keypoints, dtype=np.float64)
-    if kp.ndim != 3 or kp.shape[1:] != (13, 2) or len(kp) == 0:
+    if kp.ndim != 3 or kp.shape[1:] != (NUM_JOINTS, 2) or len(kp) == 0:
         raise MotionError(f"Keypoints must have shape (frames, 13, 2); got {tuple(kp.shape)}.")
     bad = ~np.isfinite(kp).all(axis=(1, 2))
     if bad.any():

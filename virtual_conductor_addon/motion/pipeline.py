@@ -6,10 +6,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..contract import (
+    ARM_JOINTS,
+    FPS,
+    LEFT_ELBOW,
+    LEFT_SHOULDER,
+    LEFT_WRIST,
+    RIGHT_ELBOW,
+    RIGHT_SHOULDER,
+    RIGHT_WRIST,
+)
 from .body_signals import body_signals
 from .bone_map import BoneMap
 from .errors import MotionError
-from .keypoints import KEYPOINT_FPS, check_keypoints, to_frontal_plane
+from .keypoints import check_keypoints, to_frontal_plane
 from .lifting import LiftConfig, choose_scale, place_in_front
 from .posing import PoseSolver
 from .retime import key_frames, sample_at
@@ -20,8 +30,8 @@ from .smoothing import gaussian_smooth, smooth_within
 
 __all__ = ["MotionError", "RigAnimation", "animate_rig", "key_frames"]
 
-ARM_JOINTS = {"L": (7, 9), "R": (8, 10)}  # (elbow, wrist) keypoint indices
-SHOULDER_JOINTS = {"L": 5, "R": 6}
+SIDE_ARM_JOINTS = {"L": (LEFT_ELBOW, LEFT_WRIST), "R": (RIGHT_ELBOW, RIGHT_WRIST)}
+SIDE_SHOULDER_JOINT = {"L": LEFT_SHOULDER, "R": RIGHT_SHOULDER}
 
 
 @dataclass
@@ -47,7 +57,7 @@ def animate_rig(
         raise MotionError("No finite key times to sample the motion at.")
     geometry = rig_geometry(rig, bone_map)
     rel, mid = _prepared_keypoints(keypoints, config)
-    rel, mid = sample_at(rel, times, KEYPOINT_FPS), sample_at(mid, times, KEYPOINT_FPS)
+    rel, mid = sample_at(rel, times, FPS), sample_at(mid, times, FPS)
     solver = PoseSolver(rig, len(times))
     _pose_torso(solver, geometry, rel, mid, config)
     targets, scale = _pose_arms(solver, geometry, rel, config)
@@ -60,12 +70,12 @@ def _prepared_keypoints(keypoints, config: LiftConfig) -> tuple[np.ndarray, np.n
     """Valid, frontal-plane, smoothed keypoints with the gesture size applied (still at 30 fps)."""
     rel, mid = to_frontal_plane(check_keypoints(keypoints))
     sigma = config.smoothing_sigma_frames
-    arms = smooth_within(rel[:, 7:11], sigma, config.smoothing_tolerance)
+    arms = smooth_within(rel[:, ARM_JOINTS], sigma, config.smoothing_tolerance)
     rel = gaussian_smooth(rel, sigma)  # head, shoulders and hips only feed clamped, relative signals
-    rel[:, 7:11] = arms
+    rel[:, ARM_JOINTS] = arms
     if config.size != 1.0:
         median = np.median(arms, axis=0)
-        rel[:, 7:11] = median + config.size * (arms - median)
+        rel[:, ARM_JOINTS] = median + config.size * (arms - median)
     return rel, gaussian_smooth(mid, sigma)
 
 
@@ -105,8 +115,8 @@ def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, config: LiftConfig) ->
     scale = choose_scale(
         geo.shoulder_width,
         {s: shoulders[s][:, plane] - mid[:, plane] for s in SIDES},
-        {s: rel[:, ARM_JOINTS[s][0]] for s in SIDES},
-        {s: rel[:, ARM_JOINTS[s][1]] for s in SIDES},
+        {s: rel[:, SIDE_ARM_JOINTS[s][0]] for s in SIDES},
+        {s: rel[:, SIDE_ARM_JOINTS[s][1]] for s in SIDES},
         {s: geo.arms[s].upper_length for s in SIDES},
         {s: geo.arms[s].fore_length for s in SIDES},
         config.unreached,
@@ -115,7 +125,7 @@ def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, config: LiftConfig) ->
         scale * rel, 1, 0.0, axis=-1
     )  # face and hips on the shoulders' plane
     for side in SIDES:
-        arm, (elbow_index, wrist_index) = geo.arms[side], ARM_JOINTS[side]
+        arm, (elbow_index, wrist_index) = geo.arms[side], SIDE_ARM_JOINTS[side]
         shoulder = shoulders[side]
         elbow_plane, elbow_depth = place_in_front(
             shoulder[:, plane], shoulder[:, 1], mid[:, plane] + scale * rel[:, elbow_index], arm.upper_length
@@ -123,7 +133,7 @@ def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, config: LiftConfig) ->
         wrist_plane, wrist_depth = place_in_front(
             elbow_plane, elbow_depth, mid[:, plane] + scale * rel[:, wrist_index], arm.fore_length
         )
-        body_targets[:, SHOULDER_JOINTS[side]] = shoulder
+        body_targets[:, SIDE_SHOULDER_JOINT[side]] = shoulder
         for index, flat, depth in (
             (elbow_index, elbow_plane, elbow_depth),
             (wrist_index, wrist_plane, wrist_depth),

@@ -30,21 +30,25 @@ def matrix_to_quat(m: np.ndarray) -> np.ndarray:
     """Rotation matrices -> unit quaternions; per element the best-conditioned of the four formulas."""
     m = np.asarray(m, dtype=np.float64)
     m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
-    candidates = np.stack(
-        [
-            np.stack([1 + m00 + m11 + m22, m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0],
-                      m[..., 1, 0] - m[..., 0, 1]], -1),
-            np.stack([m[..., 2, 1] - m[..., 1, 2], 1 + m00 - m11 - m22, m[..., 0, 1] + m[..., 1, 0],
-                      m[..., 0, 2] + m[..., 2, 0]], -1),
-            np.stack([m[..., 0, 2] - m[..., 2, 0], m[..., 0, 1] + m[..., 1, 0], 1 - m00 + m11 - m22,
-                      m[..., 1, 2] + m[..., 2, 1]], -1),
-            np.stack([m[..., 1, 0] - m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1],
-                      1 - m00 - m11 + m22], -1),
-        ],
-        -2,
-    )  # fmt: skip
-    best = np.argmax(np.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22,
-                               1 - m00 - m11 + m22], -1), axis=-1)  # fmt: skip
+    diagonals = [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22]
+    skew_x, skew_y, skew_z = (
+        m[..., 2, 1] - m[..., 1, 2],
+        m[..., 0, 2] - m[..., 2, 0],
+        m[..., 1, 0] - m[..., 0, 1],
+    )
+    sym_xy, sym_xz, sym_yz = (
+        m[..., 0, 1] + m[..., 1, 0],
+        m[..., 0, 2] + m[..., 2, 0],
+        m[..., 1, 2] + m[..., 2, 1],
+    )
+    rows = [
+        [diagonals[0], skew_x, skew_y, skew_z],
+        [skew_x, diagonals[1], sym_xy, sym_xz],
+        [skew_y, sym_xy, diagonals[2], sym_yz],
+        [skew_z, sym_xz, sym_yz, diagonals[3]],
+    ]  # row k: the quaternion (w, x, y, z) times 4 * its k-th component
+    candidates = np.stack([np.stack(row, -1) for row in rows], -2)
+    best = np.argmax(np.stack(diagonals, -1), axis=-1)
     q = np.take_along_axis(candidates, best[..., None, None], axis=-2)[..., 0, :]
     q = normalize(q)
     return q * np.where(q[..., :1] < 0, -1.0, 1.0)

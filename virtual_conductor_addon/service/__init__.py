@@ -1,3 +1,4 @@
-"""The link to the Virtual Conductor backend, without bpy: client (HTTP calls to `vconductor serve`) and
-process (starting and stopping it). Standard library and numpy only, so it runs in Blender's Python and is
-tested without Blender."""
+"""The link to the Virtual Conductor backend, without bpy: client (HTTP calls to `vconductor serve`), process
+(starting and stopping it) and session (the backend of one Blender session and its generations on worker
+threads). Standard library, numpy and the contract only, so it runs in Blender's Python and is tested without
+Blender."""

@@ -1,12 +1,11 @@
 """HTTP client for the Virtual Conductor backend (`vconductor serve`), for Blender's own Python.
 
-Only the standard library and numpy: Blender ships neither requests nor httpx. http.client is used directly
-(not urllib) so that proxy settings in the environment never reroute calls to the loopback backend.
+Only the standard library, numpy and the contract: Blender ships neither requests nor httpx. http.client is
+used directly (not urllib) so that proxy settings in the environment never reroute calls to the loopback backend.
 Every failure is a ServiceError whose text is one line a user can act on; `code` tells callers which kind.
 """
 
 import http.client
-import io
 import json
 import re
 import socket
@@ -16,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PCM_SAMPLE_RATE = 22050  # what the backend works at: PCM sent at this rate is never resampled
-FINAL_STATES = ("done", "failed", "cancelled")
+from ..contract import JobState, Motion, MotionFileError, motion_from_bytes
+
 SLOW_CALL_TIMEOUT_S = 120.0  # uploads (decoded before the reply: ~5 s for 3 h of audio) and results
 UPLOAD_BYTES_PER_S = 2e6  # the slowest link an upload is given time for (the timeout covers the whole send)
-NUM_JOINTS = 13
+WIRE_STATES = frozenset(state.value for state in JobState)
 
 # ServiceError codes
 UNREACHABLE = "unreachable"  # nothing listens (connection refused), or the host cannot be reached
@@ -162,56 +161,72 @@ class ServiceClient:
             status = self._json("GET", f"/v1/jobs/{_quote(job_id)}", "reading the job's status")
         except ServiceError as exc:
             raise _gone(exc, self.base_url) from None
-        if not isinstance(status, dict) or status.get("state") not in ("queued", "running", *FINAL_STATES):
+        if not isinstance(status, dict) or status.get("state") not in WIRE_STATES:
             raise ServiceError(
                 f"The backend at {self.base_url} sent a job status without a valid state", BAD_REPLY
             )
         return status
 
     def wait(
-        self, job_id: str, *, poll_s: float = 0.25, timeout_s: float | None = None, on_progress=None
+        self,
+        job_id: str,
+        *,
+        poll_s: float = 0.25,
+        timeout_s: float | None = None,
+        on_progress=None,
+        should_cancel=None,
     ) -> dict:
         """Poll until the job is done or cancelled and return its final status; a failed job raises JOB_FAILED
-        quoting the backend's reason. on_progress(progress 0..1, message) is called after every poll."""
+        quoting the backend's reason. on_progress(progress 0..1, message) is called after every poll.
+        should_cancel() is asked before every poll: when true, the job is cancelled and CANCELLED raised."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
+            if should_cancel is not None and should_cancel():
+                self.cancel(job_id)
+                raise ServiceError(f"Job {job_id} was cancelled", CANCELLED)
             status = self.status(job_id)
             if on_progress is not None:
                 on_progress(float(status.get("progress", 0.0)), str(status.get("message", "")))
-            if status["state"] == "failed":
+            state = JobState(status["state"])
+            if state is JobState.FAILED:
                 raise job_failed(status)
-            if status["state"] in FINAL_STATES:
+            if state.is_final:
                 return status
             if deadline is not None and time.monotonic() > deadline:
                 raise ServiceError(
                     f"The backend did not finish job {job_id} within {timeout_s:g} s "
-                    f"({status['state']}, {float(status.get('progress', 0.0)):.0%})",
+                    f"({state.value}, {float(status.get('progress', 0.0)):.0%})",
                     TIMEOUT,
                 )
             time.sleep(poll_s)
 
-    def result(self, job_id: str, *, npz: bool = True) -> dict:
-        """The motion of a done job: dict(keypoints (T, 13, 2) float32, fps, duration_s, model, seed,
-        num_frames, joint_names, source). Fetched as .npz (compact, fast to parse) unless npz=False or the
-        backend has no .npz route; a failed job raises JOB_FAILED, a cancelled one CANCELLED."""
+    def result(self, job_id: str, *, npz: bool = True) -> Motion:
+        """The motion of a done job, its keypoints a finite float32 (frames, 13, 2) array. Fetched as .npz
+        (compact, fast to parse) unless npz=False or the backend has no .npz route; a failed job raises
+        JOB_FAILED, a cancelled one CANCELLED, a reply that is no valid motion BAD_REPLY."""
         path = f"/v1/jobs/{_quote(job_id)}/result"
         timeout = max(self.timeout_s, SLOW_CALL_TIMEOUT_S)
         if npz:
             try:
                 reply = self._call("GET", path + ".npz", "fetching the result", timeout_s=timeout)
-                return _check_result(_parse_npz(reply.body), self.base_url)
+                return self._motion(reply.body, ".npz")
             except ServiceError as exc:
                 if exc.code in (UNREACHABLE, TIMEOUT, DISCONNECTED, AUTH, JOB_FAILED, CANCELLED):
                     raise _gone(exc, self.base_url) from None
                 if exc.status in (409, 410):  # not ready: the JSON route says the same
                     raise
-            except ValueError:  # not a readable .npz: fall back to JSON
+            except MotionFileError:  # not a readable .npz: fall back to JSON
                 pass
         try:
             reply = self._call("GET", path, "fetching the result", timeout_s=timeout)
         except ServiceError as exc:
             raise _gone(exc, self.base_url) from None
-        return _check_result(self._decode_json(reply, "GET", path), self.base_url)
+        try:
+            return self._motion(reply.body, ".json")
+        except MotionFileError as exc:
+            raise ServiceError(
+                f"The backend at {self.base_url} sent an unreadable {exc}", BAD_REPLY
+            ) from None
 
     def cancel(self, job_id: str) -> None:
         """DELETE /v1/jobs/{id}: cancels a queued or running job (a running one stops at its next window;
@@ -240,6 +255,13 @@ class ServiceClient:
                 reply.status,
             ) from None
 
+    def _motion(self, body: bytes, suffix: str) -> Motion:
+        """The result's motion; MotionFileError unless it has frames, finite keypoints and a positive fps."""
+        motion = motion_from_bytes(body, suffix, name="result")
+        if motion.num_frames == 0 or motion.fps <= 0 or not np.isfinite(motion.keypoints).all():
+            raise MotionFileError("result with invalid numbers (no frames, non-finite keypoints or fps <= 0)")
+        return motion
+
     def _call(
         self,
         method: str,
@@ -265,42 +287,44 @@ class ServiceClient:
             conn.request(method, url, body=body, headers=headers)
             response = conn.getresponse()
             reply = _Reply(response.status, response.getheader("Content-Type", ""), response.read())
-        except ConnectionRefusedError:
-            raise ServiceError(
-                f"The Virtual Conductor backend is not running at {self.base_url} (connection refused). Start "
-                f"it from the add-on preferences, or run `vconductor serve --port {self._port}` yourself",
-                UNREACHABLE,
-            ) from None
-        except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
-            raise ServiceError(
-                f"The backend at {self.base_url} did not answer {method} {path} within {timeout:g} s (timeout)",
-                TIMEOUT,
-            ) from None
-        except (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead) as exc:
-            raise ServiceError(
-                f"The backend at {self.base_url} closed the connection while {what} ({_reason(exc)}): "
-                "it may have stopped",
-                DISCONNECTED,
-            ) from None
-        except socket.gaierror as exc:
-            raise ServiceError(
-                f"Cannot reach the backend at {self.base_url}: unknown host {self._host!r} ({exc.strerror})",
-                UNREACHABLE,
-            ) from None
-        except OSError as exc:
-            raise ServiceError(
-                f"Cannot reach the backend at {self.base_url}: {_reason(exc)}", UNREACHABLE
-            ) from None
-        except http.client.HTTPException as exc:
-            raise ServiceError(
-                f"The server at {self.base_url} sent a malformed HTTP reply while {what} ({_reason(exc)})",
-                BAD_REPLY,
-            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._connection_error(exc, f"{method} {path}", what, timeout) from None
         finally:
             conn.close()
         if reply.status >= 400:
             raise self._http_error(reply, what)
         return reply
+
+    def _connection_error(self, exc: Exception, request: str, what: str, timeout: float) -> ServiceError:
+        """The ServiceError for a request that got no complete HTTP reply (`request` is "METHOD /path")."""
+        if isinstance(exc, ConnectionRefusedError):
+            return ServiceError(
+                f"The Virtual Conductor backend is not running at {self.base_url} (connection refused). Start "
+                f"it from the add-on preferences, or run `vconductor serve --port {self._port}` yourself",
+                UNREACHABLE,
+            )
+        if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
+            return ServiceError(
+                f"The backend at {self.base_url} did not answer {request} within {timeout:g} s (timeout)",
+                TIMEOUT,
+            )
+        if isinstance(exc, (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead)):
+            return ServiceError(
+                f"The backend at {self.base_url} closed the connection while {what} ({_reason(exc)}): "
+                "it may have stopped",
+                DISCONNECTED,
+            )
+        if isinstance(exc, socket.gaierror):
+            return ServiceError(
+                f"Cannot reach the backend at {self.base_url}: unknown host {self._host!r} ({exc.strerror})",
+                UNREACHABLE,
+            )
+        if isinstance(exc, OSError):
+            return ServiceError(f"Cannot reach the backend at {self.base_url}: {_reason(exc)}", UNREACHABLE)
+        return ServiceError(
+            f"The server at {self.base_url} sent a malformed HTTP reply while {what} ({_reason(exc)})",
+            BAD_REPLY,
+        )
 
     def _http_error(self, reply: _Reply, what: str) -> ServiceError:
         code, message = _error_body(reply.body)
@@ -372,52 +396,3 @@ def _error_body(body: bytes) -> tuple[str, str]:
         text = re.sub(r"<[^>]*>", " ", body[:400].decode("utf-8", "replace"))  # an HTML error page
         text = " ".join(text.split())[:200]
         return "", text or "no details"
-
-
-def _parse_npz(body: bytes) -> dict:
-    """The .npz that vconductor.motion_io.save_motion writes (ValueError when it is not one)."""
-    try:
-        with np.load(io.BytesIO(body), allow_pickle=False) as npz:
-            return {
-                "keypoints": npz["keypoints"],
-                "fps": int(npz["fps"]),
-                "duration_s": float(npz["duration_s"]),
-                "model": str(npz["model"]),
-                "seed": int(npz["seed"]),
-                "source": str(npz["source"]) if "source" in npz else "",
-                "joint_names": [str(n) for n in npz["joint_names"]] if "joint_names" in npz else [],
-            }
-    except (OSError, KeyError, TypeError, ValueError, EOFError) as exc:
-        raise ValueError(f"not a motion .npz: {exc}") from None
-
-
-def _check_result(doc, base_url: str) -> dict:
-    """A result dict with keypoints as a finite float32 (T, 13, 2) array, or BAD_REPLY."""
-    try:
-        keypoints = np.asarray(doc["keypoints"], dtype=np.float32)
-        result = {
-            "keypoints": keypoints,
-            "fps": int(doc["fps"]),
-            "duration_s": float(doc["duration_s"]),
-            "model": str(doc["model"]),
-            "seed": int(doc["seed"]),
-            "num_frames": len(keypoints),
-            "joint_names": list(doc.get("joint_names", [])),
-            "source": str(doc.get("source", "")),
-        }
-    except KeyError as exc:
-        raise ServiceError(
-            f"The backend at {base_url} sent an incomplete result (no {exc.args[0]!r})", BAD_REPLY
-        ) from None
-    except (TypeError, ValueError) as exc:
-        raise ServiceError(
-            f"The backend at {base_url} sent an unreadable result ({_reason(exc)})", BAD_REPLY
-        ) from None
-    if keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 2) or len(keypoints) == 0:
-        raise ServiceError(
-            f"The backend at {base_url} sent keypoints of shape {keypoints.shape}, not (frames, 13, 2)",
-            BAD_REPLY,
-        )
-    if not np.isfinite(keypoints).all() or result["fps"] <= 0:
-        raise ServiceError(f"The backend at {base_url} sent a result with invalid numbers", BAD_REPLY)
-    return result

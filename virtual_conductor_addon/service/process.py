@@ -18,7 +18,9 @@ from pathlib import Path
 from .client import ServiceClient, ServiceError
 
 TOKEN_ENV = "VCONDUCTOR_TOKEN"  # the backend reads its token here: other users cannot see it in `ps`
-MAX_UPLOAD_MB = 1024  # 3 h (the backend's longest audio) of float32 mono PCM at 22050 Hz is 909 MiB
+# the longest audio the backend takes (contract.MAX_DURATION_S, 3 h) as float32 mono PCM at contract.SAMPLE_RATE
+# is 909 MiB
+MAX_UPLOAD_MB = 1024
 STOP_GRACE_S = 5.0  # on SIGTERM the backend cancels its job and stops its worker (a job in its feature
 # stage finishes that first: seconds for long pieces); then it is killed, which it recovers from at its next start
 POLL_S = 0.05
@@ -135,10 +137,16 @@ class BackendProcess:
                 f"{exc.filename or tempfile.gettempdir()})",
                 START_FAILED,
             ) from None
-        args = [executable, *self.command[1:], "serve", "--host", "127.0.0.1", "--port", "0",
-                "--port-file", str(port_file), "--device", self.device, "--max-upload-mb", str(MAX_UPLOAD_MB),
-                # the backend stops by itself if this process (Blender) dies without stopping it
-                "--parent-pid", str(os.getpid())]  # fmt: skip
+        args = [executable, *self.command[1:], "serve", "--host", "127.0.0.1", "--port", "0"]
+        args += [
+            "--port-file",
+            str(port_file),
+            "--device",
+            self.device,
+            "--max-upload-mb",
+            str(MAX_UPLOAD_MB),
+        ]
+        args += ["--parent-pid", str(os.getpid())]  # it stops by itself if Blender dies without stopping it
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         env.pop(TOKEN_ENV, None)
         if self.token:
@@ -222,10 +230,8 @@ class BackendProcess:
                     _signal(proc, signal.SIGTERM)
                     try:
                         proc.wait(grace_s)
-                        clean = os.name == "nt" or proc.returncode in (
-                            0,
-                            -signal.SIGTERM,
-                        )  # Windows: no SIGTERM
+                        # Windows has no SIGTERM: there, any exit after terminate() is clean
+                        clean = os.name == "nt" or proc.returncode in (0, -signal.SIGTERM)
                     except subprocess.TimeoutExpired:
                         _signal(proc, getattr(signal, "SIGKILL", None))
                         proc.wait()
