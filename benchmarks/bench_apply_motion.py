@@ -25,8 +25,7 @@ ADDON = "virtual_conductor_addon"
 
 
 def procedural_keypoints(seconds: float, workdir: Path) -> np.ndarray:
-    from vconductor.analysis import analyze
-    from vconductor.procedural import conduct
+    from vconductor.conducting import analyze, conduct
 
     path = long_piece(workdir / "piece.wav", seconds)
     return conduct(analyze(path), int(np.ceil(seconds * 30)))
@@ -34,14 +33,24 @@ def procedural_keypoints(seconds: float, workdir: Path) -> np.ndarray:
 
 def synthetic_keypoints(seconds: float) -> np.ndarray:
     """A standing figure (official layout: y down, shoulders 0.2 apart) whose wrists draw figure eights."""
-    from vconductor.procedural import SHOULDER_CENTRE as shoulder_c
-    from vconductor.procedural import SHOULDER_HALF_WIDTH as half
+    from vconductor.conducting.tuning import SHOULDER_CENTRE as shoulder_c
+    from vconductor.conducting.tuning import SHOULDER_HALF_WIDTH as half
 
     t = np.arange(int(np.ceil(seconds * 30))) / 30.0
     frames = np.empty((len(t), 13, 2), np.float32)
-    frames[:] = np.array([*[shoulder_c + (0, -0.09)] * 5, shoulder_c + (half, 0), shoulder_c - (half, 0),
-                          shoulder_c + (0.14, 0.13), shoulder_c + (-0.14, 0.13), shoulder_c + (0.16, 0.25),
-                          shoulder_c + (-0.16, 0.25), (0.565, 0.75), (0.435, 0.75)])  # fmt: skip
+    head = shoulder_c + (0, -0.09)
+    pose = [
+        *[head] * 5,  # nose, eyes and ears at one point: the benchmark times the arms
+        shoulder_c + (half, 0),  # left shoulder (the figure faces the camera: image right)
+        shoulder_c - (half, 0),
+        shoulder_c + (0.14, 0.13),  # elbows
+        shoulder_c + (-0.14, 0.13),
+        shoulder_c + (0.16, 0.25),  # wrists (overwritten below)
+        shoulder_c + (-0.16, 0.25),
+        (0.565, 0.75),  # hips
+        (0.435, 0.75),
+    ]
+    frames[:] = np.array(pose)
     phase = 2 * np.pi * t / 2.0
     for wrist, elbow, sign in ((9, 7, 1), (10, 8, -1)):
         frames[:, wrist, 0] = shoulder_c[0] + sign * (0.12 + 0.05 * np.sin(phase))

@@ -11,12 +11,29 @@ import soundfile as sf
 from PIL import Image
 
 from conftest import write_music
+from vconductor.contract import JOINT_NAMES
 from vconductor.motion_io import Motion
 from vconductor.preview import GIF_FPS, GIF_SCALE, render_preview
 
 FPS = 30
 SECONDS = 3.0
 FRAMES = int(SECONDS * FPS)
+# A neutral upper body in image coordinates (y down; the conductor faces the camera).
+POSE = {
+    "nose": (0.5, 0.30),
+    "left_eye": (0.52, 0.28),
+    "right_eye": (0.48, 0.28),
+    "left_ear": (0.54, 0.29),
+    "right_ear": (0.46, 0.29),
+    "left_shoulder": (0.6, 0.42),
+    "right_shoulder": (0.4, 0.42),
+    "left_elbow": (0.68, 0.52),
+    "right_elbow": (0.32, 0.52),
+    "left_wrist": (0.7, 0.44),
+    "right_wrist": (0.3, 0.44),
+    "left_hip": (0.58, 0.75),
+    "right_hip": (0.42, 0.75),
+}
 SIZE = 240  # small frames keep the suite fast
 
 
@@ -24,11 +41,7 @@ def conducting_motion(seconds: float = SECONDS, seed: int = 0) -> Motion:
     """A fixed upper-body pose whose arms beat a two-beat pattern at 100 bpm, with a little jitter."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * FPS)) / FPS
-    pose = np.array(
-        [[0.5, 0.30], [0.52, 0.28], [0.48, 0.28], [0.54, 0.29], [0.46, 0.29],  # face
-         [0.6, 0.42], [0.4, 0.42], [0.68, 0.52], [0.32, 0.52], [0.7, 0.44], [0.3, 0.44],  # arms
-         [0.58, 0.75], [0.42, 0.75]]  # hips
-    )  # fmt: skip
+    pose = np.array([POSE[name] for name in JOINT_NAMES])
     keypoints = np.repeat(pose[None], len(t), axis=0)
     phase = 2 * np.pi * 100 / 60 * t
     beat = np.stack([0.07 * np.sin(phase / 2), 0.09 * (np.abs(np.sin(phase / 2)) - 0.5)], axis=1)
@@ -175,7 +188,8 @@ def test_bad_arguments(motion, tmp_path):
         render_preview(motion, tmp_path / "p.png", size=10)
     with pytest.raises(ValueError, match="trail_frames"):
         render_preview(motion, tmp_path / "p.png", trail_frames=-1)
-    broken = Motion(keypoints=np.full((5, 13, 2), np.nan), duration_s=1, model="m", seed=0)
+    broken = Motion(keypoints=np.zeros((5, 13, 2)), duration_s=1, model="m", seed=0)
+    broken.keypoints[:] = np.nan  # Motion refuses NaN when built; the renderer checks again for later edits
     with pytest.raises(ValueError, match="NaN"):
         render_preview(broken, tmp_path / "p.png")
     assert list(tmp_path.iterdir()) == []
