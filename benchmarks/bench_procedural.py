@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from _common import REPO, SHARED, describe, long_piece, machine, timed_runs
 
-from vconductor import jobs
+from vconductor import pipeline
 from vconductor.metrics import beat_align_score, beat_period, motion_beats, period_matches
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     ap.add_argument("--sheet", help="also write a contact sheet of the first corpus piece here (.png)")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    conductor = jobs.ProceduralConductor()
+    conductor = pipeline.ProceduralConductor()
 
     print(f"machine: {machine()}")
     header = "| piece | true period (s) | wrist period (s) | match | BAS ours | BAS official |"
@@ -47,7 +47,7 @@ def main() -> None:
     wins = matches = 0
     rows = pieces()
     for i, (name, audio, truth, official) in enumerate(rows):
-        motion = jobs.generate(audio, conductor, seed=0)
+        motion = pipeline.generate(audio, conductor, seed=0)
         beats = np.asarray(truth["beats_s"])
         true_period = float(np.median(np.diff(beats)))
         period = beat_period(motion.keypoints)
@@ -74,8 +74,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         piece = long_piece(Path(tmp) / "ten.flac", 600.0)
         env = {**os.environ, "VCONDUCTOR_HOME": str(Path(tmp) / "home")}
-        cmd = [sys.executable, "-m", "vconductor", "generate", str(piece), "-o", str(Path(tmp) / "o.npz"),
-               "--model", "procedural", "--timings", "-q"]  # fmt: skip
+        cmd = [sys.executable, "-m", "vconductor", "generate", str(piece), "-o", str(Path(tmp) / "o.npz")]
+        cmd += ["--model", "procedural", "--timings", "-q"]
         walls, outs = timed_runs(cmd, args.runs, env)
         print(f"10-minute piece, CLI process start to file written: {describe(walls)}")
         print("  " + next(line for line in outs[-1].splitlines() if line.startswith("timings:")))

@@ -1,4 +1,4 @@
-"""Music analysis (vconductor.analysis): synthetic tracks with known beats, and the shared corpus when present."""
+"""Music analysis (vconductor.conducting.analyze): synthetic tracks with known beats, and the shared corpus when present."""
 
 import json
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import CORPUS
-from vconductor.analysis import METERS, MusicAnalysis, analyze
 from vconductor.audio import Audio, load_audio
+from vconductor.conducting import METERS, MusicAnalysis, analyze
 
 SR = 22050
 TOL = 0.07  # beat match tolerance (s), as mir_eval's default F-measure window

@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from vconductor.analysis import METERS, MusicAnalysis
+from vconductor.conducting import METERS, ConductorConfig, MusicAnalysis, conduct
+from vconductor.conducting.arms import arm_ik_3d
 from vconductor.metrics import beat_align_score, beat_period, joint_speed, motion_beats
-from vconductor.procedural import ConductorConfig, arm_ik_3d, conduct
 from vconductor.skeleton import JOINT
 
 FPS = 30
@@ -183,11 +183,8 @@ def test_motion_is_continuous():
         step = np.linalg.norm(np.diff(motion, axis=0), axis=2)  # the official model's maxima: 0.07 .. 0.1
         assert step[:, [R_WRIST, L_WRIST]].max() < 0.06 and step.max() < 0.1, (meter, bpm, step.max())
         accel = np.linalg.norm(np.diff(motion[:, R_WRIST], 2, axis=0), axis=1)
-        assert accel.max() < 0.06, (
-            meter,
-            bpm,
-            accel.max(),
-        )  # no jumps in velocity (official: 0.056 .. 0.064)
+        # no jumps in velocity (official: 0.056 .. 0.064)
+        assert accel.max() < 0.06, (meter, bpm, accel.max())
 
 
 def test_starts_and_ends_at_rest():

@@ -1,0 +1,143 @@
+"""The beats the right hand conducts, with everything it needs at each: period, gaps, pattern size and width,
+ictus point and rebound height."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from . import tuning as tun
+from .motion_inputs import MusicContours, Style
+from .music_analysis import MusicAnalysis
+from .patterns import PATTERNS, Pattern
+from .tuning import ConductorConfig
+
+
+@dataclass
+class PlannedBeats:
+    times: np.ndarray  # (B,) seconds
+    in_bar: np.ndarray  # (B,) position in the bar
+    period: np.ndarray  # (B,) expected beat period at each beat (s)
+    gap_after: np.ndarray  # (B,) bool: the beats stop after this one (fermata, rest, or the end)
+    size: np.ndarray  # (B,) pattern height
+    width: np.ndarray  # (B,) pattern width
+    articulation: np.ndarray  # (B,) 0 legato .. 1 staccato
+    ictus: np.ndarray  # (B, 2) ictus position
+    rebound: np.ndarray  # (B,) arch height after the beat
+    pattern: Pattern
+    plane_y: np.ndarray  # (B,) height of the beat plane at each beat
+    centre_x: float
+    stretch: np.ndarray  # (B,) how much taller than round the rebound arcs are
+
+    @property
+    def runs(self) -> list[tuple[int, int]]:
+        """(first, last) beat index of each run of beats without a gap."""
+        ends = np.flatnonzero(self.gap_after)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+@dataclass
+class Performance:
+    """Everything the hands and the body follow: the planned beats, the music, the options, the seed's style and
+    random numbers (drawn in a fixed order), and the frame times."""
+
+    beats: PlannedBeats
+    music: MusicContours
+    config: ConductorConfig
+    style: Style
+    rng: np.random.Generator
+    times: np.ndarray  # (T,) frame times in seconds
+
+
+def plan_beats(
+    analysis: MusicAnalysis,
+    music: MusicContours,
+    config: ConductorConfig,
+    style: Style,
+    rng: np.random.Generator,
+) -> PlannedBeats:
+    """The beats of `analysis` that the right hand conducts, where and how big it beats each."""
+    pattern = PATTERNS[analysis.beats_per_bar]
+    times, in_bar, tempo = _usable_beats(analysis, music, config, len(pattern.ictus_x))
+    intervals = np.diff(times)
+    fallback = float(np.median(intervals)) if len(intervals) else 0.6
+    period = np.where(np.isfinite(tempo) & (tempo > 20), 60.0 / np.maximum(tempo, 1e-6), fallback)
+    period = np.clip(period, 0.2, 2.0)
+    gap_after = np.ones(len(times), dtype=bool)
+    gap_after[:-1] = intervals > config.gap_factor * np.maximum(period[:-1], period[1:])
+
+    size = _pattern_size(music.at(music.loudness, times), period, in_bar, config) * style.size_scale
+    width = (config.width_ratio * size + 0.015) * style.width_scale
+    articulation = music.at(music.articulation, times)
+    plane_y = config.beat_plane_y + style.centre_shift[1] + config.beat_plane_drop * (size - config.size_soft)
+    centre_x = config.pattern_centre_x + style.centre_shift[0]
+    jitter = rng.standard_normal((len(times), 3))
+    jitter[:, :2] *= config.variation
+    x = centre_x + (np.take(pattern.ictus_x, in_bar) + 0.04 * jitter[:, 0]) * width
+    y = plane_y - 0.015 * jitter[:, 1] * size
+    rebound = (
+        np.take(pattern.rebound, in_bar)
+        * style.rebound_scale
+        * (1 + tun.REBOUND_BREATHING * _breathing(jitter))
+    )
+    rebound = rebound * size
+    rebound *= 1 + tun.STACCATO_REBOUND * articulation  # staccato flicks up a little higher
+    return PlannedBeats(
+        times=times,
+        in_bar=in_bar,
+        period=period,
+        gap_after=gap_after,
+        size=size,
+        width=width,
+        articulation=articulation,
+        ictus=np.column_stack([x, y]),
+        rebound=rebound,
+        pattern=pattern,
+        plane_y=plane_y,
+        centre_x=centre_x,
+        stretch=config.arc_stretch
+        * (0.85 + 0.3 * articulation),  # legato rounder, staccato taller and sharper
+    )
+
+
+def _usable_beats(analysis: MusicAnalysis, music: MusicContours, config: ConductorConfig, per_bar: int):
+    """Beat times, positions in the bar and tempi, without beats in long rests, duplicates or beats out of
+    order."""
+    times = np.asarray(analysis.beats_s, dtype=float)
+    in_bar = np.asarray(analysis.beat_in_bar, dtype=int)
+    in_bar = (in_bar if len(in_bar) == len(times) else np.arange(len(times))) % per_bar
+    tempo = np.asarray(analysis.tempo_bpm, dtype=float)
+    tempo = tempo if len(tempo) == len(times) else np.full(len(times), np.nan)
+    keep = np.isfinite(times) & ~in_long_rest(times, music, config.rest_min_s)
+    keep[1:] &= np.diff(times) > tun.MIN_BEAT_INTERVAL_S
+    return times[keep], in_bar[keep], tempo[keep]
+
+
+def _pattern_size(loudness: np.ndarray, period: np.ndarray, in_bar: np.ndarray, config: ConductorConfig):
+    """Pattern height at each beat: louder is bigger, fast beats are small beats (no whipping about), downbeats
+    a little bigger."""
+    size = config.size_soft + (config.size_loud - config.size_soft) * loudness
+    size = np.minimum(size, config.size_per_second * period)
+    if len(size):
+        size = gaussian_filter1d(size * np.where(in_bar == 0, tun.DOWNBEAT_SIZE, 1.0), 0.8, mode="nearest")
+    return size
+
+
+def _breathing(jitter: np.ndarray) -> np.ndarray:
+    """Rebound heights breathe from beat to beat (smoothly, over about two beats): livelier than a machine, and
+    it keeps each beat, not each bar, the strongest repetition in the vertical motion."""
+    breathing = gaussian_filter1d(jitter[:, 2], 1.2, mode="nearest") if len(jitter) > 1 else jitter[:, 2]
+    return breathing / max(float(np.std(breathing)), 1e-9) if len(jitter) > 2 else 0 * breathing
+
+
+def in_long_rest(times: np.ndarray, music: MusicContours, min_s: float) -> np.ndarray:
+    """Which beats fall inside a silent run of at least `min_s` seconds."""
+    edges = np.diff(np.concatenate([[0], music.silent.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return np.zeros(len(times), bool)
+    frames = np.round(np.nan_to_num(times) * music.fps).astype(int)
+    run = np.maximum(np.searchsorted(starts, frames, side="right") - 1, 0)
+    long_enough = ends[run] - starts[run] >= min_s * music.fps
+    return (frames >= starts[run]) & (frames < ends[run]) & long_enough

@@ -1,0 +1,96 @@
+"""The body around the hands: shoulders that sway and dip with the beat, a head that nods with the downbeats
+and turns to cues, the face, the hips, and the arms solved in 3D between shoulders and wrists."""
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from ..skeleton import JOINT, NUM_JOINTS
+from .arms import arm_ik_3d, hand_depth
+from .beat_plan import Performance, PlannedBeats
+from .motion_inputs import smooth_noise
+from .tuning import (
+    FACE,
+    HIP_CENTRE,
+    HIP_HALF_WIDTH,
+    NOSE_ABOVE_SHOULDERS,
+    SHOULDER_CENTRE,
+    SHOULDER_HALF_WIDTH,
+    ConductorConfig,
+)
+
+
+def body_keypoints(
+    right: np.ndarray, left: np.ndarray, cue: np.ndarray, performance: Performance
+) -> np.ndarray:
+    """All keypoints (T, 13, 2) for wrists `right` and `left` (T, 2) and the left hand's cue envelope."""
+    sway_x, centre, r_shoulder, l_shoulder = _shoulders(right, left, performance)
+    nose = _nose(cue, centre, performance)
+    n = len(performance.times)
+    hip_shift = 0.2 * np.column_stack([sway_x, np.zeros(n)])
+    keypoints = np.zeros((n, NUM_JOINTS, 2))
+    keypoints[:, JOINT["nose"]] = nose
+    for name, offset in FACE.items():
+        keypoints[:, JOINT[name]] = nose + offset
+    keypoints[:, JOINT["left_shoulder"]], keypoints[:, JOINT["right_shoulder"]] = l_shoulder, r_shoulder
+    keypoints[:, JOINT["left_hip"]] = HIP_CENTRE + [HIP_HALF_WIDTH, 0.0] + hip_shift
+    keypoints[:, JOINT["right_hip"]] = HIP_CENTRE - [HIP_HALF_WIDTH, 0.0] + hip_shift
+    config = performance.config
+    size = config.size_soft + (config.size_loud - config.size_soft) * performance.music.loudness
+    for side, shoulder, wrist, out in (("right", r_shoulder, right, -1.0), ("left", l_shoulder, left, 1.0)):
+        depth = hand_depth(wrist[:, 1], size, config)
+        elbow, reached = arm_ik_3d(shoulder, wrist, depth, config, out)
+        keypoints[:, JOINT[f"{side}_elbow"]], keypoints[:, JOINT[f"{side}_wrist"]] = (
+            elbow[:, :2],
+            reached[:, :2],
+        )
+    return keypoints
+
+
+def _shoulders(right: np.ndarray, left: np.ndarray, performance: Performance):
+    """The shoulders sway a little towards where the hands are, dip into each ictus with the arm, breathe, and
+    lift with a raised arm. Returns the sideways sway, the shoulders' centre before the lifts, and the right
+    and left shoulders (T, 2)."""
+    beats, config, style = performance.beats, performance.config, performance.style
+    fps, times = performance.music.fps, performance.times
+    torso = config.torso_motion
+    lateral = (right[:, 0] - beats.centre_x) + (left[:, 0] - (1 - beats.centre_x))
+    sway_x = 0.05 * torso * gaussian_filter1d(lateral, 0.35 * fps, mode="nearest")
+    bob = 0.04 * torso * gaussian_filter1d(right[:, 1] - config.beat_plane_y, 0.07 * fps, mode="nearest")
+    breath = 0.002 * torso * np.sin(2 * np.pi * style.breath_hz * times + style.breath_phase)
+    centre = SHOULDER_CENTRE + np.column_stack([sway_x, bob + breath])
+    lift_r = 0.07 * torso * _softplus(0.47 - right[:, 1], 0.02)  # a raised arm lifts its shoulder
+    lift_l = 0.07 * torso * _softplus(0.47 - left[:, 1], 0.02)
+    n = len(times)
+    r_shoulder = centre + np.column_stack([np.full(n, -SHOULDER_HALF_WIDTH), -lift_r])
+    l_shoulder = centre + np.column_stack([np.full(n, SHOULDER_HALF_WIDTH), -lift_l])
+    return sway_x, centre, r_shoulder, l_shoulder
+
+
+def _nose(cue: np.ndarray, centre: np.ndarray, performance: Performance):
+    """The head above the shoulders' `centre`: nodding with the beats, looking about, turning to cues."""
+    config, music, n = performance.config, performance.music, len(performance.times)
+    head = config.head_motion
+    pulses = _beat_pulses(performance.beats, config, performance.times, music.fps, 0.1)
+    nod = 0.011 * head * performance.style.nod_scale * pulses
+    look = smooth_noise(performance.rng, n, 2.0 * music.fps, 0.006 * head * config.variation)
+    turn = np.column_stack([0.014 * head * cue, np.zeros(n)])  # towards the cued players, on the left
+    return centre + [0.0, -NOSE_ABOVE_SHOULDERS] + look + turn + np.column_stack([np.zeros(n), nod])
+
+
+def _beat_pulses(
+    beats: PlannedBeats, config: ConductorConfig, times: np.ndarray, fps: float, sigma_s: float
+) -> np.ndarray:
+    """Smooth bumps (peak ~1 for a loud downbeat) at the beats, downbeats strongest."""
+    impulses = np.zeros(len(times) + 1)
+    weight = np.where(beats.in_bar == 0, 1.0, 0.35) * beats.size / config.size_loud
+    frame = beats.times * fps
+    inside = (frame >= 0) & (frame < len(times) - 1)
+    lo = np.floor(frame[inside]).astype(int)
+    np.add.at(impulses, lo, weight[inside] * (1 - (frame[inside] - lo)))
+    np.add.at(impulses, lo + 1, weight[inside] * (frame[inside] - lo))
+    sigma = sigma_s * fps
+    return gaussian_filter1d(impulses[:-1], sigma, mode="constant") * sigma * np.sqrt(2 * np.pi)
+
+
+def _softplus(x: np.ndarray, k: float) -> np.ndarray:
+    return k * np.logaddexp(0, x / k)

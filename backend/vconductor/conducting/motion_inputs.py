@@ -1,0 +1,84 @@
+"""What the procedural conductor works from besides the beats: the analysis contours at the motion's length,
+and the seed's personal style and slow noise."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from .music_analysis import MusicAnalysis
+from .tuning import ConductorConfig
+
+
+@dataclass
+class Style:
+    """The seed's personal touch: small, fixed deviations from the textbook."""
+
+    size_scale: float
+    width_scale: float
+    centre_shift: np.ndarray
+    rebound_scale: float
+    nod_scale: float
+    breath_hz: float
+    breath_phase: float
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, config: ConductorConfig) -> "Style":
+        amount = config.variation
+        normal = np.clip(rng.standard_normal(7), -2, 2)
+        return cls(
+            size_scale=1 + 0.07 * amount * normal[0],
+            width_scale=1 + 0.07 * amount * normal[1],
+            centre_shift=0.006 * amount * normal[2:4],
+            rebound_scale=1 + 0.06 * amount * normal[4],
+            nod_scale=1 + 0.25 * amount * normal[5],
+            breath_hz=0.22 + 0.03 * amount * normal[6],
+            breath_phase=rng.uniform(0, 2 * np.pi),
+        )
+
+
+@dataclass
+class MusicContours:
+    """The analysis contours cut or padded to the motion length, with the smoothed versions the motion follows."""
+
+    fps: float
+    duration_s: float
+    loudness: np.ndarray  # smoothed, [0, 1]
+    articulation: np.ndarray  # smoothed, [0, 1]
+    raw_loudness: np.ndarray
+    onset: np.ndarray
+    silent: np.ndarray
+
+    @classmethod
+    def of(cls, analysis: MusicAnalysis, num_frames: int, config: ConductorConfig) -> "MusicContours":
+        fps = float(analysis.frame_rate)
+        loudness = np.clip(fit_to_length(analysis.loudness, num_frames, 0.0), 0, 1)
+        articulation = np.clip(fit_to_length(analysis.articulation, num_frames, 0.5), 0, 1)
+        return cls(
+            fps=fps,
+            duration_s=float(analysis.duration_s),
+            loudness=gaussian_filter1d(loudness, config.loudness_smoothing_s / 2 * fps, mode="nearest"),
+            articulation=gaussian_filter1d(articulation, 0.15 * fps, mode="nearest"),
+            raw_loudness=loudness,
+            onset=np.clip(fit_to_length(analysis.onset_strength, num_frames, 0.0), 0, 1),
+            silent=fit_to_length(analysis.silent, num_frames, False).astype(bool),
+        )
+
+    def at(self, contour: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+        frames = np.clip(np.round(np.asarray(times_s) * self.fps).astype(int), 0, len(contour) - 1)
+        return contour[frames]
+
+
+def fit_to_length(contour, num_frames: int, fill) -> np.ndarray:
+    """`contour` cut or edge-padded to `num_frames` (`fill` when it is empty)."""
+    x = np.asarray(contour)
+    if len(x) == 0:
+        return np.full(num_frames, fill, dtype=np.asarray(fill).dtype if isinstance(fill, bool) else float)
+    x = x[:num_frames].astype(float) if x.dtype != bool else x[:num_frames]
+    return np.concatenate([x, np.repeat(x[-1:], num_frames - len(x))])
+
+
+def smooth_noise(rng: np.random.Generator, n: int, sigma_frames: float, amplitude: float, dims: int = 2):
+    """Slowly wandering noise with standard deviation `amplitude`."""
+    noise = gaussian_filter1d(rng.standard_normal((n + 1, dims)), sigma_frames, axis=0, mode="wrap")[:n]
+    return noise / max(float(noise.std()), 1e-9) * amplitude if n > 1 else np.zeros((n, dims))

@@ -1,0 +1,71 @@
+"""Phrase starts: the return of sound after a rest, and peaks of timbre/harmony novelty between spans of beats."""
+
+import numpy as np
+
+from . import tuning as tun
+from .beats import DetectedBeats
+from .features import FEATURE_RATE, SpectralFeatures
+
+
+def phrase_starts(features: SpectralFeatures, beats: DetectedBeats) -> np.ndarray:
+    """Phrase starts in seconds, at beats, PHRASE_MIN_SPACING_S apart; returns after rests go first."""
+    times = beats.times
+    if len(times) < 4:
+        return np.zeros(0)
+    frames = np.clip(np.round((times + tun.LATENCY_S) * FEATURE_RATE).astype(int), 0, features.num_frames - 1)
+    found = [(time, 0) for time in _after_rests(features, times, frames)]  # (time, priority)
+    found += [(time, 1) for time in _novelty_peaks(features, times, frames)]
+    found.sort(key=lambda x: (x[1], x[0]))
+    chosen: list[float] = []
+    for time, _ in found:
+        spaced = all(abs(time - c) >= tun.PHRASE_MIN_SPACING_S for c in chosen)
+        if time > times[0] + tun.PHRASE_AFTER_FIRST_BEAT_S and spaced:
+            chosen.append(time)
+    return np.array(sorted(chosen), dtype=np.float64)
+
+
+def _after_rests(features: SpectralFeatures, times: np.ndarray, frames: np.ndarray) -> list:
+    """The first beat after each rest inside the music."""
+    found = []
+    edges = np.flatnonzero(np.diff(features.silent.astype(np.int8)) == -1) + 1  # silent -> sounding
+    for edge in edges:
+        first_after = int(np.searchsorted(frames, edge - int(0.1 * FEATURE_RATE)))
+        if 0 < first_after < len(times):
+            found.append(times[first_after])
+    return found
+
+
+def _novelty_peaks(features: SpectralFeatures, times: np.ndarray, frames: np.ndarray) -> list:
+    """Beats where the beat-synchronous timbre and harmony (MFCC) change: peaks of a checkerboard kernel along
+    the diagonal of their self-similarity."""
+    import librosa
+
+    half = tun.PHRASE_HALF_BEATS
+    if len(times) < 4 * half:
+        return []
+    mfcc = librosa.feature.mfcc(S=features.logmel, n_mfcc=13)
+    synced = librosa.util.sync(mfcc, frames, aggregate=np.mean)[:, 1:]  # the span starting at each beat
+    x = (synced - synced.mean(axis=1, keepdims=True)) / (synced.std(axis=1, keepdims=True) + 1e-9)
+    x /= np.linalg.norm(x, axis=0, keepdims=True) + 1e-9
+    similarity = x.T @ x
+    k = np.arange(-half, half)
+    sign = np.where(k[:, None] < 0, 1.0, -1.0) * np.where(k[None, :] < 0, 1.0, -1.0)
+    taper = np.exp(-0.5 * ((k[:, None] + 0.5) ** 2 + (k[None, :] + 0.5) ** 2) / half**2)
+    kernel = sign * taper
+    padded = np.pad(similarity, half, mode="edge")
+    span = 2 * half
+    novelty = np.array([(padded[i : i + span, i : i + span] * kernel).sum() for i in range(len(times))])
+    novelty = np.maximum(novelty, 0)
+    if not novelty.max() > 0:
+        return []
+    novelty /= novelty.max()
+    peaks = librosa.util.peak_pick(
+        novelty,
+        pre_max=half,
+        post_max=half,
+        pre_avg=2 * half,
+        post_avg=2 * half,
+        delta=tun.PHRASE_NOVELTY_DELTA,
+        wait=2 * half,
+    )
+    return [times[p] for p in peaks if half <= p < len(times) - half]

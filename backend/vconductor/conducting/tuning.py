@@ -1,0 +1,181 @@
+"""Every tuning constant of the music analysis and the procedural conductor, in one place.
+
+docs/conducting.md says what each stage does; the comments here say what each number controls.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------------------------
+# Analysis: silence, loudness and releases (features.py)
+
+SILENCE_DBFS = -60.0  # absolute floor: quieter frames are silent
+SILENCE_BELOW_LOUD_DB = 45.0  # frames this far below the piece's loud level are silent
+LOUD_LEVEL_PERCENTILE = 95  # the loud level: this percentile of the smoothed level of the sounding frames
+LEVEL_SMOOTHING_S = 0.2  # the level that sets the loud level, silence and loudness is averaged over this long
+LOUDNESS_RANGE_DB = 50.0  # loudness 0 .. 1 spans this many dB below the loud level
+QUIET_LOUDNESS_MAX = 0.05  # loudness of frames below the silence floors is at most this
+MIN_QUIET_S = 0.15  # shorter dips below the silence floors are ignored
+ONSET_FLICKER_FRAMES = 5  # onsets inside quiet runs are zeroed, except this near the runs' edges
+RELEASE_SMOOTHING_S = 0.1  # level smoothing for release detection
+RELEASE_WINDOW_S = 1.0  # a release: the level this long ago was ...
+RELEASE_DROP_DB = 15.0  # ... this much louder, with no note started in between
+NOTE_RISE_FRAMES = 5  # a note starts where the level rose over this many feature frames ...
+NOTE_RISE_DB = 3.0  # ... by more than this ...
+NOTE_ONSET_FRACTION = 0.3  # ... with an onset above this fraction of the loud onset strength
+RECENT_NOTE_S = 0.3  # a note this recent keeps the sound out of a release
+MIN_REST_S = 0.3  # shorter silences are ignored
+ONSET_SCALE_PERCENTILE = 99  # onset strength 1 is this percentile of the sounding frames
+
+# Articulation: the mean shortfall of the level below its recent peak, between these two values (dB).
+ARTICULATION_PEAK_S = 0.3  # the recent peak: the maximum over this long
+ARTICULATION_WINDOW_S = 1.0  # the shortfall is averaged (and the result smoothed) over this long
+LEGATO_DROP_DB = 1.5  # articulation 0
+STACCATO_DROP_DB = 7.5  # articulation 1
+
+# What is not music to beat (analysis.py)
+MIN_SOUNDING_S = 1.5  # less sound than this has no beats
+MIN_ONSET_FLUX = 0.25  # onset strength (mean dB rise per mel band) that clear note onsets exceed
+NOISE_FLATNESS_DB = -6.0  # mel spectra flatter than this (median over frames) are noise, not music
+
+# ---------------------------------------------------------------------------------------------------------------
+# Analysis: tempo (tempo.py)
+
+TEMPOGRAM_WINDOW_S = 8.0
+TEMPOGRAM_HOP_FRAMES = 16  # feature frames between tempogram windows (0.19 s)
+TEMPOGRAM_FFT_SIZE = 4096
+TEMPO_GRID_BPM = 30.0 * 2.0 ** (np.arange(0.0, np.log2(720.0 / 30.0) + 1e-9, 1.0 / 36.0))  # 1/36 octave
+TATUM_RANGE_BPM = (40.0, 420.0)  # the fastest clear pulse is looked for in this range
+TATUM_RATIOS = (2, 3, 4, 6, 8)  # a faster peak at these multiples of the strongest one may be the tatum ...
+TATUM_MIN_STRENGTH = 0.3  # ... when it is at least this strong relative to the strongest
+FINE_TEMPO_STEP_OCT = 1.0 / 96.0  # grid of the tempo paths
+TEMPO_PATH_STEP_BINS = 2.5  # typical tempo change of a path between windows, in fine-grid bins
+TEMPO_JUMP_PROBABILITY = 2e-3  # per window, of an abrupt tempo change anywhere
+TRACKER_TIGHTNESS = 400.0  # beat tracker: how strictly beats follow the tempo curve
+TRACKER_MIN_FRAMES_PER_BEAT = (
+    64.0  # the onset envelope is upsampled (at most 8x) until a beat spans this many
+)
+
+# Tempo paths: (ratio, weight) of the pulse levels whose salience counts for a tempo.
+TATUM_LEVELS = ((1.0, 1.0), (1 / 2, 0.5), (1 / 3, 0.5), (1 / 4, 0.5), (1 / 6, 0.5), (1 / 8, 0.5))
+FREE_PATH_CENTRE_BPM = 100.0  # the free beat-level path: near this tempo ...
+FREE_PATH_SPAN_OCT = 1.3  # ... within this many octaves either side ...
+FREE_PATH_PRIOR_OCT = 0.7  # ... with a log-normal prior this wide ...
+FREE_LEVELS = ((1.0, 1.0), (2.0, 0.5), (3.0, 0.3), (1 / 2, 0.5), (1 / 3, 0.3), (1 / 4, 0.3))  # ... and levels
+
+# ---------------------------------------------------------------------------------------------------------------
+# Analysis: which metrical level is the conducted beat (beat_levels.py)
+
+# Tatums per beat -> the faster levels whose periodicity supports that beat.
+BEAT_MULTIPLES = {1: (1,), 2: (1, 2), 3: (1, 3), 4: (1, 2, 4), 6: (1, 3, 6), 8: (1, 2, 4, 8)}
+BEAT_RANGE_BPM = (30.0, 220.0)  # conducted beats slower or faster than this are not considered
+SAME_CURVE_LOG_TOLERANCE = 0.02  # tempo curves this close (95th percentile of the log ratio) are one
+PHASE_TEMPO_JUMP = 1.08  # tempo ratios beyond this between beats separate passages for the phase choice
+MIN_PHASE_PASSAGE_BEATS = 8  # shorter passages keep the tracker's phase
+W_ON_BEAT = 1.0  # score weight: on-beat onset strength against the subdivisions
+ON_BEAT_CAP = 1.0  # beyond e^1 the on-beat contrast says nothing more (clean synthetic tracks reach e^4)
+W_SUBDIVISION = (
+    1.0  # ... subdivision consistent with the level (halves for simple beats, thirds for compound)
+)
+W_TEMPO_PRIOR = 1.0  # ... log-normal tempo prior
+PRIOR_BPM = 120.0  # simple beats (quarter notes)
+PRIOR_BPM_COMPOUND = 70.0  # compound beats (dotted quarters)
+PRIOR_WIDTH_OCT = 0.6
+COMPOUND_COST = 1.0  # compound beats need the eighth-note accents to say 6/8 rather than 3/4 ...
+TERNARY_MARGIN = 0.25  # ... by this much
+
+# ---------------------------------------------------------------------------------------------------------------
+# Analysis: metre (metre.py)
+
+TRIPLE_MARGIN = 0.2  # bar-template evidence needed for 3 beats per bar over 2 or 4
+DUPLE_MARGIN = 0.2  # ... and for 2 over 4 (4/4 is the fallback)
+MIN_TRIPLE_FIT = -0.1  # 3 beats per bar also needs at least this fit
+COMPOUND_IN_6_BELOW = 60.0  # dotted-quarter beats slower than this are conducted in 6
+
+# ---------------------------------------------------------------------------------------------------------------
+# Analysis: beat cleanup (beats.py) and phrases (phrases.py)
+
+LATENCY_S = 0.045  # onset detectors peak during the attack: report beats this much earlier
+SNAP_WEAK_FRACTION = 0.5  # a beat with less onset than this fraction of the median is between notes ...
+SNAP_REACH_BEATS = 0.35  # ... and moves to the strongest onset within this many beats ...
+SNAP_SPACING_BEATS = 0.5  # ... keeping this many beats from its neighbours
+LONG_REST_S = 1.2  # no beats in silences at least this long ...
+LONG_REST_BEATS = 2.0  # ... and this many beats long
+CLEAR_ONSET_FRACTION = 0.6  # beats start and stop at the first and last onset this strong (of the median)
+BEAT_GAP_RATIO = 2.5  # a beat interval this many beat periods long ends a bar in 6/8 (no eighths across it)
+TEMPO_OUTLIER_RATIO = 1.5  # beat intervals this far from the tracked tempo report the tracked tempo
+TEMPO_MEDIAN_BEATS = 5  # the reported tempo is median-smoothed over this many beats
+PHRASE_HALF_BEATS = 4  # the novelty kernel compares this many beats before and after
+PHRASE_MIN_SPACING_S = 4.0  # phrase starts at least this far apart ...
+PHRASE_AFTER_FIRST_BEAT_S = 1.0  # ... and this long after the first beat
+PHRASE_NOVELTY_DELTA = 0.1  # peak-picking threshold on the novelty (0 .. 1)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Conductor: the body, in the official coordinates (y down; hips and shoulders centred on x = 0.5, the
+# conductor's left at larger x)
+
+HIP_CENTRE = np.array([0.5, 0.75])
+HIP_HALF_WIDTH = 0.065
+SHOULDER_CENTRE = np.array([0.5, 0.45])  # 0.30 above the hips
+SHOULDER_HALF_WIDTH = 0.10
+NOSE_ABOVE_SHOULDERS = 0.095
+FACE = {  # offsets from the nose; the face moves rigidly with it
+    "left_eye": (0.021, -0.022),
+    "right_eye": (-0.021, -0.022),
+    "left_ear": (0.047, -0.016),
+    "right_ear": (-0.047, -0.016),
+}
+RIGHT_REST = np.array([0.375, 0.63])  # relaxed, hands low and a little forward; the left rest is its mirror
+LEFT_IDLE = np.array([0.64, 0.63])  # the unoccupied left hand, in front of the waist
+LEFT_CUE = np.array([0.685, 0.565])  # raised and pointing out to the conductor's left
+
+# Conductor: the right hand's path (beat_plan.py, right_hand.py, arcs.py)
+REBOUND_BREATHING = 0.2  # relative beat-to-beat variation of the rebound height
+HOLD_S = 0.8  # a still moment (before a preparation, after a release) lasts at least this long
+ARC_SAMPLES = 24  # intervals per piece in the table that maps arc length to position
+SPEED_FIX_PASSES = 6  # rounds of arcs.respace_for_sampled_speed
+DOWNBEAT_SIZE = 1.06  # downbeats are this much bigger
+STACCATO_REBOUND = 0.12  # staccato rebounds are up to this much higher
+MIN_BEAT_INTERVAL_S = 0.1  # closer beats are duplicates
+CUTOFF_S = (0.3, 0.5)  # a release gesture takes 0.6 beats, within these bounds
+
+# Conductor: the left hand (left_hand.py)
+MIRROR_BAND = 0.08  # the left hand joins the mirroring over this range of loudness around the threshold
+CUE_QUIET_BEFORE = 0.3  # an onset peak is an entry when the second before it was quieter than this
+CUE_PROBABILITY = 0.85  # a conductor does not cue every single entry
+CUE_RISE_S, CUE_POINT_S, CUE_FALL_S = 0.5, 0.35, 0.9  # raise the hand, point, lower it
+CRESCENDO_WINDOW_S = 1.5  # a crescendo: louder than this long ago ...
+CRESCENDO_FULL_RISE = 0.25  # ... by this much loudness for the full lift
+
+
+@dataclass(frozen=True)
+class ConductorConfig:
+    size_soft: float = 0.04  # pattern height (how high the hand rebounds) at silence, image units
+    size_loud: float = 0.11  # ... and at full loudness
+    size_per_second: float = 0.2  # at most this much pattern height per second of beat period
+    width_ratio: float = 1.4  # pattern width per unit of height
+    arc_stretch: float = 1.6  # rebound arcs are this much taller than circular ones
+    loudness_smoothing_s: float = 0.6  # size follows loudness smoothed over about this long
+    beat_plane_y: float = 0.59  # height of the ictus points for the smallest pattern: the lower chest
+    beat_plane_drop: float = 0.5  # the plane sinks by this much per unit of pattern size (big beats go lower)
+    pattern_centre_x: float = 0.42  # in front of the right half of the chest
+    gap_factor: float = 1.75  # a beat interval this many expected periods long is a fermata or a rest
+    rest_min_s: float = 2.0  # beats inside a silence at least this long are not conducted: the hands hold
+    left_mirror_loudness: float = 0.6  # smoothed loudness above which the left hand mirrors the right
+    left_blend_s: float = 1.0  # how long the left hand takes to join or leave the mirroring
+    left_cues: bool = True  # cue entries (phrase starts, strong onsets after quiet) with the left hand
+    left_cue_spacing_s: float = 4.0  # at most one cue per this many seconds
+    left_lift: float = 0.12  # how far a crescendo lifts the free left hand
+    head_motion: float = 1.0  # scales nods, sway and turns of the head
+    torso_motion: float = 1.0  # scales shoulder bob and sway
+    variation: float = 1.0  # scales the seed-dependent variation of the performance
+    # 3D bone lengths (the image shows their projections). Shorter than the default Blender rig's arm relative
+    # to the shoulders, so that the add-on lifts even a fully projected arm at the rig's natural scale.
+    upper_arm: float = 0.14
+    forearm: float = 0.125  # elbow to wrist
+    hand_depth: float = 0.15  # how far in front of the shoulders' plane the hand works at the beat plane
+    hand_depth_fall: float = 5.0  # ... nearer by this times the squared height above or below the plane
+    hand_depth_per_size: float = 0.3  # ... further by this much per unit of pattern size above the softest
+    elbow_out: float = 1.0  # the elbow hangs: its pole is down (1), this much outwards ...
+    elbow_back: float = 0.25  # ... and this much backwards
