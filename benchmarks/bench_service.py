@@ -28,13 +28,15 @@ import httpx
 import numpy as np
 from _common import OFFICIAL_GENERATOR, long_piece, machine
 
+from vconductor.contract import JobState
+
 POLL_S = 0.005
 
 
 def start_server(home: Path, tmp: Path, device: str) -> tuple[subprocess.Popen, str]:
     port_file = tmp / "port"
-    cmd = [sys.executable, "-m", "vconductor.service", "serve", "--port", "0", "--port-file", str(port_file),
-           "--device", device]  # fmt: skip
+    cmd = [sys.executable, "-m", "vconductor.service", "serve", "--port", "0", "--port-file", str(port_file)]
+    cmd += ["--device", device]
     with open(tmp / "server.log", "wb") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "VCONDUCTOR_HOME": str(home)})
     while not port_file.exists():
@@ -65,8 +67,7 @@ def run_job(client: httpx.Client, clip: bytes, model: str, seed: int, delete: bo
         sys.exit(f"submit failed: {response.status_code} {response.text}")
     t_submit = time.perf_counter()
     job = response.json()["id"]
-    while (status := client.get(f"/v1/jobs/{job}").json())["state"] not in ("done", "failed", "cancelled"):
-        time.sleep(POLL_S)
+    status = wait_final(client, job, POLL_S)
     if status["state"] != "done":
         sys.exit(f"job {status['state']}: {status['error']}")
     t_done = time.perf_counter()
@@ -78,6 +79,12 @@ def run_job(client: httpx.Client, clip: bytes, model: str, seed: int, delete: bo
     return {"total": t_end - t0, "submit": t_submit - t0, "wait": t_done - t_submit, "fetch": t_end - t_done}
 
 
+def wait_final(client: httpx.Client, job: str, poll_s: float) -> dict:
+    while not JobState((status := client.get(f"/v1/jobs/{job}").json())["state"]).is_final:
+        time.sleep(poll_s)
+    return status
+
+
 def rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
@@ -87,17 +94,53 @@ def pick_model(client: httpx.Client, clip: bytes, learned: str) -> str:
     if "procedural" in {m["id"] for m in client.get("/v1/models").json()}:
         response = client.post("/v1/jobs", params={"model": "procedural"}, files={"file": ("clip.wav", clip)})
         if response.status_code == 202:
-            job = response.json()["id"]
-            while (status := client.get(f"/v1/jobs/{job}").json())["state"] not in (
-                "done",
-                "failed",
-                "cancelled",
-            ):
-                time.sleep(0.05)
+            status = wait_final(client, response.json()["id"], 0.05)
             if status["state"] == "done":
                 return "procedural"
             print(f"note: a procedural job failed ({status['error']}); using {learned}")
     return learned
+
+
+def measure_latency(client: httpx.Client, clip: bytes, model: str, runs: int) -> None:
+    results = [run_job(client, clip, model, i, delete=True) for i in range(runs)]
+    totals = np.array([r["total"] for r in results])
+    parts = {k: np.median([r[k] for r in results]) for k in ("submit", "wait", "fetch")}
+    print(
+        f"latency, {runs} sequential jobs (submit -> .npz fetched): p50 "
+        f"{np.percentile(totals, 50):.3f} s, p95 {np.percentile(totals, 95):.3f} s; median parts: "
+        f"submit (upload + decode) {parts['submit']:.3f} s, queue + features + generation "
+        f"{parts['wait']:.3f} s, fetch {parts['fetch']:.3f} s"
+    )
+
+
+def measure_throughput(url: str, clip: bytes, model: str, clients: int, seconds: float) -> None:
+    def client_job(seed: int) -> dict:
+        with httpx.Client(base_url=url, timeout=600) as own:
+            return run_job(own, clip, model, seed, delete=True)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(client_job, range(clients)))
+    wall = time.perf_counter() - t0
+    worst = max(r["total"] for r in results)
+    print(
+        f"throughput, {clients} concurrent clients: wall {wall:.2f} s, {clients / wall:.2f} clips/s "
+        f"({clients * seconds / wall:.0f} s of audio per second); slowest client {worst:.2f} s"
+    )
+
+
+def measure_memory(client: httpx.Client, clip: bytes, model: str, jobs: int, pid: int) -> None:
+    series = [(0, rss_mib(pid))]
+    for i in range(1, jobs + 1):
+        run_job(client, clip, model, i, delete=True)
+        if i % 10 == 0:
+            series.append((i, rss_mib(pid)))
+    print("server VmRSS (MiB) after N sequential jobs: " + ", ".join(f"{n}: {mib:.0f}" for n, mib in series))
+    half = [mib for n, mib in series if n >= jobs // 2]
+    growth = half[-1] - half[0]
+    per_job = growth / max(1, jobs - jobs // 2) * 1024
+    verdict = "flat: no unbounded growth" if abs(growth) < 0.02 * half[0] + 8 else "GROWING"
+    print(f"second half: {growth:+.1f} MiB over {jobs - jobs // 2} jobs ({per_job:+.0f} KiB/job): {verdict}")
 
 
 def main() -> None:
@@ -122,41 +165,9 @@ def main() -> None:
                 print(f"machine: {machine()}; server device: {health['device']}; model: {model}")
                 print(f"clip: {args.seconds:g} s, {len(clip) / 2**20:.1f} MiB WAV upload")
                 run_job(client, clip, model, 0, delete=True)  # warm-up: model load, first-call costs
-
-                runs = [run_job(client, clip, model, i, delete=True) for i in range(args.runs)]
-                totals = np.array([r["total"] for r in runs])
-                parts = {k: np.median([r[k] for r in runs]) for k in ("submit", "wait", "fetch")}
-                print(f"latency, {args.runs} sequential jobs (submit -> .npz fetched): p50 "
-                      f"{np.percentile(totals, 50):.3f} s, p95 {np.percentile(totals, 95):.3f} s; median parts: "
-                      f"submit (upload + decode) {parts['submit']:.3f} s, queue + features + generation "
-                      f"{parts['wait']:.3f} s, fetch {parts['fetch']:.3f} s")  # fmt: skip
-
-                def client_job(seed: int) -> dict:
-                    with httpx.Client(base_url=url, timeout=600) as own:
-                        return run_job(own, clip, model, seed, delete=True)
-
-                t0 = time.perf_counter()
-                with ThreadPoolExecutor(args.clients) as pool:
-                    results = list(pool.map(client_job, range(args.clients)))
-                wall = time.perf_counter() - t0
-                worst = max(r["total"] for r in results)
-                print(f"throughput, {args.clients} concurrent clients: wall {wall:.2f} s, "
-                      f"{args.clients / wall:.2f} clips/s ({args.clients * args.seconds / wall:.0f} s of audio per "
-                      f"second); slowest client {worst:.2f} s")  # fmt: skip
-
-                series = [(0, rss_mib(proc.pid))]
-                for i in range(1, args.memory_jobs + 1):
-                    run_job(client, clip, model, i, delete=True)
-                    if i % 10 == 0:
-                        series.append((i, rss_mib(proc.pid)))
-                print("server VmRSS (MiB) after N sequential jobs: "
-                      + ", ".join(f"{n}: {mib:.0f}" for n, mib in series))  # fmt: skip
-                half = [mib for n, mib in series if n >= args.memory_jobs // 2]
-                growth = half[-1] - half[0]
-                per_job = growth / max(1, args.memory_jobs - args.memory_jobs // 2) * 1024
-                verdict = "flat: no unbounded growth" if abs(growth) < 0.02 * half[0] + 8 else "GROWING"
-                print(f"second half: {growth:+.1f} MiB over {args.memory_jobs - args.memory_jobs // 2} jobs "
-                      f"({per_job:+.0f} KiB/job): {verdict}")  # fmt: skip
+                measure_latency(client, clip, model, args.runs)
+                measure_throughput(url, clip, model, args.clients, args.seconds)
+                measure_memory(client, clip, model, args.memory_jobs, proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(60)

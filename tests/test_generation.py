@@ -9,16 +9,16 @@ import torch
 
 from conftest import CORPUS, FIXTURES, randomized, requires_shared, write_music
 from conftest import OFFICIAL_GENERATOR as OFFICIAL_GENERATOR_PATH
-from vconductor import jobs
-from vconductor.audio import load_audio
+from vconductor import pipeline
+from vconductor.audio import load_audio, mel_features
 from vconductor.generation import (
     GenerationCancelled,
     GenerationConfig,
     MotionGenerator,
     sample_noise,
 )
-from vconductor.jobs import motion_frames
 from vconductor.models import Generator, resolve_device
+from vconductor.pipeline import motion_frames
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,9 @@ def test_cuda_request_without_a_gpu_is_a_clear_error():
 def test_frame_count_is_ceil_of_duration_times_30(tmp_path, random_generator, seconds):
     path = write_music(tmp_path / "m.wav", seconds)
     n = len(sf.read(path)[0])
-    motion = jobs.generate(path, jobs.LearnedConductor(MotionGenerator(random_generator, "cpu"), "random"))
+    motion = pipeline.generate(
+        path, pipeline.LearnedConductor(MotionGenerator(random_generator, "cpu"), "random")
+    )
     assert motion.num_frames == motion_frames(n, 22050) == int(np.ceil(n * 30 / 22050))
     assert np.isfinite(motion.keypoints).all()
     assert (np.abs(motion.keypoints).sum(axis=(1, 2)) > 0).all()
@@ -95,7 +97,9 @@ def test_one_hour_piece(random_generator):
     t = np.arange(int(seconds * rate)) / rate
     samples = (0.3 * np.sin(2 * np.pi * 220 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * t))).astype(np.float32)
     audio = load_audio((samples, rate))
-    motion = jobs.generate(audio, jobs.LearnedConductor(MotionGenerator(random_generator, "cpu"), "random"))
+    motion = pipeline.generate(
+        audio, pipeline.LearnedConductor(MotionGenerator(random_generator, "cpu"), "random")
+    )
     assert motion.num_frames == int(np.ceil(len(audio.samples) * 30 / 22050)) == 108012
     assert np.isfinite(motion.keypoints).all()
     assert (np.abs(motion.keypoints).sum(axis=(1, 2)) > 0).all()
@@ -149,7 +153,7 @@ def ten_minute_piece(tmp_path_factory):
 @requires_shared
 def test_ten_minute_piece_has_no_seams_and_no_zero_tail(official_generator, ten_minute_piece):
     mg = MotionGenerator(official_generator, "cpu")
-    motion = jobs.generate(ten_minute_piece, jobs.LearnedConductor(mg, "official"), seed=0)
+    motion = pipeline.generate(ten_minute_piece, pipeline.LearnedConductor(mg, "official"), seed=0)
     kp = motion.keypoints
     assert motion.num_frames == int(np.ceil(600.37 * 30)) == 18012
     assert np.isfinite(kp).all()
@@ -159,7 +163,7 @@ def test_ten_minute_piece_has_no_seams_and_no_zero_tail(official_generator, ten_
     assert len(jumps) == 10 and (jumps <= limit).all(), f"minute-boundary jumps {jumps} exceed {limit}"
 
     # The same check fails on the official chunking (so it can fail): seams and a zero tail.
-    official = official_chunked(official_generator, jobs.mel_features(ten_minute_piece), seed=0)
+    official = official_chunked(official_generator, mel_features(ten_minute_piece), seed=0)
     assert (minute_jumps(official[:-12]) > limit).any()
     assert (np.abs(official[-12:]).sum(axis=(1, 2)) == 0).all()
 
@@ -179,7 +183,7 @@ def test_official_whole_track_run_is_reproduced_chunk_by_chunk(official_generato
 @pytest.mark.parametrize("piece", ["bach_bwv66.6", "beethoven_opus18no1_movement1", "mozart_k458_movement1"])
 def test_official_corpus_runs_are_reproduced_from_our_features(official_generator, piece):
     d = np.load(CORPUS / f"{piece}.official.npz")
-    mel = jobs.mel_features(CORPUS / f"{piece}.flac")  # our features, not the stored ones
+    mel = mel_features(CORPUS / f"{piece}.flac")  # our features, not the stored ones
     chunks = sorted(k for k in d.files if k.startswith("noise_chunk"))
     for k, key in enumerate(chunks):
         z = torch.from_numpy(d[key])

@@ -5,6 +5,7 @@ are instant.
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -64,18 +65,11 @@ def _plan_outputs(inputs: list[Path], out: Path, formats: list[str], many: bool)
 
 
 def _load_conductor_timed(model: str, device: str):
+    from .pipeline import load_conductor  # a learned model imports torch: this runs beside the first decoding
+
     t0 = time.perf_counter()
-    from .jobs import (
-        load_conductor,  # a learned model imports torch: this runs beside the first file's decoding
-    )
-
-    return load_conductor(model, device), time.perf_counter() - t0
-
-
-def _prepare_with_timings(path, needs, meter, report):
-    from .jobs import prepare_input
-
-    return prepare_input(path, needs, meter, report), report.seconds
+    conductor = load_conductor(model, device)
+    return conductor, time.perf_counter() - t0
 
 
 def _side_executor():
@@ -92,90 +86,122 @@ def _side_executor():
 
 
 def cmd_generate(args) -> int:
-    from concurrent.futures import BrokenExecutor
-
-    from .audio import AudioError
-    from .jobs import PROCEDURAL, JobReport, needs_of, prepare_input, run
-    from .motion_io import save_motion
-    from .registry import RegistryError, default_model
-
-    formats = [f.strip().lstrip(".").lower() for f in args.format.split(",") if f.strip()]
-    if bad := [f for f in formats if f not in ("npz", "json", "csv")]:
-        raise UserError(f"unknown format(s) {', '.join(bad)}: use npz, json, csv")
+    formats = _output_formats(args.format)
     inputs = _collect_inputs(args.audio)
     many = len(inputs) > 1 or any(Path(a).is_dir() for a in args.audio)
     outputs = _plan_outputs(inputs, Path(args.output), formats, many)
-    model = args.model
-    if model is None:
-        entry = default_model("generator")
-        model = entry.name if entry else PROCEDURAL
-        if entry is None and not args.quiet:
-            print("note: no learned model is registered, so the procedural conductor is used "
-                  "(`vconductor models add official PATH` registers the official M2S-GAN weights)", file=sys.stderr)  # fmt: skip
-    needs = needs_of(model)
-    if args.meter and model != PROCEDURAL and not args.quiet:
-        print(
-            "note: --meter only steers the procedural conductor; the learned model ignores it",
-            file=sys.stderr,
-        )
-
-    failures = 0
-    with _side_executor() as pool:
-        # The first file decodes beside the model load. The model stays on this thread, where torch's thread
-        # pool lives (inference from another thread would start a second, competing pool).
-        first_report = JobReport()
-        first = pool.submit(_prepare_with_timings, inputs[0], needs, args.meter, first_report)
-        try:
-            conductor, load_s = _load_conductor_timed(model, args.device)
-        except (RegistryError, RuntimeError, ValueError) as exc:  # CheckpointError is a ValueError
-            raise UserError(str(exc)) from None
-        for i, (audio_path, targets) in enumerate(zip(inputs, outputs, strict=True)):
-            report = first_report if i == 0 else JobReport()
-            try:
-                if i == 0:
-                    prepared, first_report.seconds = first.result()
-                    pool.shutdown(wait=False)  # the worker exits while this process generates
-                else:
-                    prepared = prepare_input(audio_path, needs, args.meter, report)
-                with _progress_bar(audio_path.name, args.quiet) as progress:
-                    motion = run(prepared, conductor, args.seed, progress, report=report)
-                t0 = time.perf_counter()
-                for target in targets:
-                    save_motion(motion, target)
-                report.seconds["write"] = time.perf_counter() - t0
-            except (AudioError, OSError, ValueError) as exc:
-                failures += 1
-                _error(str(exc))
-                continue
-            except BrokenExecutor:  # the decoding worker died (killed, out of memory)
-                failures += 1
-                _error(f"{audio_path}: the audio decoder process died (out of memory?)")
-                continue
-            if not args.quiet:
-                print(f"{audio_path.name}: {motion.num_frames} frames ({motion.duration_s:.2f} s) -> "
-                      + ", ".join(str(t) for t in targets))  # fmt: skip
-            if args.timings:
-                stages = {
-                    "model_load (parallel)": load_s,
-                    **report.seconds,
-                    "since_process_start": _process_age(),
-                }
-                if conductor.device.startswith("cuda"):
-                    import torch
-
-                    peak = torch.cuda.max_memory_allocated() / 2**20
-                    print(f"gpu: {torch.cuda.get_device_name()}, peak memory {peak:.0f} MiB")
-                print("timings: " + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items()))
+    failures = _generate_all(args, _choose_model(args), inputs, outputs)
     if failures:
         _error(f"{failures} of {len(inputs)} file(s) failed; nothing was written for them")
     return 1 if failures else 0
 
 
+def _output_formats(spec: str) -> list[str]:
+    formats = [f.strip().lstrip(".").lower() for f in spec.split(",") if f.strip()]
+    if bad := [f for f in formats if f not in ("npz", "json", "csv")]:
+        raise UserError(f"unknown format(s) {', '.join(bad)}: use npz, json, csv")
+    return formats
+
+
+def _choose_model(args) -> str:
+    """--model, else the registered learned model, else the procedural conductor (with notes for the user)."""
+    from .pipeline import PROCEDURAL
+    from .registry import default_model
+
+    model = args.model
+    if model is None:
+        entry = default_model("generator")
+        model = entry.name if entry else PROCEDURAL
+        if entry is None and not args.quiet:
+            print(
+                "note: no learned model is registered, so the procedural conductor is used "
+                "(`vconductor models add official PATH` registers the official M2S-GAN weights)",
+                file=sys.stderr,
+            )
+    if args.meter and model != PROCEDURAL and not args.quiet:
+        print(
+            "note: --meter only steers the procedural conductor; the learned model ignores it",
+            file=sys.stderr,
+        )
+    return model
+
+
+def _generate_all(args, model: str, inputs: list[Path], outputs: list[list[Path]]) -> int:
+    """Generate every input in turn; returns how many failed."""
+    from .pipeline import needs_of, prepare_input
+    from .registry import RegistryError
+
+    needs = needs_of(model)
+    failures = 0
+    with _side_executor() as pool:
+        # The first file decodes beside the model load. The model stays on this thread, where torch's thread
+        # pool lives (inference from another thread would start a second, competing pool).
+        first = pool.submit(prepare_input, inputs[0], needs, args.meter)
+        try:
+            conductor, load_s = _load_conductor_timed(model, args.device)
+        except (RegistryError, RuntimeError, ValueError) as exc:  # CheckpointError is a ValueError
+            raise UserError(str(exc)) from None
+        for index, (audio_path, targets) in enumerate(zip(inputs, outputs, strict=True)):
+            if index == 0:
+                prepare = functools.partial(_first_result, first, pool)
+            else:
+                prepare = functools.partial(prepare_input, audio_path, needs, args.meter)
+            failures += not _generate_file(args, audio_path, targets, prepare, conductor, load_s)
+    return failures
+
+
+def _first_result(first, pool):
+    prepared = first.result()
+    pool.shutdown(wait=False)  # the worker exits while this process generates
+    return prepared
+
+
+def _generate_file(args, audio_path: Path, targets: list[Path], prepare, conductor, load_s: float) -> bool:
+    """Prepare (`prepare()`), conduct and write one input; False, with the reason printed, on failure."""
+    from concurrent.futures import BrokenExecutor
+
+    from .audio import AudioError
+    from .motion_io import save_motion
+    from .pipeline import JobReport, run
+
+    report = JobReport()
+    try:
+        prepared = prepare()
+        with _progress_bar(audio_path.name, args.quiet) as progress:
+            motion = run(prepared, conductor, args.seed, progress, report=report)
+        t0 = time.perf_counter()
+        for target in targets:
+            save_motion(motion, target)
+        report.seconds["write"] = time.perf_counter() - t0
+    except (AudioError, OSError, ValueError) as exc:
+        _error(str(exc))
+        return False
+    except BrokenExecutor:  # the decoding worker died (killed, out of memory)
+        _error(f"{audio_path}: the audio decoder process died (out of memory?)")
+        return False
+    if not args.quiet:
+        written = ", ".join(str(t) for t in targets)
+        print(f"{audio_path.name}: {motion.num_frames} frames ({motion.duration_s:.2f} s) -> {written}")
+    if args.timings:
+        _print_timings(
+            conductor,
+            {"model_load (parallel)": load_s, **report.seconds, "since_process_start": _process_age()},
+        )
+    return True
+
+
+def _print_timings(conductor, stages: dict[str, float]) -> None:
+    if conductor.device.startswith("cuda"):
+        import torch
+
+        peak = torch.cuda.max_memory_allocated() / 2**20
+        print(f"gpu: {torch.cuda.get_device_name()}, peak memory {peak:.0f} MiB")
+    print("timings: " + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items()))
+
+
 def _process_age() -> float:
     """Seconds since this process started (from /proc; 0 where unavailable)."""
     try:
-        import os
-
         with open(f"/proc/{os.getpid()}/stat") as f:
             start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
         with open("/proc/uptime") as f:
@@ -195,8 +221,10 @@ class _progress_bar:
         if not self.quiet:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100, desc=self.name, unit="%", disable=None, leave=False,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")  # fmt: skip
+            bar_format = "{desc}: {percentage:3.0f}%|{bar}| {postfix}"
+            self.bar = tqdm(
+                total=100, desc=self.name, unit="%", disable=None, leave=False, bar_format=bar_format
+            )
         return self
 
     def __call__(self, fraction: float, message: str) -> None:
@@ -242,8 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "audio", nargs="+", help="audio files (wav, flac, ogg, mp3, m4a, ...) or folders of them"
     )
-    gen.add_argument("-o", "--output", required=True,
-                     help="output file (.npz/.json/.csv) for one input, or a folder for several")  # fmt: skip
+    gen.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output file (.npz/.json/.csv) for one input, or a folder for several",
+    )
     gen.add_argument(
         "--model",
         help="'procedural', a registered model name or a checkpoint path "

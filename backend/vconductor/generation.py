@@ -25,10 +25,10 @@ import torch
 
 from .models import Generator, resolve_device
 from .models.generator import DECODER_RADIUS, NOISE_DIM
+from .progress import Progress
 from .skeleton import FPS, MEL_FRAMES_PER_MOTION_FRAME, MEL_RATE
 
 MUSIC_CONTEXT = 30  # mel frames each side of a music window; the encoder needs about 20
-Progress = Callable[[float, str], None]
 
 
 class GenerationCancelled(Exception):

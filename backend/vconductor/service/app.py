@@ -5,7 +5,6 @@ both on shutdown. Blocking work (decoding, JSON of big results) runs in threads,
 """
 
 import hmac
-import json
 import secrets
 import shutil
 from contextlib import asynccontextmanager
@@ -14,20 +13,18 @@ from pathlib import Path
 from typing import Annotated
 
 import anyio
-import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBearer
 from starlette.datastructures import Headers
 
 from .. import __version__
-from ..audio import SAMPLE_RATE
-from ..jobs import motion_frames
-from ..motion_io import save_motion
+from ..contract import MAX_DURATION_S, SAMPLE_RATE, JobState, motion_json_chunks, motion_to_bytes
+from ..pipeline import motion_frames
 from . import catalog, intake
 from .errors import ApiError, error_response, install_handlers
-from .schemas import ErrorBody, Health, JobOptions, JobResult, JobStatus, ModelInfo
-from .store import CANCELLED, DONE, FAILED, FINAL, QUEUED, Job, JobStore, StoreFull
+from .schemas import ErrorBody, ErrorInfo, Health, JobLinks, JobOptions, JobResult, JobStatus, ModelInfo
+from .store import Job, JobStore, StoreFull
 from .worker import ShuttingDown, Worker
 
 MiB = 2**20
@@ -39,7 +36,7 @@ class ServiceConfig:
     device: str = "auto"
     token: str | None = None
     max_upload_bytes: int = 512 * MiB
-    max_duration_s: float = 3 * 3600.0
+    max_duration_s: float = MAX_DURATION_S
     job_ttl_s: float = 3600.0
     max_queue: int = 64  # jobs queued or running
     max_result_bytes: int = 1024 * MiB  # keypoints kept for finished jobs (a 3 h result is 34 MiB)
@@ -56,8 +53,9 @@ class Service:
 
     def __init__(self, config: ServiceConfig):
         self.config = config
-        self.store = JobStore(config.job_ttl_s, config.max_queue, config.max_result_bytes,
-                              config.max_pending_audio_bytes)  # fmt: skip
+        self.store = JobStore(
+            config.job_ttl_s, config.max_queue, config.max_result_bytes, config.max_pending_audio_bytes
+        )
         self.worker = Worker(self.store, config.device, warm_model=catalog.default_model_name())
         self.tmp = Path()
         self._decoders: anyio.CapacityLimiter | None = None
@@ -87,8 +85,11 @@ class Service:
             raise _busy(exc) from None
         kind = intake.media_type(request)
         if kind not in (intake.PCM_TYPE, intake.MULTIPART_TYPE):
-            raise ApiError(415, "unsupported_media_type", f"send {intake.MULTIPART_TYPE} (an audio file as "
-                           f"'file') or {intake.PCM_TYPE} (float32 PCM), not {kind or 'no Content-Type'}")  # fmt: skip
+            message = (
+                f"send {intake.MULTIPART_TYPE} (an audio file as 'file') or {intake.PCM_TYPE} (float32 PCM), "
+                f"not {kind or 'no Content-Type'}"
+            )
+            raise ApiError(415, "unsupported_media_type", message)
         limit, max_s = self.config.max_upload_bytes, self.config.max_duration_s
         declared = intake.declared_length(request, limit)
         stem, pcm = secrets.token_hex(8), kind == intake.PCM_TYPE
@@ -106,7 +107,7 @@ class Service:
                 options = intake.merge_options(options, fields)
                 intake.check_pcm_options(options, pcm=False)
                 model = catalog.check_model(options.model)
-            out = self.tmp / f"{stem}.npy"
+            out = self.tmp / f"{stem}-samples"  # never an upload's name: those are the stem and a suffix
             audio = await anyio.to_thread.run_sync(
                 intake.decode, upload, name, out, options, pcm, max_s, limiter=self._decoders
             )
@@ -123,42 +124,42 @@ class Service:
             raise ApiError(503, "shutting_down", str(exc)) from None
         return job
 
-    def status(self, job: Job) -> dict:
+    def status(self, job: Job, message: str | None = None) -> JobStatus:
         base = f"/v1/jobs/{job.id}"
-        return {
-            "id": job.id,
-            "state": job.state,
-            "progress": round(job.progress, 4),
-            "message": job.message,
-            "error": {"code": job.error[0], "message": job.error[1]} if job.error else None,
-            "model": job.model,
-            "seed": job.seed,
-            "duration_s": job.audio.duration_s,
-            "num_frames": job.num_frames,
-            "queue_position": self.worker.queue_position(job) if job.state == QUEUED else None,
-            "created_at": job.created_at,
-            "started_at": job.started_at,
-            "finished_at": job.finished_at,
-            "expires_at": self.store.expires_at(job),
-            "links": {"status": base, "result": f"{base}/result", "result_npz": f"{base}/result.npz"},
-        }
+        return JobStatus(
+            id=job.id,
+            state=job.state,
+            progress=round(job.progress, 4),
+            message=job.message if message is None else message,
+            error=ErrorInfo(code=job.error[0], message=job.error[1]) if job.error else None,
+            model=job.model,
+            seed=job.seed,
+            duration_s=job.audio.duration_s,
+            num_frames=job.num_frames,
+            queue_position=self.worker.queue_position(job) if job.state == JobState.QUEUED else None,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            expires_at=self.store.expires_at(job),
+            links=JobLinks(status=base, result=f"{base}/result", result_npz=f"{base}/result.npz"),
+        )
 
     def result(self, job_id: str):
         """The Motion of a done job; 409 while it is unfinished or when it failed, 410 when cancelled."""
         job = self.job(job_id)
         motion = job.motion
-        if job.state == DONE and motion is not None:
+        if job.state == JobState.DONE and motion is not None:
             return motion
-        if job.state == FAILED:
+        if job.state == JobState.FAILED:
             raise ApiError(
                 409, "job_failed", f"the job failed: {job.error[1] if job.error else 'unknown error'}"
             )
-        if job.state == CANCELLED:
+        if job.state == JobState.CANCELLED:
             raise ApiError(410, "cancelled", "the job was cancelled: it has no result")
-        if job.state == DONE:  # forgotten between the two reads
+        if job.state == JobState.DONE:  # forgotten between the two reads
             raise ApiError(404, "not_found", f"no job {job_id!r} (expired)")
         raise ApiError(
-            409, "not_ready", f"the job is {job.state} ({job.progress:.0%}): poll /v1/jobs/{job_id}"
+            409, "not_ready", f"the job is {job.state.value} ({job.progress:.0%}): poll /v1/jobs/{job_id}"
         )
 
 
@@ -177,8 +178,8 @@ class BearerAuth:
             scheme, _, given = header.partition(" ")
             response = None
             if scheme.lower() != "bearer" or not given.strip():
-                response = error_response(401, "unauthorized", "this server needs 'Authorization: Bearer "
-                                          "<token>'", {"WWW-Authenticate": "Bearer"})  # fmt: skip
+                message = "this server needs 'Authorization: Bearer <token>'"
+                response = error_response(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
             elif not hmac.compare_digest(given.strip().encode("latin-1"), self.token):
                 response = error_response(403, "forbidden", "wrong token")
             if response is not None:
@@ -244,11 +245,23 @@ def models(svc: Svc):
     return catalog.model_infos(svc.worker.loaded_models())
 
 
-@api.post("/jobs", status_code=202, response_model=JobStatus, description=SUBMIT_DOC,
-          responses=_errors(400, 413, 415, 422, 429, 503), openapi_extra=SUBMIT_BODY)  # fmt: skip
+@api.post(
+    "/jobs",
+    status_code=202,
+    response_model=JobStatus,
+    description=SUBMIT_DOC,
+    responses=_errors(400, 413, 415, 422, 429, 503),
+    openapi_extra=SUBMIT_BODY,
+)
 async def submit_job(request: Request, options: Annotated[JobOptions, Query()], svc: Svc):
     job = await svc.submit(request, options)
-    return JSONResponse(svc.status(job), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
+    return _status_response(svc.status(job), 202, headers={"Location": f"/v1/jobs/{job.id}"})
+
+
+def _status_response(
+    status: JobStatus, code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(status.model_dump(mode="json"), status_code=code, headers=headers)
 
 
 @api.get("/jobs/{job_id}", response_model=JobStatus, responses=_errors(404))
@@ -258,51 +271,43 @@ def job_status(job_id: str, svc: Svc):
 
 @api.get("/jobs/{job_id}/result", response_model=JobResult, responses=_errors(404, 409, 410))
 def job_result(job_id: str, svc: Svc):
-    return StreamingResponse(_result_json(svc.result(job_id)), media_type="application/json")
+    # streamed: a 3 h result as one list of floats would take ~1 GB
+    return StreamingResponse(motion_json_chunks(svc.result(job_id)), media_type="application/json")
 
 
-def _result_json(motion, frames_per_chunk: int = 2000):
-    """The document motion_io's .json holds, streamed: a 3 h result as one list would take ~1 GB of floats."""
-    yield json.dumps(motion.metadata(), separators=(",", ":"))[:-1].encode() + b',"keypoints":['
-    for start in range(0, motion.num_frames, frames_per_chunk):
-        block = np.round(motion.keypoints[start : start + frames_per_chunk].astype(np.float64), 6).tolist()
-        yield (b"," if start else b"") + json.dumps(block, separators=(",", ":"))[1:-1].encode()
-    yield b"]}"
-
-
-_NPZ = {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        "description": "the .npz that vconductor.motion_io.save_motion writes"}  # fmt: skip
+_NPZ = {
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    "description": "the .npz that vconductor.motion_io.save_motion writes",
+}
 
 
 @api.get(
     "/jobs/{job_id}/result.npz", response_class=Response, responses={200: _NPZ, **_errors(404, 409, 410)}
 )
 def job_result_npz(job_id: str, svc: Svc):
-    motion = svc.result(job_id)
-    path = svc.tmp / f"{secrets.token_hex(8)}.npz"
-    try:
-        save_motion(motion, path)
-        data = path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
+    data = motion_to_bytes(svc.result(job_id), ".npz")
     disposition = f'attachment; filename="{job_id}.npz"'
     return Response(data, media_type="application/octet-stream", headers={"Content-Disposition": disposition})
 
 
-@api.delete("/jobs/{job_id}", response_model=JobStatus, responses={
-    200: {"description": "a queued job, now cancelled"},
-    202: {"model": JobStatus, "description": "a running job: it stops at its next window"},
-    204: {"description": "a finished job, now forgotten"},
-    **_errors(404),
-})  # fmt: skip
+@api.delete(
+    "/jobs/{job_id}",
+    response_model=JobStatus,
+    responses={
+        200: {"description": "a queued job, now cancelled"},
+        202: {"model": JobStatus, "description": "a running job: it stops at its next window"},
+        204: {"description": "a finished job, now forgotten"},
+        **_errors(404),
+    },
+)
 def delete_job(job_id: str, svc: Svc):
     job = svc.job(job_id)
-    if job.state in FINAL:
+    if job.state.is_final:
         svc.store.forget(job)
         return Response(status_code=204)
     if svc.worker.cancel(job):
-        return JSONResponse(svc.status(job))
-    return JSONResponse({**svc.status(job), "message": "cancelling"}, status_code=202)
+        return _status_response(svc.status(job))
+    return _status_response(svc.status(job, message="cancelling"), 202)
 
 
 def create_app(config: ServiceConfig | None = None) -> FastAPI:
@@ -317,8 +322,12 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         finally:
             await anyio.to_thread.run_sync(service.stop)
 
-    app = FastAPI(title="vconductor", version=__version__, lifespan=lifespan,
-                  description="Music to orchestral-conductor motion (13 keypoints at 30 fps).")  # fmt: skip
+    app = FastAPI(
+        title="vconductor",
+        version=__version__,
+        lifespan=lifespan,
+        description="Music to orchestral-conductor motion (13 keypoints at 30 fps).",
+    )
     app.state.service = service
     install_handlers(app)
     protected = []

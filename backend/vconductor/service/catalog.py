@@ -5,7 +5,7 @@ Checkpoint paths are not accepted over HTTP: a client could otherwise make the s
 
 from functools import cache
 
-from ..jobs import PROCEDURAL
+from ..pipeline import PROCEDURAL
 from ..registry import RegistryError, default_model, list_models
 from .errors import ApiError
 
@@ -13,8 +13,7 @@ from .errors import ApiError
 @cache
 def procedural_available() -> bool:
     try:
-        from ..analysis import analyze  # noqa: F401
-        from ..procedural import conduct  # noqa: F401
+        from ..conducting import analyze, conduct  # noqa: F401
     except Exception:  # not there yet, or broken: the service offers only learned models
         return False
     return True
@@ -53,11 +52,16 @@ def check_model(name: str | None) -> str:
     if name is None:
         name = default_model_name()
         if name is None:
-            raise ApiError(422, "no_model", "no model is available: register a generator with "
-                           "`vconductor models add NAME PATH` (no restart needed)")  # fmt: skip
+            message = (
+                "no model is available: register a generator with `vconductor models add NAME PATH` "
+                "(no restart needed)"
+            )
+            raise ApiError(422, "no_model", message)
         return name
     offered = [i["id"] for i in model_infos([])]
     if name not in offered:
-        raise ApiError(422, "unknown_model",
-                       f"unknown model {name!r}; available: {', '.join(offered) or 'none'} (GET /v1/models)")  # fmt: skip
+        available = ", ".join(offered) or "none"
+        raise ApiError(
+            422, "unknown_model", f"unknown model {name!r}; available: {available} (GET /v1/models)"
+        )
     return name

@@ -26,8 +26,11 @@ class _Refused(Exception):
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Add the `serve` subcommand to an argparse subparsers object."""
-    p = subparsers.add_parser("serve", help="run the HTTP service (used by the Blender add-on)",
-                              description="Serve generation over HTTP: API under /v1, docs at /docs.")  # fmt: skip
+    p = subparsers.add_parser(
+        "serve",
+        help="run the HTTP service (used by the Blender add-on)",
+        description="Serve generation over HTTP: API under /v1, docs at /docs.",
+    )
     p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on; a non-loopback one needs --token"
     )
@@ -36,17 +39,27 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--port-file", help="write the port to this file once listening (removed at exit)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--token", default=os.environ.get(TOKEN_ENV),
-                   help=f"require 'Authorization: Bearer TOKEN' (default: ${TOKEN_ENV}, which other users "
-                   "cannot see in the process list)")  # fmt: skip
+    p.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_ENV),
+        help=f"require 'Authorization: Bearer TOKEN' (default: ${TOKEN_ENV}, which other users cannot see in "
+        "the process list)",
+    )
     p.add_argument("--max-upload-mb", type=float, default=512, help="largest request body (MiB)")
-    p.add_argument("--max-duration-s", type=float, default=10800, help="longest audio (seconds)")
+    p.add_argument("--max-duration-s", type=float, help="longest audio (seconds; default: 3 hours)")
     p.add_argument("--job-ttl-s", type=float, default=3600, help="how long finished jobs are kept")
     p.add_argument("--max-queue", type=int, default=64, help="jobs queued or running at most")
-    p.add_argument("--max-results-mb", type=float, default=1024,
-                   help="keypoints kept for finished jobs (MiB); past it the oldest are forgotten")  # fmt: skip
-    p.add_argument("--parent-pid", type=int,
-                   help="stop when this process exits (the add-on passes Blender's, so a crash leaves no server)")  # fmt: skip
+    p.add_argument(
+        "--max-results-mb",
+        type=float,
+        default=1024,
+        help="keypoints kept for finished jobs (MiB); past it the oldest are forgotten",
+    )
+    p.add_argument(
+        "--parent-pid",
+        type=int,
+        help="stop when this process exits (the add-on passes Blender's, so a crash leaves no server)",
+    )
     p.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -74,8 +87,10 @@ def cmd_serve(args) -> int:
 
     from .app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level=args.log_level, access_log=False,
-                                           timeout_graceful_shutdown=5))  # fmt: skip
+    app = create_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5)
+    )
     port = sock.getsockname()[1]
     port_file = Path(args.port_file) if args.port_file else None
     try:
@@ -141,20 +156,33 @@ def _remove_port_file(port_file: Path | None, port: int) -> None:
 
 
 def _config(args):
+    from ..contract import MAX_DURATION_S
     from .app import MiB, ServiceConfig
 
+    max_duration_s = MAX_DURATION_S if args.max_duration_s is None else args.max_duration_s
     if not 0 <= args.port <= 65535:
         raise _Refused(f"--port must be 0..65535, not {args.port}")
-    for flag, value in (("--max-upload-mb", args.max_upload_mb), ("--max-duration-s", args.max_duration_s),
-                        ("--job-ttl-s", args.job_ttl_s), ("--max-queue", args.max_queue),
-                        ("--max-results-mb", args.max_results_mb)):  # fmt: skip
+    limits = {
+        "--max-upload-mb": args.max_upload_mb,
+        "--max-duration-s": max_duration_s,
+        "--job-ttl-s": args.job_ttl_s,
+        "--max-queue": args.max_queue,
+        "--max-results-mb": args.max_results_mb,
+    }
+    for flag, value in limits.items():
         if not value > 0 or value == float("inf"):
             raise _Refused(f"{flag} must be a positive number, not {value}")
     if args.token is not None and not args.token.strip():
         raise _Refused("--token must not be empty")
-    return ServiceConfig(device=args.device, token=args.token, max_upload_bytes=int(args.max_upload_mb * MiB),
-                         max_duration_s=args.max_duration_s, job_ttl_s=args.job_ttl_s, max_queue=args.max_queue,
-                         max_result_bytes=int(args.max_results_mb * MiB))  # fmt: skip
+    return ServiceConfig(
+        device=args.device,
+        token=args.token,
+        max_upload_bytes=int(args.max_upload_mb * MiB),
+        max_duration_s=max_duration_s,
+        job_ttl_s=args.job_ttl_s,
+        max_queue=args.max_queue,
+        max_result_bytes=int(args.max_results_mb * MiB),
+    )
 
 
 def _check_host(host: str, token: str | None) -> None:

@@ -2,7 +2,8 @@
 
 Decoding runs at submit time (in a thread, a few at a time), so every unusable input (empty, corrupt, truncated,
 not audio, silent, too short, too long) is answered with a 422 before a job exists. The decoded mono 22050 Hz
-samples wait on disk (.npy) until the job's turn, and the upload itself is deleted at once.
+samples wait on disk until the job's turn, and the upload itself is deleted at once; a PCM body that already
+is those samples (mono, 22050 Hz, uncropped) is kept as they are rather than written a second time.
 """
 
 import os
@@ -18,8 +19,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from ..audio import SAMPLE_RATE, Audio, AudioError, load_audio
-from ..jobs import check_usable
+from ..audio import Audio, AudioError, load_audio
+from ..contract import SAMPLE_RATE
+from ..pipeline import check_usable
 from .errors import ApiError, describe_validation
 from .schemas import JobOptions
 from .store import AudioInput
@@ -158,8 +160,8 @@ def check_pcm_options(options: JobOptions, pcm: bool) -> None:
             422, "invalid_option", "sample_rate is required for raw PCM (application/octet-stream)"
         )
     if not pcm and set(PCM_ONLY) & options.model_fields_set:
-        raise ApiError(422, "invalid_option",
-                       "sample_rate and channels describe raw PCM bodies; an uploaded file carries its own")  # fmt: skip
+        message = "sample_rate and channels describe raw PCM bodies; an uploaded file carries its own"
+        raise ApiError(422, "invalid_option", message)
 
 
 def check_pcm_length(nbytes: int, options: JobOptions, max_duration_s: float) -> int:
@@ -168,16 +170,22 @@ def check_pcm_length(nbytes: int, options: JobOptions, max_duration_s: float) ->
     if nbytes == 0:
         raise ApiError(422, "empty_body", "the request body is empty: send the audio")
     if nbytes % frame:
-        raise ApiError(422, "invalid_pcm", f"the PCM body has {nbytes} bytes, not a whole number of float32 "
-                       f"frames of {options.channels} channel(s) ({frame} bytes each)")  # fmt: skip
+        message = (
+            f"the PCM body has {nbytes} bytes, not a whole number of float32 frames of {options.channels} "
+            f"channel(s) ({frame} bytes each)"
+        )
+        raise ApiError(422, "invalid_pcm", message)
     _check_duration(nbytes // frame / options.sample_rate, max_duration_s, PCM_NAME)
     return nbytes // frame
 
 
 def _check_duration(seconds: float, max_duration_s: float, name: str) -> None:
     if seconds > max_duration_s:
-        raise ApiError(422, "too_long", f"{name}: {seconds / 60:.1f} minutes of audio is over the limit of "
-                       f"{max_duration_s / 60:g} minutes (--max-duration-s)")  # fmt: skip
+        message = (
+            f"{name}: {seconds / 60:.1f} minutes of audio is over the limit of "
+            f"{max_duration_s / 60:g} minutes (--max-duration-s)"
+        )
+        raise ApiError(422, "too_long", message)
 
 
 # ------------------------------------------------------------------------------------------------ decoding
@@ -186,24 +194,16 @@ def _check_duration(seconds: float, max_duration_s: float, name: str) -> None:
 def decode(
     upload: Path, name: str, out: Path, options: JobOptions, pcm: bool, max_duration_s: float
 ) -> AudioInput:
-    """Decode, crop and check an upload (blocking: runs in a thread); the samples go to `out` (.npy).
+    """Decode, crop and check an upload (blocking: runs in a thread); the samples go to `out`.
 
     The upload is deleted whatever happens; AudioError becomes a 422 naming the client's file, not ours.
     """
     try:
-        if pcm:
-            check_pcm_length(upload.stat().st_size, options, max_duration_s)
-            frames = np.memmap(upload, dtype="<f4", mode="r").reshape(-1, options.channels)  # read as needed
-            source = (frames, options.sample_rate)
+        audio = _decoded(upload, name, options, pcm, max_duration_s)
+        if pcm and _is_working_format(options):
+            os.replace(upload, out)
         else:
-            _check_header_duration(upload, name, max_duration_s)
-            source = upload
-        audio = load_audio(source)
-        del source
-        _check_duration(audio.duration_s, max_duration_s, name)
-        audio = _crop(Audio(audio.samples, audio.source_rate, audio.channels, name), options)
-        check_usable(audio)
-        np.save(out, audio.samples)
+            audio.samples.astype("<f4", copy=False).tofile(out)
     except AudioError as exc:
         message = str(exc).replace(str(upload), name)
         raise ApiError(422, "invalid_audio", re.sub(r"^samples:", f"{name}:", message)) from None
@@ -215,6 +215,26 @@ def decode(
     finally:
         upload.unlink(missing_ok=True)
     return AudioInput(out, name, audio.duration_s, audio.source_rate, audio.channels, audio.samples.nbytes)
+
+
+def _decoded(upload: Path, name: str, options: JobOptions, pcm: bool, max_duration_s: float) -> Audio:
+    if pcm:
+        check_pcm_length(upload.stat().st_size, options, max_duration_s)
+        frames = np.memmap(upload, dtype="<f4", mode="r").reshape(-1, options.channels)  # read as needed
+        audio = load_audio((frames, options.sample_rate))
+    else:
+        _check_header_duration(upload, name, max_duration_s)
+        audio = load_audio(upload)
+    _check_duration(audio.duration_s, max_duration_s, name)
+    audio = _crop(Audio(audio.samples, audio.source_rate, audio.channels, name), options)
+    check_usable(audio)
+    return audio
+
+
+def _is_working_format(options: JobOptions) -> bool:
+    """Whether a PCM body with these options holds exactly the samples it decodes to."""
+    uncropped = options.start_s is None and options.end_s is None
+    return options.sample_rate == SAMPLE_RATE and options.channels == 1 and uncropped
 
 
 def _check_header_duration(path: Path, name: str, max_duration_s: float) -> None:
@@ -232,8 +252,8 @@ def _crop(audio: Audio, options: JobOptions) -> Audio:
         return audio
     start = options.start_s or 0.0
     if start >= audio.duration_s:
-        raise ApiError(422, "invalid_option",
-                       f"start_s {start:g} is not before the end of the audio ({audio.duration_s:.2f} s)")  # fmt: skip
+        message = f"start_s {start:g} is not before the end of the audio ({audio.duration_s:.2f} s)"
+        raise ApiError(422, "invalid_option", message)
     a = round(start * SAMPLE_RATE)
     b = len(audio.samples) if options.end_s is None else round(options.end_s * SAMPLE_RATE)
     return Audio(audio.samples[a:b], audio.source_rate, audio.channels, audio.name)

@@ -4,7 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-State = Literal["queued", "running", "done", "failed", "cancelled"]
+from ..contract import JobState
+
 MAX_SEED = 2**32 - 1  # what every conductor's random generator accepts
 
 
@@ -55,7 +56,7 @@ class JobLinks(BaseModel):
 
 class JobStatus(BaseModel):
     id: str
-    state: State
+    state: JobState
     progress: float = Field(description="0..1")
     message: str
     error: ErrorInfo | None = None

@@ -11,8 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-FINAL = frozenset({DONE, FAILED, CANCELLED})
+import numpy as np
+
+from ..contract import JobState
 
 
 class StoreFull(Exception):
@@ -21,14 +22,20 @@ class StoreFull(Exception):
 
 @dataclass
 class AudioInput:
-    """A job's decoded audio, waiting on disk until its features are computed: float32 mono at 22050 Hz."""
+    """A job's decoded audio, waiting on disk until its features are computed: float32 mono at 22050 Hz.
 
-    path: Path  # .npy
+    The file holds raw little-endian float32, the layout of a PCM body, so such a body can become it as it is.
+    """
+
+    path: Path
     name: str  # how messages and results name it (the uploaded file's name, or "PCM body")
     duration_s: float
     source_rate: int
     channels: int
     nbytes: int
+
+    def read_samples(self) -> np.ndarray:
+        return np.fromfile(self.path, dtype="<f4")
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -42,7 +49,7 @@ class Job:
     audio: AudioInput
     num_frames: int
     id: str = field(default_factory=lambda: secrets.token_hex(8))
-    state: str = QUEUED
+    state: JobState = JobState.QUEUED
     progress: float = 0.0
     message: str = "queued"
     error: tuple[str, str] | None = None  # (code, message)
@@ -58,8 +65,14 @@ class Job:
 
 
 class JobStore:
-    def __init__(self, ttl_s: float, max_active: int, max_result_bytes: int, max_pending_audio_bytes: int,
-                 max_finished: int = 1000):  # fmt: skip
+    def __init__(
+        self,
+        ttl_s: float,
+        max_active: int,
+        max_result_bytes: int,
+        max_pending_audio_bytes: int,
+        max_finished: int = 1000,
+    ):
         self.ttl_s, self.max_active, self.max_finished = ttl_s, max_active, max_finished
         self.max_result_bytes, self.max_pending_audio_bytes = max_result_bytes, max_pending_audio_bytes
         self._jobs: dict[str, Job] = {}
@@ -75,7 +88,7 @@ class JobStore:
 
     def active_count(self) -> int:
         with self._lock:
-            return sum(j.state not in FINAL for j in self._jobs.values())
+            return sum(not j.state.is_final for j in self._jobs.values())
 
     def expires_at(self, job: Job) -> float | None:
         return None if job.finished_at is None else job.finished_at + self.ttl_s
@@ -102,20 +115,27 @@ class JobStore:
     def start(self, job: Job) -> bool:
         """queued -> running; False when the job was cancelled meanwhile."""
         with self._lock:
-            if job.state != QUEUED:
+            if job.state != JobState.QUEUED:
                 return False
-            job.state, job.started_at = RUNNING, time.time()
+            job.state, job.started_at = JobState.RUNNING, time.time()
             return True
 
-    def finish(self, job: Job, state: str, *, motion=None, error: tuple[str, str] | None = None,
-               message: str | None = None) -> bool:  # fmt: skip
+    def finish(
+        self,
+        job: Job,
+        state: JobState,
+        *,
+        motion=None,
+        error: tuple[str, str] | None = None,
+        message: str | None = None,
+    ) -> bool:
         """Record the end of a job once (a later call, e.g. a cancel racing completion, changes nothing)."""
         with self._lock:
-            if job.state in FINAL:
+            if job.state.is_final:
                 return False
             job.state, job.motion, job.error = state, motion, error
-            job.message = message or state
-            job.progress = 1.0 if state == DONE else job.progress
+            job.message = message or state.value
+            job.progress = 1.0 if state == JobState.DONE else job.progress
             job.finished_at = time.time()
             job.prep = None
             if job.id in self._jobs:
@@ -130,10 +150,10 @@ class JobStore:
     # ---------------------------------------------------------------------------------------- internals
 
     def _check_room(self, extra_bytes: int) -> None:
-        active = [j for j in self._jobs.values() if j.state not in FINAL]
+        active = [j for j in self._jobs.values() if not j.state.is_final]
         if len(active) >= self.max_active:
             raise StoreFull(f"the queue is full ({len(active)} jobs waiting or running); retry later")
-        waiting = sum(j.audio.nbytes for j in active if j.state == QUEUED)
+        waiting = sum(j.audio.nbytes for j in active if j.state == JobState.QUEUED)
         if active and waiting + extra_bytes > self.max_pending_audio_bytes:
             raise StoreFull(f"too much audio is waiting ({waiting / 2**20:.0f} MiB decoded); retry later")
 
@@ -149,8 +169,8 @@ class JobStore:
 
     def _evict(self, keep: Job) -> None:
         """Forget the oldest finished jobs while results or finished records pass their caps."""
-        finished = sorted((j for j in self._jobs.values() if j.state in FINAL and j is not keep),
-                          key=lambda j: j.finished_at)  # fmt: skip
+        others = (j for j in self._jobs.values() if j.state.is_final and j is not keep)
+        finished = sorted(others, key=lambda j: j.finished_at)
         excess = len(finished) + 1 - self.max_finished
         for job in finished:
             over_bytes = self._result_bytes > self.max_result_bytes

@@ -12,11 +12,10 @@ from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 
-import numpy as np
-
 from ..audio import Audio, AudioError
-from ..jobs import PROCEDURAL, load_conductor, needs_of, prepare_input, run
-from .store import CANCELLED, DONE, FAILED, QUEUED, Job, JobStore
+from ..contract import JobState
+from ..pipeline import PROCEDURAL, load_conductor, needs_of, prepare_input, run
+from .store import Job, JobStore
 
 log = logging.getLogger("vconductor.service")
 PREPARE_AHEAD = 2
@@ -159,18 +158,18 @@ class Worker:
             motion = run(prepared, conductor, job.seed, progress, job.cancel.is_set)
             del prepared
             self._check_cancel(job)
-            self.store.finish(job, DONE, motion=motion)
+            self.store.finish(job, JobState.DONE, motion=motion)
         except Exception as exc:  # anything: the job records it and the worker goes on
             if job.cancel.is_set():  # GenerationCancelled, or whatever the cancel interrupted
-                self.store.finish(job, CANCELLED, message="cancelled")
+                self.store.finish(job, JobState.CANCELLED, message="cancelled")
             elif isinstance(exc, _JobFailed):
-                self.store.finish(job, FAILED, error=(exc.code, str(exc)), message="failed")
+                self.store.finish(job, JobState.FAILED, error=(exc.code, str(exc)), message="failed")
             elif isinstance(exc, AudioError):
-                self.store.finish(job, FAILED, error=("invalid_audio", str(exc)), message="failed")
+                self.store.finish(job, JobState.FAILED, error=("invalid_audio", str(exc)), message="failed")
             else:
                 log.exception("job %s failed", job.id)
                 error = ("internal_error", f"{type(exc).__name__}: {exc}")
-                self.store.finish(job, FAILED, error=error, message="failed")
+                self.store.finish(job, JobState.FAILED, error=error, message="failed")
         finally:
             job.audio.discard()
 
@@ -213,13 +212,13 @@ class Worker:
         """Decoded audio on disk -> the features the job's conductor needs (pool thread; no torch)."""
         try:
             self._check_cancel(job)
-            samples = np.load(job.audio.path)
+            samples = job.audio.read_samples()
             audio = Audio(samples, job.audio.source_rate, job.audio.channels, job.audio.name)
             prepared = prepare_input(audio, needs_of(job.model), job.meter)
         finally:
             job.audio.discard()
         job.progress = max(job.progress, FEATURES_SHARE)
-        if job.state == QUEUED:
+        if job.state == JobState.QUEUED:
             job.message = "waiting for the device"
         return prepared
 
@@ -227,5 +226,5 @@ class Worker:
         job.cancel.set()
         if job.prep is not None:
             job.prep.cancel()
-        self.store.finish(job, CANCELLED, message=message)
+        self.store.finish(job, JobState.CANCELLED, message=message)
         job.audio.discard()

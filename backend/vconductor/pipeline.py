@@ -1,4 +1,4 @@
-"""One generation job: audio in, a Motion out. Shared by the CLI and (later) the HTTP service.
+"""The generation pipeline: audio in, a Motion out. Shared by the CLI and the HTTP service.
 
 Two kinds of conductor stand behind one interface (``needs``, ``model_id``, ``conduct``): the learned M2S-GAN
 generator, which needs the official mel features, and the procedural conductor, which needs a music analysis
@@ -6,7 +6,6 @@ and no weights. Reading the audio needs no torch, so callers can prepare the inp
 (``prepare_input`` then ``run``); ``generate`` does both in turn.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -14,12 +13,10 @@ from time import perf_counter
 import numpy as np
 
 from .audio import SILENCE_PEAK, Audio, AudioError, load_audio, mel_features
-from .motion_io import Motion
-from .skeleton import FPS
+from .contract import FPS, MIN_DURATION_S, Motion
+from .progress import Progress
 
-MIN_DURATION_S = 0.5
 PROCEDURAL = "procedural"
-Progress = Callable[[float, str], None]
 
 
 @dataclass
@@ -38,6 +35,8 @@ class PreparedInput:
     num_frames: int  # ceil(duration * 30)
     mel: np.ndarray | None = None  # (T, 128) official features at 90 Hz, for the learned model
     analysis: object | None = None  # a vconductor.analysis.MusicAnalysis, for the procedural conductor
+    # seconds each preparation stage took: they travel with the input (it may be prepared in another process)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def motion_frames(num_samples: int, sample_rate: int) -> int:
@@ -55,26 +54,24 @@ def check_usable(audio: Audio) -> None:
         raise AudioError(f"{audio.name}: the audio is silent (peak {audio.peak:.1e}, below -80 dBFS)")
 
 
-def prepare_input(
-    source, needs: str = "mel", meter: str | None = None, report: JobReport | None = None
-) -> PreparedInput:
+def prepare_input(source, needs: str = "mel", meter: str | None = None) -> PreparedInput:
     """Decode, check, and compute what the conductor needs: "mel" features or an "analysis" (no torch)."""
-    report = report if report is not None else JobReport()
     t0 = perf_counter()
     audio = source if isinstance(source, Audio) else load_audio(source)
     check_usable(audio)
-    report.seconds["decode"] = perf_counter() - t0
+    decode_s = perf_counter() - t0
     name = Path(audio.name).name if audio.name != "<samples>" else ""
     prepared = PreparedInput(name, audio.duration_s, motion_frames(len(audio.samples), audio.sample_rate))
+    prepared.seconds["decode"] = decode_s
     t0 = perf_counter()
     if needs == "mel":
         prepared.mel = mel_features(audio)
-        report.seconds["features"] = perf_counter() - t0
+        prepared.seconds["features"] = perf_counter() - t0
     elif needs == "analysis":
-        from .analysis import analyze
+        from .conducting import analyze
 
         prepared.analysis = analyze(audio, meter=meter)
-        report.seconds["analysis"] = perf_counter() - t0
+        prepared.seconds["analysis"] = perf_counter() - t0
     else:
         raise ValueError(f"unknown input kind {needs!r}")
     return prepared
@@ -107,7 +104,7 @@ class ProceduralConductor:
         self.config = config  # a vconductor.procedural.ConductorConfig, or None for the defaults
 
     def conduct(self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None):
-        from .procedural import conduct
+        from .conducting import conduct
 
         t0 = perf_counter()
         keypoints = conduct(prepared.analysis, prepared.num_frames, seed, self.config)
@@ -137,10 +134,17 @@ def load_conductor(name_or_path: str, device: str = "auto", config=None):
     return LearnedConductor(generator, entry.id)
 
 
-def run(prepared: PreparedInput, conductor, seed: int = 0, progress: Progress | None = None, should_cancel=None,
-        report: JobReport | None = None) -> Motion:  # fmt: skip
-    """The motion for prepared input."""
+def run(
+    prepared: PreparedInput,
+    conductor,
+    seed: int = 0,
+    progress: Progress | None = None,
+    should_cancel=None,
+    report: JobReport | None = None,
+) -> Motion:
+    """The motion for prepared input; `report` receives the preparation's and the conductor's timings."""
     report = report if report is not None else JobReport()
+    report.seconds.update(prepared.seconds)
     keypoints = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds)
     return Motion(keypoints, prepared.duration_s, conductor.model_id, seed, source=prepared.name)
 
@@ -149,6 +153,5 @@ def generate(
     source, conductor, seed: int = 0, meter=None, progress=None, should_cancel=None, report=None
 ) -> Motion:
     """Audio (path, (samples, rate) or Audio) -> Motion of ceil(duration * 30) frames."""
-    report = report if report is not None else JobReport()
-    prepared = prepare_input(source, conductor.needs, meter, report)
+    prepared = prepare_input(source, conductor.needs, meter)
     return run(prepared, conductor, seed, progress, should_cancel, report)
