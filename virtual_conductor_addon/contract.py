@@ -57,6 +57,9 @@ class JobState(str, enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+    def __str__(self) -> str:  # the wire string in messages, on every Python version
+        return self.value
+
     @property
     def is_final(self) -> bool:
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)

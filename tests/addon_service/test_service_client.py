@@ -322,7 +322,7 @@ def test_malformed_replies_and_server_errors(stand_in):
     assert bad.value.code == vc_client.BAD_REPLY
     with pytest.raises(ServiceError, match=r"unreadable result.*'duration_s'") as incomplete:
         stand_in.result("j4")
-    with pytest.raises(ServiceError, match=r"unreadable result with invalid numbers") as not_finite:
+    with pytest.raises(ServiceError, match=r"unreadable result.*non-finite values") as not_finite:
         stand_in.result("j5")
     assert incomplete.value.code == not_finite.value.code == vc_client.BAD_REPLY
 

@@ -256,10 +256,11 @@ class ServiceClient:
             ) from None
 
     def _motion(self, body: bytes, suffix: str) -> Motion:
-        """The result's motion; MotionFileError unless it has frames, finite keypoints and a positive fps."""
+        """The result's motion; MotionFileError unless it has frames and a positive fps (the contract refuses
+        non-finite values)."""
         motion = motion_from_bytes(body, suffix, name="result")
-        if motion.num_frames == 0 or motion.fps <= 0 or not np.isfinite(motion.keypoints).all():
-            raise MotionFileError("result with invalid numbers (no frames, non-finite keypoints or fps <= 0)")
+        if motion.num_frames == 0 or motion.fps <= 0:
+            raise MotionFileError("result with invalid numbers (no frames or fps <= 0)")
         return motion
 
     def _call(
