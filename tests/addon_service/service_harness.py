@@ -1,8 +1,5 @@
 """Shared helpers for the add-on's service tests (a plain module, not a conftest: a second conftest.py would
-replace the `conftest` module that tests/test_service.py imports from).
-
-Importing it puts the repository root on sys.path, so that tests import `virtual_conductor_addon.service`
-plainly (the package imports bpy only in register())."""
+replace the `conftest` module that tests/test_service.py imports from)."""
 
 import functools
 import os
@@ -15,9 +12,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 BACKEND_CMD_ENV = "VCONDUCTOR_BACKEND_CMD"  # the `vconductor` executable the add-on tests start
 BLENDER50_PYTHON = REPO / ".venv-blender50" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 
 def backend_command() -> str:
