@@ -1,9 +1,9 @@
 """Training throughput (samples/s) of both stages: vconductor's step vs a loop with the official structure.
 
 Same batch, same sample and clip length, same networks and optimisers for both; only the loop differs. The
-official structure (SPEC.md sections 5-7): stage 1 calls M2S-Net four times per step (p11, p12, p22, p21);
-stage 2 generates one fake batch, runs 5 critic steps on it with the zero-centred whole-batch penalty, then
-one generator step whose sync loss runs the motion encoder with gradient graphs on real and fake, with the
+official structure (docs/official-model.md#training): stage 1 calls M2S-Net four times per step (p11, p12,
+p22, p21); stage 2 generates one fake batch, runs 5 critic steps on it with the zero-centred whole-batch
+penalty, then one generator step whose sync loss runs the motion encoder with gradient graphs on real and fake, with the
 "frozen" music encoder in train mode. Ours: stage 1 shares the encoder passes of the four pairs; stage 2
 computes the real motion's features without a graph and keeps the frozen encoders in eval mode.
 Data loading is outside the timed region for both (pieces are in memory).
@@ -116,12 +116,14 @@ def measure(step_fn, trainer, iters: int, repeats: int) -> list[float]:
 
 def report(name: str, ours: list[float], official: list[float]) -> None:
     o, b = statistics.median(ours), statistics.median(official)
-    print(f"{name}: ours {o:.3f} samples/s (runs {', '.join(f'{x:.3f}' for x in ours)}); "
-          f"official structure {b:.3f} samples/s (runs {', '.join(f'{x:.3f}' for x in official)}); "
-          f"speed-up x{o / b:.2f}")  # fmt: skip
+    print(
+        f"{name}: ours {o:.3f} samples/s (runs {', '.join(f'{x:.3f}' for x in ours)}); "
+        f"official structure {b:.3f} samples/s (runs {', '.join(f'{x:.3f}' for x in official)}); "
+        f"speed-up x{o / b:.2f}"
+    )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stage", default="both", choices=["sync", "gan", "both"])
     ap.add_argument("--device", default="cpu")
@@ -133,51 +135,71 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def bench_sync(args, common: dict, ctx: DistContext, tmp: str) -> None:
+    s = args.sample_length
+    hi = min(5.0, s - args.clip_length)
+    cfg = SyncConfig(
+        **common,
+        out_dir=f"{tmp}/sync",
+        batch_size=args.batch_sync,
+        clip_length=args.clip_length,
+        super_hard_shift_s=(min(0.5, hi / 2), hi),
+        amp=args.amp,
+    )
+    trainer = SyncTrainer(cfg, ctx)
+    trainer.epoch = cfg.easy_epochs  # time the hard-negative steps
+    ours = measure(trainer.train_step, trainer, args.iters, args.repeats)
+    trainer = SyncTrainer(cfg, ctx)
+    official = measure(lambda b, g: official_sync_step(trainer, b, g), trainer, args.iters, args.repeats)
+    name = f"stage 1 (batch {args.batch_sync}, {s} s samples, {args.clip_length:g} s clips)"
+    report(name, ours, official)
+
+
+def bench_gan(args, common: dict, ctx: DistContext, tmp: str) -> None:
+    save_checkpoint(M2SNet(), Path(tmp) / "m2snet.pt", "m2snet")
+    cfg = GanConfig(
+        **common,
+        out_dir=f"{tmp}/gan",
+        batch_size=args.batch_gan,
+        sync_checkpoint=f"{tmp}/m2snet.pt",
+        amp=args.amp,
+    )
+    trainer = GanTrainer(cfg, ctx)
+    ours = measure(trainer.train_step, trainer, args.iters, args.repeats)
+    trainer = GanTrainer(dataclasses.replace(cfg, cache_music_features=False), ctx)
+    uncached = measure(trainer.train_step, trainer, args.iters, args.repeats)
+    trainer = GanTrainer(dataclasses.replace(cfg, cache_music_features=False), ctx)
+    official = measure(lambda b, g: official_gan_step(trainer, b, g), trainer, args.iters, args.repeats)
+    name = f"stage 2 (batch {args.batch_gan}, {args.sample_length} s samples, n_critic 5)"
+    report(name + ", music features cached (every epoch after the first)", ours, official)
+    report(name + ", no feature cache (the first epoch)", uncached, official)
+
+
+def main() -> None:
+    args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     ctx = DistContext(0, 1, device)
     gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
     print(f"machine: {machine()}{gpu}; torch {torch.__version__}, {torch.get_num_threads()} threads")
-    s = args.sample_length
     with tempfile.TemporaryDirectory() as tmp:
         pieces = max(args.batch_sync, args.batch_gan)
-        data = make_dataset(Path(tmp) / "data", recordings=pieces, seconds=s)
+        data = make_dataset(Path(tmp) / "data", recordings=pieces, seconds=args.sample_length)
         common = dict(
-            data_root=str(data), sample_length=s, device=args.device, tensorboard=False, progress=False
+            data_root=str(data),
+            sample_length=args.sample_length,
+            device=args.device,
+            tensorboard=False,
+            progress=False,
         )
         if args.stage in ("sync", "both"):
-            hi = min(5.0, s - args.clip_length)
-            cfg = SyncConfig(**common, out_dir=f"{tmp}/sync", batch_size=args.batch_sync,
-                             clip_length=args.clip_length, super_hard_shift_s=(min(0.5, hi / 2), hi), amp=args.amp)  # fmt: skip
-            trainer = SyncTrainer(cfg, ctx)
-            trainer.epoch = cfg.easy_epochs  # time the hard-negative steps
-            ours = measure(trainer.train_step, trainer, args.iters, args.repeats)
-            trainer = SyncTrainer(cfg, ctx)
-            official = measure(
-                lambda b, g: official_sync_step(trainer, b, g), trainer, args.iters, args.repeats
-            )
-            report(
-                f"stage 1 (batch {args.batch_sync}, {s} s samples, {args.clip_length:g} s clips)",
-                ours,
-                official,
-            )
+            bench_sync(args, common, ctx, tmp)
         if args.stage in ("gan", "both"):
-            save_checkpoint(M2SNet(), Path(tmp) / "m2snet.pt", "m2snet")
-            cfg = GanConfig(**common, out_dir=f"{tmp}/gan", batch_size=args.batch_gan,
-                            sync_checkpoint=f"{tmp}/m2snet.pt", amp=args.amp)  # fmt: skip
-            trainer = GanTrainer(cfg, ctx)
-            ours = measure(trainer.train_step, trainer, args.iters, args.repeats)
-            trainer = GanTrainer(dataclasses.replace(cfg, cache_music_features=False), ctx)
-            uncached = measure(trainer.train_step, trainer, args.iters, args.repeats)
-            trainer = GanTrainer(dataclasses.replace(cfg, cache_music_features=False), ctx)
-            official = measure(
-                lambda b, g: official_gan_step(trainer, b, g), trainer, args.iters, args.repeats
-            )
-            name = f"stage 2 (batch {args.batch_gan}, {s} s samples, n_critic 5)"
-            report(name + ", music features cached (every epoch after the first)", ours, official)
-            report(name + ", no feature cache (the first epoch)", uncached, official)
+            bench_gan(args, common, ctx, tmp)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from vconductor.training.gan_stage import GanTrainer
 from vconductor.training.sync_stage import SyncTrainer
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, help="a dataset folder (default: synthesise one under --out)")
     p.add_argument("--out", type=Path, default=Path("demo-training"))
@@ -34,51 +34,77 @@ def main() -> None:
     p.add_argument("--sync-steps", type=int, default=400)
     p.add_argument("--gan-steps", type=int, default=200)
     p.add_argument("--threads", type=int, default=1, help="1 is fastest on a loaded 2-core machine")
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    data = args.data
-    if data is None:
-        data = args.out / "data"
-        if not (data / "train").is_dir():
-            n_val = args.samples // 5
-            subprocess.run(
-                [sys.executable, "-m", "vconductor", "data", "synth", str(data), "--samples", str(args.samples),
-                 "--seconds", str(args.seconds), "--seed", "1", "--splits",
-                 f"train:{args.samples - n_val},val:{n_val}", "-q"],
-                check=True,
-            )  # fmt: skip
-    cpu = DistContext(0, 1, torch.device("cpu"))
-    print(f"data: {data}  torch threads: {torch.get_num_threads()}")
+    return p.parse_args()
 
-    sync_cfg = SyncConfig(
-        data_root=str(data), out_dir=str(args.out / "sync"), sample_length=6, clip_length=2,
-        super_hard_shift_s=(0.2, 2.0), batch_size=8, max_steps=args.sync_steps, eval_every=50,
-        checkpoint_every=100, device="cpu", progress=False,
-    )  # fmt: skip
-    trainer = SyncTrainer(sync_cfg, cpu)
+
+def synthesise(data: Path, samples: int, seconds: int) -> None:
+    n_val = samples // 5
+    synth = [sys.executable, "-m", "vconductor", "data", "synth", str(data)]
+    sizes = ["--samples", str(samples), "--seconds", str(seconds), "--seed", "1"]
+    splits = ["--splits", f"train:{samples - n_val},val:{n_val}"]
+    subprocess.run([*synth, *sizes, *splits, "-q"], check=True)
+
+
+def train_sync(data: Path, args, cpu: DistContext) -> None:
+    cfg = SyncConfig(
+        data_root=str(data),
+        out_dir=str(args.out / "sync"),
+        sample_length=6,
+        clip_length=2,
+        super_hard_shift_s=(0.2, 2.0),
+        batch_size=8,
+        max_steps=args.sync_steps,
+        eval_every=50,
+        checkpoint_every=100,
+        device="cpu",
+        progress=False,
+    )
+    trainer = SyncTrainer(cfg, cpu)
     before = trainer.evaluate()
     t0 = time.perf_counter()
     after = trainer.run()
     print(f"stage 1: {args.sync_steps} steps of batch 8 in {time.perf_counter() - t0:.0f} s")
     for mode in ("easy", "hard", "super_hard"):
-        print(
-            f"  val accuracy, {mode:10s} negatives: {before[f'val/acc_{mode}']:.3f} -> {after[f'val/acc_{mode}']:.3f}"
-        )
+        accuracy = f"{before[f'val/acc_{mode}']:.3f} -> {after[f'val/acc_{mode}']:.3f}"
+        print(f"  val accuracy, {mode:10s} negatives: {accuracy}")
 
-    gan_cfg = GanConfig(
-        data_root=str(data), out_dir=str(args.out / "gan"), sync_checkpoint=str(args.out / "sync"),
-        sample_length=6, batch_size=8, max_steps=args.gan_steps, eval_every=20, checkpoint_every=50,
-        eval_batches=2, device="cpu", progress=False,
-    )  # fmt: skip
-    trainer = GanTrainer(gan_cfg, cpu)
+
+def train_gan(data: Path, args, cpu: DistContext) -> None:
+    cfg = GanConfig(
+        data_root=str(data),
+        out_dir=str(args.out / "gan"),
+        sync_checkpoint=str(args.out / "sync"),
+        sample_length=6,
+        batch_size=8,
+        max_steps=args.gan_steps,
+        eval_every=20,
+        checkpoint_every=50,
+        eval_batches=2,
+        device="cpu",
+        progress=False,
+    )
+    trainer = GanTrainer(cfg, cpu)
     before = trainer.evaluate()
     t0 = time.perf_counter()
     after = trainer.run()
-    print(
-        f"stage 2: {args.gan_steps} generator steps (5 critic steps each) of batch 8 in {time.perf_counter() - t0:.0f} s"
-    )
+    elapsed = time.perf_counter() - t0
+    print(f"stage 2: {args.gan_steps} generator steps (5 critic steps each) of batch 8 in {elapsed:.0f} s")
     for key in ("val/rde", "val/sdp", "val/sync_loss", "val/w_dis"):
         print(f"  {key:14s} initial {before[key]:9.4f} -> trained {after[key]:9.4f}")
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    data = args.data
+    if data is None:
+        data = args.out / "data"
+        if not (data / "train").is_dir():
+            synthesise(data, args.samples, args.seconds)
+    cpu = DistContext(0, 1, torch.device("cpu"))
+    print(f"data: {data}  torch threads: {torch.get_num_threads()}")
+    train_sync(data, args, cpu)
+    train_gan(data, args, cpu)
 
 
 if __name__ == "__main__":

@@ -86,8 +86,11 @@ def main(argv=None) -> int:
     beat_s = beats[min(args.beat, len(beats)) - 1]
     fps = scene.render.fps / scene.render.fps_base
     frame = int(round(strip.frame_final_start + beat_s * fps))
-    print(f"render_still: {action.name!r} in {time.perf_counter() - t0:.1f} s; {len(beats)} ictus found, "
-          f"showing #{min(args.beat, len(beats))} at {beat_s:.2f} s = frame {frame}")  # fmt: skip
+    shown = min(args.beat, len(beats))
+    print(
+        f"render_still: {action.name!r} in {time.perf_counter() - t0:.1f} s; {len(beats)} ictus found, "
+        f"showing #{shown} at {beat_s:.2f} s = frame {frame}"
+    )
 
     frame_the_upper_body(rig)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Audio decoding and the official mel features (SPEC.md section 1).
+"""Audio decoding and the official mel features (docs/official-model.md#audio-features).
 
 Parity with the official features is checked on ../shared (skips cleanly without it); everything else checks
 `vconductor.audio` against librosa itself on real files written into tmp_path (soundfile, ffmpeg), no mocks.
@@ -20,6 +20,7 @@ from conftest import CORPUS, FIXTURES, requires_shared
 from vconductor.audio import (
     Audio,
     AudioError,
+    filterbank,
     load_audio,
     mel_features,
     mel_frames_for,
@@ -75,7 +76,7 @@ def music_signal(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
 
 
 def resize_half_pixel_f64(x: np.ndarray, width: int) -> np.ndarray:
-    """cv2.resize INTER_LINEAR along the last axis, in float64 (matches cv2 to ~4e-8, SPEC 1.6)."""
+    """cv2.resize INTER_LINEAR along the last axis, in float64 (matches cv2 to ~4e-8)."""
     w_in = x.shape[-1]
     src = np.clip((np.arange(width) + 0.5) * (w_in / width) - 0.5, 0, w_in - 1)
     i0 = np.floor(src).astype(np.int64)
@@ -242,6 +243,14 @@ def test_mel_power_matches_librosa_melspectrogram(n):
     assert ours.shape == ref.shape == (128, 1 + n // 256)
     assert ours.dtype == np.float32
     np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5 * float(ref.max()))
+
+
+def test_stored_filterbank_is_librosas():
+    basis, window = filterbank()
+    np.testing.assert_array_equal(basis.toarray(), librosa.filters.mel(sr=SR, n_fft=2048, n_mels=128))
+    np.testing.assert_array_equal(
+        window, librosa.filters.get_window("hann", 2048, fftbins=True).astype(np.float32)
+    )
 
 
 @pytest.mark.parametrize("n", [0, 1, 244, 245, 246, 22050, 22051, 661500, 3307500, 13_230_000])

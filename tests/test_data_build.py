@@ -13,26 +13,34 @@ import numpy as np
 import pytest
 
 from conftest import write_music
-from vconductor.data.build import BuildError, BuildOptions, build_samples, prepare_recording
+from vconductor.data.build import BuildError, BuildOptions, SplitOptions, build_samples, prepare_recording
 from vconductor.data.dataset import ConductorMotionDataset
-from vconductor.data.pose_import import (
-    OPENPOSE_TO_COCO,
-    PoseFormatError,
-    detect_format,
-    fill_missing,
-    normalize_motion,
-    read_detections,
-    resample_frames,
-    select_conductor,
-)
+from vconductor.data.pose_import import OPENPOSE_TO_COCO, PoseFormatError, detect_format, read_detections
+from vconductor.data.pose_track import fill_missing, normalize_motion, resample_frames, select_conductor
 from vconductor.skeleton import JOINT
 
 # A conductor at rest in COCO-17 (normalised image units, y down), knees and ankles included.
 REST17 = np.array(
-    [[0.5, 0.36], [0.52, 0.34], [0.48, 0.34], [0.545, 0.35], [0.455, 0.35], [0.6, 0.45], [0.4, 0.45],
-     [0.64, 0.58], [0.36, 0.58], [0.64, 0.66], [0.36, 0.66], [0.565, 0.75], [0.435, 0.75],
-     [0.57, 0.95], [0.43, 0.95], [0.57, 1.15], [0.43, 1.15]]
-)  # fmt: skip
+    [
+        [0.5, 0.36],
+        [0.52, 0.34],
+        [0.48, 0.34],
+        [0.545, 0.35],
+        [0.455, 0.35],
+        [0.6, 0.45],
+        [0.4, 0.45],
+        [0.64, 0.58],
+        [0.36, 0.58],
+        [0.64, 0.66],
+        [0.36, 0.66],
+        [0.565, 0.75],
+        [0.435, 0.75],
+        [0.57, 0.95],
+        [0.43, 0.95],
+        [0.57, 1.15],
+        [0.43, 1.15],
+    ]
+)
 
 
 def true_motion(t: np.ndarray) -> np.ndarray:
@@ -75,15 +83,27 @@ def write_alphapose(path, people, skip_frames=()):
             continue  # AlphaPose writes nothing for a frame without detections
         for k, (kp, sc, score) in enumerate(persons):
             flat = np.column_stack([kp, sc]).ravel().round(3).tolist()
-            entries.append({"image_id": f"{f}.jpg", "category_id": 1, "keypoints": flat, "score": score, "idx": k + 1,
-                            "box": [float(kp[:, 0].min()), float(kp[:, 1].min()), 100.0, 200.0]})  # fmt: skip
+            entries.append(
+                {
+                    "image_id": f"{f}.jpg",
+                    "category_id": 1,
+                    "keypoints": flat,
+                    "score": score,
+                    "idx": k + 1,
+                    "box": [float(kp[:, 0].min()), float(kp[:, 1].min()), 100.0, 200.0],
+                }
+            )
     path.write_text(json.dumps(entries))
     return path
 
 
 def mmpose_instance(kp, sc, score):
-    return {"keypoints": kp.round(3).tolist(), "keypoint_scores": sc.round(3).tolist(),
-            "bbox": [[*kp.min(0).tolist(), *kp.max(0).tolist()]], "bbox_score": score}  # fmt: skip
+    return {
+        "keypoints": kp.round(3).tolist(),
+        "keypoint_scores": sc.round(3).tolist(),
+        "bbox": [[*kp.min(0).tolist(), *kp.max(0).tolist()]],
+        "bbox_score": score,
+    }
 
 
 def write_mmpose(path, people):
@@ -225,8 +245,14 @@ def test_too_much_missing_skips_samples_then_errors(tmp_path, audio_12s):
     assert "right_wrist missing" in messages[1]
     assert len(messages) == 2
     with pytest.raises(BuildError, match="no usable sample"):  # a 0.5 s limit rejects the last sample too
-        build_samples(audio_12s, poses, tmp_path / "ds2", BuildOptions(seconds=4, fps=25.0, max_missing=0.2,
-                      max_gap_s=0.5), name="x", report=lambda m: None)  # fmt: skip
+        build_samples(
+            audio_12s,
+            poses,
+            tmp_path / "ds2",
+            BuildOptions(seconds=4, fps=25.0, max_missing=0.2, max_gap_s=0.5),
+            name="x",
+            report=lambda m: None,
+        )
     for f in range(len(people)):
         people[f][0][1][11] = 0.0
     with pytest.raises(BuildError, match="left_hip never detected"):
@@ -247,7 +273,13 @@ def test_input_errors_are_one_clear_line(tmp_path, audio_12s):
     with pytest.raises(BuildError, match="shorter than one sample of 20 s"):
         build_samples(audio_12s, good, tmp_path / "ds", BuildOptions(seconds=20, fps=25.0))
     with pytest.raises(BuildError, match="--test-fraction needs --val-fraction"):
-        build_samples(audio_12s, good, tmp_path / "ds", BuildOptions(seconds=4, fps=25.0), test_fraction=0.2)
+        build_samples(
+            audio_12s,
+            good,
+            tmp_path / "ds",
+            BuildOptions(seconds=4, fps=25.0),
+            SplitOptions(test_fraction=0.2),
+        )
     bad = tmp_path / "bad.json"
     bad.write_text('[{"image_id": "0.jpg", "keypoints": [1, 2, ')
     with pytest.raises(PoseFormatError, match="bad.json: not valid JSON"):
@@ -255,8 +287,8 @@ def test_input_errors_are_one_clear_line(tmp_path, audio_12s):
     bad.write_text(json.dumps([{"image_id": "0.jpg", "keypoints": [1.0] * 48, "score": 1}]))
     with pytest.raises(PoseFormatError, match="entry 0: expected 17 COCO keypoints .* got 48 numbers"):
         read_detections(bad)
-    bad.write_text(json.dumps({"instance_info": [{"frame_id": 1, "instances": [{"keypoints": [[0, 0]] * 21,
-                                                                                  "keypoint_scores": [1] * 21}]}]}))  # fmt: skip
+    instance = {"keypoints": [[0, 0]] * 21, "keypoint_scores": [1] * 21}
+    bad.write_text(json.dumps({"instance_info": [{"frame_id": 1, "instances": [instance]}]}))
     with pytest.raises(
         PoseFormatError, match=r"frame 0 instance 0: expected 17 COCO keypoints .* shape \(21, 2\)"
     ):
@@ -277,8 +309,8 @@ def test_input_errors_are_one_clear_line(tmp_path, audio_12s):
 
 def test_cli_build_end_to_end(tmp_path, audio_12s):
     poses = write_openpose(tmp_path / "op", video_people(12.0, 25.0))
-    cmd = [sys.executable, "-m", "vconductor", "data", "build", str(audio_12s), str(poses), "-o", str(tmp_path / "ds"),
-           "--fps", "25", "--seconds", "4", "--val-fraction", "0.34"]  # fmt: skip
+    command = [sys.executable, "-m", "vconductor", "data", "build", str(audio_12s), str(poses)]
+    cmd = [*command, "-o", str(tmp_path / "ds"), "--fps", "25", "--seconds", "4", "--val-fraction", "0.34"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "3 samples of 4 s" in proc.stdout

@@ -125,8 +125,9 @@ def test_dataset_writer_is_independent_of_workers_and_resumable(tmp_path):
 
 def test_cli_synth_end_to_end(tmp_path):
     out = tmp_path / "synth"
-    cmd = [sys.executable, "-m", "vconductor", "data", "synth", str(out), "--samples", "3", "--seconds", "3",
-           "--seed", "7", "--splits", "train:2,val:1", "--workers", "1", "-q"]  # fmt: skip
+    command = [sys.executable, "-m", "vconductor", "data", "synth", str(out)]
+    sizes = ["--samples", "3", "--seconds", "3", "--seed", "7", "--splits", "train:2,val:1"]
+    cmd = [*command, *sizes, "--workers", "1", "-q"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     ds = ConductorMotionDataset(out, "train")

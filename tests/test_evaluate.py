@@ -62,10 +62,10 @@ def run_cli(*args, home):
 
 def test_cli_writes_a_table2_report_with_plots(dataset_root, random_generator_file, m2snet_file, tmp_path):
     out = tmp_path / "report"
+    models = ["--model", f"random={random_generator_file}", "--m2snet", m2snet_file]
     proc = run_cli(
-        dataset_root, "--model", f"random={random_generator_file}", "--m2snet", m2snet_file,
-        "--clip-seconds", 4, "--limit", 2, "-o", out, "-q", home=tmp_path / "home",
-    )  # fmt: skip
+        dataset_root, *models, "--clip-seconds", 4, "--limit", 2, "-o", out, "-q", home=tmp_path / "home"
+    )
     assert proc.returncode == 0, proc.stderr
     with open(out / "report.csv", newline="") as f:
         rows = {row["model"]: row for row in csv.DictReader(f)}

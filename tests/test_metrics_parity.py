@@ -1,7 +1,7 @@
 """The Table 2 metrics equal the official code's values.
 
 Two independent checks: the official numbers stored in the fixture (metrics_case.npz, needs ../shared), and a
-torch transcription of the official formulas (SPEC.md section 9, written the way utils/loss.py and
+torch transcription of the official formulas (docs/official-model.md#metrics, written the way utils/loss.py and
 ProspectiveCup/eval.py are: nn.MSELoss, nn.L1Loss, scipy welch per series, nn.AvgPool1d, torch.std) compared on
 many random motion pairs and batches of several lengths.
 """

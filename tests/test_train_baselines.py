@@ -36,8 +36,18 @@ def test_sawtooth_rises_from_zero_to_one_between_beats():
 def test_each_baseline_trains_and_saves(kind, tmp_path_factory):
     data = make_synced_dataset(tmp_path_factory.mktemp(kind), seconds=6, counts=(("train", 4), ("val", 2)))
     out = tmp_path_factory.mktemp("run")
-    cfg = BaselineConfig(data_root=str(data), out_dir=str(out), kind=kind, sample_length=3, batch_size=2,
-                         max_steps=3, n_critic=2, tensorboard=False, progress=False, device="cpu")  # fmt: skip
+    cfg = BaselineConfig(
+        data_root=str(data),
+        out_dir=str(out),
+        kind=kind,
+        sample_length=3,
+        batch_size=2,
+        max_steps=3,
+        n_critic=2,
+        tensorboard=False,
+        progress=False,
+        device="cpu",
+    )
     trainer = BaselineTrainer(cfg, DistContext(0, 1, torch.device("cpu")))
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     result = trainer.run()
@@ -61,6 +71,7 @@ def test_baseline_command_line(tmp_path):
     from vconductor.cli import main
 
     data = make_synced_dataset(tmp_path / "data", seconds=6, counts=(("train", 2), ("val", 1)))
-    args = ["train", "baseline", str(data), "--kind", "lstm", "--out", str(tmp_path / "run"), "--sample-length", "3",
-            "--batch-size", "2", "--max-steps", "1", "-q", "--no-tensorboard"]  # fmt: skip
+    command = ["train", "baseline", str(data), "--kind", "lstm", "--out", str(tmp_path / "run")]
+    tiny = ["--sample-length", "3", "--batch-size", "2", "--max-steps", "1", "-q", "--no-tensorboard"]
+    args = [*command, *tiny]
     assert main(args) == 0 and (tmp_path / "run" / "baseline_lstm.pt").is_file()

@@ -32,9 +32,20 @@ def setup(tmp_path_factory):
 
 
 def config(data, sync, out, **kw) -> GanConfig:
-    base = dict(data_root=str(data), out_dir=str(out), sync_checkpoint=str(sync), sample_length=3,
-                batch_size=2, max_steps=2, n_critic=2, checkpoint_every=2, eval_batches=1,
-                tensorboard=False, progress=False, device="cpu")  # fmt: skip
+    base = dict(
+        data_root=str(data),
+        out_dir=str(out),
+        sync_checkpoint=str(sync),
+        sample_length=3,
+        batch_size=2,
+        max_steps=2,
+        n_critic=2,
+        checkpoint_every=2,
+        eval_batches=1,
+        tensorboard=False,
+        progress=False,
+        device="cpu",
+    )
     return GanConfig(**{**base, **kw})
 
 
@@ -84,11 +95,17 @@ def test_saved_generator_runs_in_vconductor_generate(setup, tmp_path):
     sf.write(
         tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 2 * t) > 0), 22050
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "vconductor", "generate", str(tmp_path / "tone.wav"), "-o",
-         str(tmp_path / "tone.npz"), "--model", str(out / "generator.pt"), "--device", "cpu", "-q"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "vconductor", "generate", str(tmp_path / "tone.wav")]
+    options = [
+        "-o",
+        str(tmp_path / "tone.npz"),
+        "--model",
+        str(out / "generator.pt"),
+        "--device",
+        "cpu",
+        "-q",
+    ]
+    result = subprocess.run([*command, *options], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "tone.npz")["keypoints"].shape == (90, 13, 2)
 
@@ -110,7 +127,8 @@ def test_gan_command_line(setup, tmp_path, extra):
     from vconductor.cli import main
 
     data, sync, _ = setup
-    args = ["train", "gan", str(data), "--sync", str(sync), "--out", str(tmp_path), "--sample-length", "3",
-            "--batch-size", "2", "--max-steps", "1", "--n-critic", "2", "-q", "--no-tensorboard", *extra]  # fmt: skip
+    command = ["train", "gan", str(data), "--sync", str(sync), "--out", str(tmp_path)]
+    tiny = ["--sample-length", "3", "--batch-size", "2", "--max-steps", "1", "--n-critic", "2"]
+    args = [*command, *tiny, "-q", "--no-tensorboard", *extra]
     assert main(args) == 0
     assert load_generator(tmp_path / "generator.pt") is not None

@@ -18,8 +18,8 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "backend")
 
 
 def train_cmd(data: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "vconductor", "train", "sync", str(data), "--out", str(out), *TINY,
-            "-q", "--no-tensorboard", *extra]  # fmt: skip
+    command = [sys.executable, "-m", "vconductor", "train", "sync", str(data), "--out", str(out)]
+    return [*command, *TINY, "-q", "--no-tensorboard", *extra]
 
 
 def weights(run: Path) -> dict[str, torch.Tensor]:
@@ -76,9 +76,20 @@ def test_resume_without_a_state_is_a_clear_error(data, tmp_path):
 
 def test_two_process_ddp_on_cpu_finishes_with_identical_weights(data, tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "vconductor", "train", "sync", str(data), "--out", str(out), *TINY, "-q", "--no-tensorboard",
-           "--device", "cpu", "--max-steps", "6", "--checkpoint-every", "3"]  # fmt: skip
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    train = [
+        "-m",
+        "vconductor",
+        "train",
+        "sync",
+        str(data),
+        "--out",
+        str(out),
+        *TINY,
+        "-q",
+        "--no-tensorboard",
+    ]
+    cmd = [*torchrun, *train, "--device", "cpu", "--max-steps", "6", "--checkpoint-every", "3"]
     subprocess.run(cmd, env=ENV, check=True, timeout=300)
     rows = (out / "metrics.csv").read_text().splitlines()
     spread = [float(r.split(",")[2]) for r in rows if ",ddp/weight_spread," in r]

@@ -9,10 +9,23 @@ import torch
 from vconductor.training.pairs import PairSpec, build_pairs, draw_starts, other_recording_order
 
 REST_POSE = np.array(
-    [[0.5, 0.35], [0.52, 0.33], [0.48, 0.33], [0.54, 0.34], [0.46, 0.34], [0.6, 0.45], [0.4, 0.45],
-     [0.65, 0.58], [0.35, 0.58], [0.62, 0.5], [0.38, 0.5], [0.56, 0.75], [0.44, 0.75]],
+    [
+        [0.5, 0.35],
+        [0.52, 0.33],
+        [0.48, 0.33],
+        [0.54, 0.34],
+        [0.46, 0.34],
+        [0.6, 0.45],
+        [0.4, 0.45],
+        [0.65, 0.58],
+        [0.35, 0.58],
+        [0.62, 0.5],
+        [0.38, 0.5],
+        [0.56, 0.75],
+        [0.44, 0.75],
+    ],
     dtype=np.float32,
-)  # fmt: skip
+)
 
 
 def make_synced_dataset(root: Path, seconds: int = 12, counts=(("train", 8), ("val", 4)), seed: int = 0):
@@ -97,8 +110,18 @@ def _cpu():
 def _config(data, out, **kw):
     from vconductor.training.config import SyncConfig
 
-    base = dict(data_root=str(data), out_dir=str(out), sample_length=6, clip_length=2, super_hard_shift_s=(0.2, 2),
-                batch_size=8, tensorboard=False, progress=False, device="cpu", seed=0)  # fmt: skip
+    base = dict(
+        data_root=str(data),
+        out_dir=str(out),
+        sample_length=6,
+        clip_length=2,
+        super_hard_shift_s=(0.2, 2),
+        batch_size=8,
+        tensorboard=False,
+        progress=False,
+        device="cpu",
+        seed=0,
+    )
     return SyncConfig(**{**base, **kw})
 
 
@@ -133,6 +156,6 @@ def test_cli_errors_are_one_line(tiny_data, tmp_path, capsys):
     assert "at most a third of sample_length" in err and err.count("\n") == 1
     assert main(["train", "sync", str(tmp_path / "nowhere"), "--out", str(tmp_path), "-q"]) == 1
     assert "dataset folder not found" in capsys.readouterr().err
-    assert main(["train", "gan", str(tiny_data), "--sync", str(tmp_path / "none.pt"), "--out", str(tmp_path),
-                 "--sample-length", "6", "--batch-size", "4", "-q"]) == 1  # fmt: skip
+    gan = ["train", "gan", str(tiny_data), "--sync", str(tmp_path / "none.pt"), "--out", str(tmp_path)]
+    assert main([*gan, "--sample-length", "6", "--batch-size", "4", "-q"]) == 1
     assert "checkpoint not found" in capsys.readouterr().err

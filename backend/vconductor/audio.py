@@ -1,4 +1,4 @@
-"""Audio decoding and the official mel-feature pipeline (SPEC.md section 1), without OpenCV.
+"""Audio decoding and the official mel-feature pipeline, without OpenCV (docs/official-model.md#audio-features).
 
 ``mel_features`` reproduces ``extract_mel_feature`` of the official code: librosa-equivalent decoding (mono,
 22050 Hz, soxr HQ resampling), a 128-band mel power spectrogram (n_fft 2048, hop 256, Hann, centred with zero
@@ -133,9 +133,10 @@ def _decode_with_ffmpeg(path: Path, sndfile_error: str) -> Audio:
         )
     with tempfile.TemporaryDirectory(prefix="vconductor-") as tmp:
         wav = Path(tmp) / "decoded.wav"
-        # "file:" stops ffmpeg reading "a:b.m4a" as protocol "a"
-        cmd = [exe, "-nostdin", "-v", "error", "-i", f"file:{path.resolve()}", "-vn", "-map", "0:a:0", "-c:a", "pcm_f32le",
-               "-f", "wav", str(wav)]  # fmt: skip
+        source = ["-i", f"file:{path.resolve()}"]  # "file:" stops ffmpeg reading "a:b.m4a" as protocol "a"
+        first_audio_stream = ["-vn", "-map", "0:a:0"]
+        float_wav = ["-c:a", "pcm_f32le", "-f", "wav", str(wav)]
+        cmd = [exe, "-nostdin", "-v", "error", *source, *first_audio_stream, *float_wav]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not wav.exists():
             lines = proc.stderr.strip().splitlines()
@@ -214,24 +215,15 @@ def load_audio(source) -> Audio:
     return _decode_with_soundfile(opened, str(path))
 
 
+# librosa.filters.mel(sr=22050, n_fft=2048, n_mels=128) as CSR arrays (data, indices, indptr) and the periodic
+# Hann window: package data because importing librosa's filters costs about 1 s at every start.
+# tests/test_audio.py checks that they still equal librosa's.
 FILTERBANK_FILE = Path(__file__).with_name("data") / "mel_filterbank.npz"
 _FILTERBANK: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def build_filterbank() -> dict[str, np.ndarray]:
-    """librosa's mel filterbank (slaney, 0-11025 Hz) as sparse CSR arrays, and its periodic Hann window.
-
-    Stored as package data because importing librosa's filters costs ~1 s at every start; a test checks the
-    stored arrays still equal librosa's.
-    """
-    import librosa
-
-    basis = scipy.sparse.csr_matrix(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS))
-    window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
-    return {"data": basis.data, "indices": basis.indices, "indptr": basis.indptr, "window": window}
-
-
 def filterbank() -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
+    """The mel filterbank (128 x 1025, sparse) and the STFT window, loaded once."""
     global _FILTERBANK
     if _FILTERBANK is None:
         with np.load(FILTERBANK_FILE) as d:

@@ -19,12 +19,13 @@ import numpy as np
 from ..audio import SAMPLE_RATE, load_audio, mel_features
 from ..skeleton import FPS, JOINT_NAMES, MEL_FRAMES_PER_MOTION_FRAME
 from .dataset import write_sample
-from .pose_import import (
+from .options import BuildOptions, SplitOptions
+from .pose_import import read_detections
+from .pose_track import (
     fill_missing,
     longest_runs,
     missing_mask,
     normalize_motion,
-    read_detections,
     resample_frames,
     select_conductor,
 )
@@ -36,16 +37,6 @@ class BuildError(ValueError):
     """A recording that cannot be turned into samples, with a one-line message."""
 
 
-@dataclass(frozen=True)
-class BuildOptions:
-    seconds: int = 60
-    fps: float | None = None  # the video's frame rate (pose files carry no timing)
-    pose_format: str = "auto"
-    min_score: float = 0.3  # keypoint confidence below this counts as missing
-    max_gap_s: float = 1.0  # longest run of missing frames of a joint that is filled
-    max_missing: float = 0.2  # largest missing fraction of a joint's frames in a sample
-
-
 @dataclass
 class Recording:
     """A recording ready to cut: motion (T, 13, 2) normalised at 30 fps, its missing mask, and mel (3T, 128)."""
@@ -54,7 +45,6 @@ class Recording:
     missing: np.ndarray  # (T, 13) bool, after resampling: the joint was filled here
     mel: np.ndarray
     source_format: str
-    skipped: list[str]
 
 
 def prepare_recording(audio, poses, options: BuildOptions) -> Recording:
@@ -99,7 +89,7 @@ def prepare_recording(audio, poses, options: BuildOptions) -> Recording:
         raise BuildError(f"{poses}: {exc}") from None
     samples = sound.samples[: int(round(length / FPS * SAMPLE_RATE))]
     mel = mel_features((samples, SAMPLE_RATE), num_frames=MEL_FRAMES_PER_MOTION_FRAME * length)
-    return Recording(motion, missing_30, mel, track.source_format, [])
+    return Recording(motion, missing_30, mel, track.source_format)
 
 
 def _problem(missing: np.ndarray, options: BuildOptions) -> str | None:
@@ -115,14 +105,15 @@ def _problem(missing: np.ndarray, options: BuildOptions) -> str | None:
     return None
 
 
-def _assign_splits(n: int, split: str | None, val_fraction, test_fraction: float, seed: int) -> list[str]:
-    if val_fraction is None:
-        if test_fraction:
+def _assign_splits(n: int, where: SplitOptions) -> list[str]:
+    if where.val_fraction is None:
+        if where.test_fraction:
             raise BuildError("--test-fraction needs --val-fraction (use --val-fraction 0 for no val split)")
-        return [split or "train"] * n
+        return [where.split or "train"] * n
+    val_fraction, test_fraction = where.val_fraction, where.test_fraction
     if not 0 <= val_fraction <= 1 or not 0 <= test_fraction <= 1 or val_fraction + test_fraction > 1:
         raise BuildError("--val-fraction and --test-fraction must be in [0, 1] and add up to at most 1")
-    order = np.random.default_rng(seed).permutation(n)
+    order = np.random.default_rng(where.split_seed).permutation(n)
     n_val, n_test = int(round(val_fraction * n)), int(round(test_fraction * n))
     names = ["train"] * n
     for k, i in enumerate(order):
@@ -135,21 +126,19 @@ def build_samples(
     poses,
     out,
     options: BuildOptions | None = None,
+    where: SplitOptions | None = None,
     *,
     name: str | None = None,
-    split: str | None = None,
-    val_fraction: float | None = None,
-    test_fraction: float = 0.0,
-    split_seed: int = 0,
     overwrite: bool = False,
     report=print,
 ) -> list[Path]:
     """Write ``out/<split>/<name>-<k>/{mel.npy, motion.npy, meta.json}``; returns the sample folders written."""
-    options = options or BuildOptions()
+    options, where = options or BuildOptions(), where or SplitOptions()
+    split = where.split
     prefix = re.sub(r"[^A-Za-z0-9_.-]+", "_", name or Path(audio).stem).strip("._") or "recording"
     if split is not None and (not split or split.startswith(".") or "/" in split or "\\" in split):
         raise BuildError(f"--split {split!r} is not a usable split name")
-    _assign_splits(0, split, val_fraction, test_fraction, split_seed)  # bad options fail before the work
+    _assign_splits(0, where)  # bad options fail before the work
     rec = prepare_recording(audio, poses, options)
     per = options.seconds * FPS
     count = len(rec.motion) // per
@@ -158,7 +147,7 @@ def build_samples(
             f"the recording lasts {len(rec.motion) / FPS:.1f} s, shorter than one sample of {options.seconds} s "
             "(use a smaller --seconds)"
         )
-    splits = _assign_splits(count, split, val_fraction, test_fraction, split_seed)
+    splits = _assign_splits(count, where)
     out = Path(out)
     targets = [out / splits[k] / f"{prefix}-{k:03d}" for k in range(count)]
     clashes = [t for t in targets if t.exists()]

@@ -1,11 +1,15 @@
 """`vconductor data synth | build | check`: make and validate training data (ConductorMotion100 layout).
 
-Only argparse is imported here: `vconductor --help` and `generate` must not pay for the data modules.
+The options are the fields of data/options.py. Only the standard library is imported here: `vconductor --help`
+and `generate` must not pay for the data modules.
 """
 
 import argparse
 import sys
 import time
+
+from ..cli_options import add_options, from_args
+from .options import BuildOptions, SplitOptions, SynthOptions
 
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
@@ -15,7 +19,16 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         description="Training data in the ConductorMotion100 layout: <out>/<split>/<name>/{mel.npy,motion.npy}.",
     )
     actions = parser.add_subparsers(dest="data_action", metavar="ACTION", required=True)
+    _add_synth(actions)
+    _add_build(actions)
+    check = actions.add_parser("check", help="validate a dataset folder and print what it holds")
+    check.add_argument("root")
+    check.add_argument("--split", action="append", help="split(s) to check (default: every sub-folder)")
+    check.set_defaults(func=_cmd_check)
+    return parser
 
+
+def _add_synth(actions) -> None:
     synth = actions.add_parser(
         "synth",
         help="synthetic music with truly synchronised procedural conducting",
@@ -26,17 +39,13 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     synth.add_argument(
         "--samples", type=int, help="total samples (needed when --splits gives fractions or names)"
     )
-    synth.add_argument("--seconds", type=int, default=30, help="length of each sample (default 30)")
-    synth.add_argument("--seed", type=int, default=0)
     synth.add_argument(
         "--splits",
         default="train:0.8,val:0.1,test:0.1",
         help="NAME:COUNT,... or NAME:FRACTION,... of --samples, or names (80/10/10 for train,val,test) "
         "(default train:0.8,val:0.1,test:0.1)",
     )
-    synth.add_argument(
-        "--keypoint-noise", type=float, default=0.0, help="per-frame keypoint jitter std (image units)"
-    )
+    add_options(synth, SynthOptions)
     synth.add_argument("--workers", type=int, help="processes (default: CPU count)")
     mode = synth.add_mutually_exclusive_group()
     mode.add_argument("--overwrite", action="store_true", help="replace the splits' existing samples")
@@ -44,6 +53,8 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     synth.add_argument("-q", "--quiet", action="store_true")
     synth.set_defaults(func=_cmd_synth)
 
+
+def _add_build(actions) -> None:
     build = actions.add_parser(
         "build",
         help="samples from a recording: audio + per-frame 2D pose keypoints (AlphaPose, MMPose, OpenPose)",
@@ -58,42 +69,12 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         "JSONs), or an OpenPose folder of *_keypoints.json",
     )
     build.add_argument("-o", "--out", required=True, help="dataset folder to write into")
-    build.add_argument("--format", default="auto", choices=["auto", "alphapose", "mmpose", "openpose"])
-    build.add_argument("--fps", type=float, help="video frame rate (required: pose files carry no timing)")
-    build.add_argument(
-        "--seconds", type=int, default=60, help="sample length (default 60, as ConductorMotion100)"
-    )
+    add_options(build, BuildOptions)
     build.add_argument("--name", help="sample name prefix (default: the audio file name)")
-    where = build.add_mutually_exclusive_group()
-    where.add_argument("--split", help="put every sample in this split (default train)")
-    where.add_argument(
-        "--val-fraction", type=float, help="assign this fraction of the samples to val, the rest to train"
-    )
-    build.add_argument(
-        "--test-fraction", type=float, default=0.0, help="with --val-fraction: also a test share"
-    )
-    build.add_argument("--split-seed", type=int, default=0, help="seed of the --val-fraction assignment")
-    build.add_argument(
-        "--min-score", type=float, default=0.3, help="keypoints below this confidence are missing"
-    )
-    build.add_argument(
-        "--max-gap",
-        type=float,
-        default=1.0,
-        help="longest run of missing frames of a joint to fill (seconds)",
-    )
-    build.add_argument(
-        "--max-missing", type=float, default=0.2, help="most missing fraction of a joint's frames per sample"
-    )
+    add_options(build, SplitOptions)
     build.add_argument("--overwrite", action="store_true", help="replace samples of the same name")
     build.add_argument("-q", "--quiet", action="store_true")
     build.set_defaults(func=_cmd_build)
-
-    check = actions.add_parser("check", help="validate a dataset folder and print what it holds")
-    check.add_argument("root")
-    check.add_argument("--split", action="append", help="split(s) to check (default: every sub-folder)")
-    check.set_defaults(func=_cmd_check)
-    return parser
 
 
 def _fail(message: str) -> int:
@@ -102,7 +83,7 @@ def _fail(message: str) -> int:
 
 
 def _cmd_synth(args) -> int:
-    from .synth import SynthError, SynthOptions, parse_splits, synth_dataset
+    from .synth import SynthError, parse_splits, synth_dataset
 
     try:
         if args.seconds < 1:
@@ -110,7 +91,7 @@ def _cmd_synth(args) -> int:
         if args.keypoint_noise < 0:
             raise SynthError(f"--keypoint-noise must be >= 0, got {args.keypoint_noise}")
         splits = parse_splits(args.splits, args.samples)
-        options = SynthOptions(seconds=args.seconds, seed=args.seed, keypoint_noise=args.keypoint_noise)
+        options = from_args(SynthOptions, args)
         start = time.perf_counter()
         synth_dataset(
             args.out,
@@ -133,28 +114,17 @@ def _cmd_synth(args) -> int:
 
 def _cmd_build(args) -> int:
     from ..audio import AudioError
-    from .build import BuildError, BuildOptions, build_samples
+    from .build import BuildError, build_samples
     from .pose_import import PoseFormatError
 
     try:
-        options = BuildOptions(
-            seconds=args.seconds,
-            fps=args.fps,
-            pose_format=args.format,
-            min_score=args.min_score,
-            max_gap_s=args.max_gap,
-            max_missing=args.max_missing,
-        )
         written = build_samples(
             args.audio,
             args.poses,
             args.out,
-            options,
+            from_args(BuildOptions, args),
+            from_args(SplitOptions, args),
             name=args.name,
-            split=args.split,
-            val_fraction=args.val_fraction,
-            test_fraction=args.test_fraction,
-            split_seed=args.split_seed,
             overwrite=args.overwrite,
         )
     except (BuildError, PoseFormatError, AudioError, OSError) as exc:

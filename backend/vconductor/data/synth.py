@@ -18,16 +18,17 @@ import os
 import shutil
 import zlib
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE, mel_features
-from ..procedural import ConductorConfig, conduct
+from ..conducting import ConductorConfig, conduct
 from ..skeleton import FPS, MEL_RATE
 from .dataset import MEL_FILE, MOTION_FILE, write_sample
-from .synth_music import SynthConfig, compose, render
+from .options import SynthOptions
+from .synth_music import compose, render
 
 MANIFEST_FILE = "synth.json"
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
@@ -35,14 +36,6 @@ DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
 
 class SynthError(ValueError):
     """Bad synthesis options, with a one-line message."""
-
-
-@dataclass(frozen=True)
-class SynthOptions:
-    seconds: int = 30
-    seed: int = 0
-    keypoint_noise: float = 0.0  # std of per-frame keypoint jitter (image units), as a pose estimator adds
-    music: SynthConfig = field(default_factory=SynthConfig)
 
 
 @dataclass
@@ -178,7 +171,7 @@ def synth_dataset(
     progress: bool = True,
 ) -> dict:
     """Write ``out/<split>/<index>/{mel,motion}.npy`` (+ meta.json) and ``out/synth.json``; returns the manifest."""
-    from tqdm import tqdm
+    from ..files import atomic_output
 
     options = options or SynthOptions()
     out = Path(out)
@@ -186,23 +179,38 @@ def synth_dataset(
         raise SynthError("--overwrite and --resume exclude each other")
     if out.exists() and not out.is_dir():
         raise SynthError(f"{out}: exists and is not a folder")
-    jobs = []
-    for split, count in splits.items():
-        folder = out / split
-        existing = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
-        for stale in folder.glob(".*.tmp") if folder.is_dir() else ():  # left by an interrupted run
-            shutil.rmtree(stale, ignore_errors=True)
-        if existing and overwrite:
-            shutil.rmtree(folder)
-        elif existing and not resume:
-            raise SynthError(f"{folder}: already holds {len(existing)} samples; use --overwrite or --resume")
-        for index in range(count):
-            done = (folder / str(index) / MEL_FILE).is_file() and (
-                folder / str(index) / MOTION_FILE
-            ).is_file()
-            if not (resume and done):
-                jobs.append((str(out), split, index, options))
+    jobs = [
+        (str(out), split, index, options)
+        for split, count in splits.items()
+        for index in _indices_to_make(out / split, count, overwrite, resume)
+    ]
     out.mkdir(parents=True, exist_ok=True)
+    _run_jobs(jobs, workers, progress)
+    manifest = _manifest(splits, options)
+    with atomic_output(out / MANIFEST_FILE) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _indices_to_make(folder: Path, count: int, overwrite: bool, resume: bool) -> list[int]:
+    """The sample indices of one split still to write, after clearing what an interrupted or earlier run left."""
+    existing = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+    for stale in folder.glob(".*.tmp") if folder.is_dir() else ():  # left by an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+    if existing and overwrite:
+        shutil.rmtree(folder)
+    elif existing and not resume:
+        raise SynthError(f"{folder}: already holds {len(existing)} samples; use --overwrite or --resume")
+
+    def done(index: int) -> bool:
+        return (folder / str(index) / MEL_FILE).is_file() and (folder / str(index) / MOTION_FILE).is_file()
+
+    return [index for index in range(count) if not (resume and done(index))]
+
+
+def _run_jobs(jobs: list, workers: int | None, progress: bool) -> None:
+    from tqdm import tqdm
+
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     bar = tqdm(total=len(jobs), desc="synth", unit="sample", disable=not progress)
     try:
@@ -216,7 +224,10 @@ def synth_dataset(
                     bar.update()
     finally:
         bar.close()
-    manifest = {
+
+
+def _manifest(splits: dict[str, int], options: SynthOptions) -> dict:
+    return {
         "generator": "vconductor data synth",
         "splits": splits,
         "seconds": options.seconds,
@@ -228,8 +239,3 @@ def synth_dataset(
             "motion": f"({options.seconds * FPS}, 13, 2) float32",
         },
     }
-    from ..files import atomic_output
-
-    with atomic_output(out / MANIFEST_FILE) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest

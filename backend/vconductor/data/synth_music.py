@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..analysis import MusicAnalysis
 from ..audio import SAMPLE_RATE
+from ..conducting import MusicAnalysis
+from .options import SynthConfig
 
 METERS = {2: "2/4", 3: "3/4", 4: "4/4"}
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -25,23 +26,6 @@ MINOR = (0, 2, 3, 5, 7, 8, 10)
 PROGRESSIONS = ((0, 3, 4, 0), (0, 5, 3, 4), (0, 4, 5, 3), (5, 3, 0, 4), (0, 3, 0, 4))  # scale degrees per bar
 TABLE_SIZE = 2048
 RELEASE_S = 0.08  # sustained notes fade out over this after their gate
-
-
-@dataclass(frozen=True)
-class SynthConfig:
-    bpm_range: tuple[float, float] = (60.0, 160.0)
-    beats_per_bar: tuple[int, ...] = (2, 3, 4)
-    bars_per_phrase: int = 4
-    tempo_change_prob: float = 0.4  # a piece has a tempo change at a phrase boundary
-    tempo_change_range: tuple[float, float] = (1.15, 1.45)  # factor (or its inverse) of the change
-    rest_prob: float = 0.3  # a piece has a rest of one or two bars (at least `rest_min_s`)
-    rest_min_s: float = 1.2
-    ending_prob: float = 0.12  # the piece ends inside the excerpt with a held chord
-    intro_prob: float = 0.3  # the excerpt starts in silence before the first downbeat, else mid-piece
-    percussion_prob: float = 0.65
-    dynamic_range_db: float = 36.0  # velocity 0 .. 1 spans this many dB
-    pre_roll_s: float = 4.0  # music before the excerpt (conducted, then cut) so that excerpts start mid-flow
-    post_roll_s: float = 3.0
 
 
 @dataclass
@@ -120,6 +104,26 @@ def _beat_grid(rng: np.random.Generator, cfg: SynthConfig, start_s: float, end_s
     return np.array(times), np.array(tempi)
 
 
+@dataclass
+class _Beats:
+    """Every beat of the grid, sounding or not: time, tempo, place in bar and phrase, and what is drawn for it."""
+
+    times: np.ndarray
+    tempi: np.ndarray
+    beats_per_bar: int
+    bars_per_phrase: int
+    velocity: np.ndarray | None = None  # 0 .. 1
+    articulation: np.ndarray | None = None  # 0 legato .. 1 staccato
+    sounding: np.ndarray | None = None  # False inside rests and after an ending
+    end_s: float | None = None  # the final chord's release, when the piece ends inside the excerpt
+
+    def __post_init__(self):
+        index = np.arange(len(self.times))
+        self.position = index % self.beats_per_bar
+        self.bar = index // self.beats_per_bar
+        self.phrase = self.bar // self.bars_per_phrase
+
+
 def compose(
     rng: np.random.Generator, seconds: float, cfg: SynthConfig | None = None, frame_rate=30.0
 ) -> Piece:
@@ -128,30 +132,64 @@ def compose(
     cfg = cfg or SynthConfig()
     pre = float(cfg.pre_roll_s)
     duration_s = pre + seconds + cfg.post_roll_s
-    n = int(rng.choice(cfg.beats_per_bar))
+    beats_per_bar = int(rng.choice(cfg.beats_per_bar))
     intro = rng.random() < cfg.intro_prob
     start = pre + rng.uniform(0.6, 2.0) if intro else rng.uniform(0.0, 0.3)
-    times, tempi = _beat_grid(rng, cfg, start, duration_s, n)
-    num_beats = len(times)
-    pos = np.arange(num_beats) % n
-    bar = np.arange(num_beats) // n
-    phrase = bar // cfg.bars_per_phrase
-    num_phrases = int(phrase[-1]) + 1
+    times, tempi = _beat_grid(rng, cfg, start, duration_s, beats_per_bar)
+    beats = _Beats(times, tempi, beats_per_bar, cfg.bars_per_phrase)
+    beats.velocity, beats.articulation = _draw_dynamics(rng, beats)
+    beats.sounding, beats.end_s = _draw_silences(rng, beats, cfg, pre, seconds, duration_s)
+    notes, hits = _draw_notes(rng, beats, cfg)
+    loudness, onset, articulation, silent = _contours(beats, notes, cfg, duration_s, frame_rate)
+    sounding = np.flatnonzero(beats.sounding)
+    downbeats = sounding[beats.position[sounding] == 0]
+    phrase_starts = times[downbeats][beats.bar[downbeats] % cfg.bars_per_phrase == 0]
+    return Piece(
+        duration_s=float(duration_s),
+        beats_s=times[sounding],
+        beat_in_bar=beats.position[sounding],
+        tempo_bpm=tempi[sounding],
+        beats_per_bar=beats_per_bar,
+        phrase_starts_s=phrase_starts,
+        notes=notes,
+        hits=hits,
+        loudness=loudness.astype(np.float32),
+        onset_strength=onset.astype(np.float32),
+        articulation=articulation.astype(np.float32),
+        silent=silent,
+        frame_rate=float(frame_rate),
+        timbre=_draw_timbre(rng),
+        excerpt_start_s=pre,
+    )
 
-    # Dynamics: each phrase holds a level or swells/fades to the next phrase's level.
+
+def _draw_dynamics(rng: np.random.Generator, beats: _Beats) -> tuple[np.ndarray, np.ndarray]:
+    """Velocity and articulation of every beat, drawn per phrase."""
+    phrase = beats.phrase
+    num_phrases = int(phrase[-1]) + 1
+    # Each phrase holds a level or swells/fades to the next phrase's level.
     levels = rng.uniform(0.05, 1.0, num_phrases + 1)
     hairpin = rng.random(num_phrases) < 0.4
-    frac = (np.arange(num_beats) % (n * cfg.bars_per_phrase)) / (n * cfg.bars_per_phrase)
+    beats_per_phrase = beats.beats_per_bar * beats.bars_per_phrase
+    frac = (np.arange(len(beats.times)) % beats_per_phrase) / beats_per_phrase
     velocity = np.where(
         hairpin[phrase], levels[phrase] + (levels[phrase + 1] - levels[phrase]) * frac, levels[phrase]
     )
-    # Articulation per phrase: a legato or staccato piece, with phrases leaning either way.
-    base_artic = rng.uniform(0.0, 1.0)
-    artic = np.clip(base_artic + rng.normal(0.0, 0.2, num_phrases), 0.0, 1.0)[phrase]
+    # A legato or staccato piece, with phrases leaning either way.
+    base_articulation = rng.uniform(0.0, 1.0)
+    articulation = np.clip(base_articulation + rng.normal(0.0, 0.2, num_phrases), 0.0, 1.0)[phrase]
+    return velocity, articulation
 
-    sounding = np.ones(num_beats, bool)
-    downbeat_bars = bar[pos == 0]
-    downbeat_times = times[pos == 0]
+
+def _draw_silences(
+    rng: np.random.Generator, beats: _Beats, cfg: SynthConfig, pre: float, seconds: float, duration_s: float
+) -> tuple[np.ndarray, float | None]:
+    """Which beats sound (maybe a rest of a bar or two inside the excerpt of `seconds` after `pre`, maybe an
+    ending), and the ending's time or None."""
+    times, tempi, bar, position = beats.times, beats.tempi, beats.bar, beats.position
+    sounding = np.ones(len(times), bool)
+    downbeat_bars = bar[position == 0]
+    downbeat_times = times[position == 0]
 
     def bars_between(a: float, b: float) -> np.ndarray:
         return downbeat_bars[(downbeat_times >= a) & (downbeat_times <= b)]
@@ -170,12 +208,17 @@ def compose(
     end_s = None
     end_bars = bars_between(pre + 0.6 * seconds, pre + 0.9 * seconds)
     if rng.random() < cfg.ending_prob and len(end_bars):
-        final = int(np.flatnonzero((bar == rng.choice(end_bars)) & (pos == 0))[0])
+        final = int(np.flatnonzero((bar == rng.choice(end_bars)) & (position == 0))[0])
         sounding[final + 1 :] = False  # the final chord on this downbeat, held two beats
         end_s = times[final] + 2 * 60.0 / tempi[final]
     sounding &= times < duration_s
+    return sounding, end_s
 
-    # Notes.
+
+def _draw_notes(
+    rng: np.random.Generator, beats: _Beats, cfg: SynthConfig
+) -> tuple[list[Note], list[tuple[float, str, float]]]:
+    """Bass, chords and melody on the sounding beats, and the percussion hits."""
     key = int(rng.integers(40, 52))
     scale = np.array(MAJOR if rng.random() < 0.6 else MINOR)
     progression = PROGRESSIONS[int(rng.integers(len(PROGRESSIONS)))]
@@ -184,45 +227,49 @@ def compose(
     hits: list[tuple[float, str, float]] = []
     percussion = rng.random() < cfg.percussion_prob
     melody_degree = int(rng.integers(7, 12))
-    for b in np.flatnonzero(sounding):
-        period = 60.0 / tempi[b]
-        final = end_s is not None and abs(times[b] - (end_s - 2 * period)) < 1e-9
+    for b in np.flatnonzero(beats.sounding):
+        onset, period, downbeat = beats.times[b], 60.0 / beats.tempi[b], beats.position[b] == 0
+        final = beats.end_s is not None and abs(onset - (beats.end_s - 2 * period)) < 1e-9
         held = 2 * period if final else period
-        gate = held * (0.95 - 0.7 * artic[b])  # staccato notes are short
-        accent = 1.0 if pos[b] == 0 else 0.8
-        v = float(velocity[b] * accent)
-        root = progression[int(bar[b]) % len(progression)]
+        gate = held * (0.95 - 0.7 * beats.articulation[b])  # staccato notes are short
+        velocity = float(beats.velocity[b] * (1.0 if downbeat else 0.8))
+        root = progression[int(beats.bar[b]) % len(progression)]
         chord = [scale[(root + i) % 7] + 12 * ((root + i) // 7) for i in (0, 2, 4)]
-        if pos[b] == 0 or bass_every_beat:
-            notes.append(Note(times[b], gate if not final else held, key - 12 + chord[0], v, "bass"))
+        if downbeat or bass_every_beat:
+            notes.append(Note(onset, gate if not final else held, key - 12 + chord[0], velocity, "bass"))
         for c in chord:
-            notes.append(Note(times[b], gate, key + 12 + c, 0.6 * v, "chord"))
+            notes.append(Note(onset, gate, key + 12 + c, 0.6 * velocity, "chord"))
         melody_degree = int(np.clip(melody_degree + rng.integers(-2, 3), 5, 16))
-        mel_pitch = key + 24 + scale[melody_degree % 7] + 12 * (melody_degree // 7 - 1)
+        pitch = key + 24 + scale[melody_degree % 7] + 12 * (melody_degree // 7 - 1)
         if not final and rng.random() < 0.3:  # two eighths
             for half in (0, 1):
                 notes.append(
                     Note(
-                        times[b] + half * period / 2,
+                        onset + half * period / 2,
                         gate / 2,
-                        mel_pitch + 2 * half,
-                        v * (1 - 0.3 * half),
+                        pitch + 2 * half,
+                        velocity * (1 - 0.3 * half),
                         "melody",
                     )
                 )
         else:
-            notes.append(Note(times[b], gate if not final else held, mel_pitch, v, "melody"))
+            notes.append(Note(onset, gate if not final else held, pitch, velocity, "melody"))
         if percussion and not final:
-            if pos[b] == 0:
-                hits.append((times[b], "drum", v))
-            hits.append((times[b], "tick", v * (1.0 if pos[b] == 0 else 0.6)))
+            if downbeat:
+                hits.append((onset, "drum", velocity))
+            hits.append((onset, "tick", velocity * (1.0 if downbeat else 0.6)))
+    return notes, hits
 
-    # Contours at the frame rate.
+
+def _contours(beats: _Beats, notes: list[Note], cfg: SynthConfig, duration_s: float, frame_rate: float):
+    """Per-frame loudness, onset strength, articulation and silence of what was composed."""
+    times, sounding = beats.times, beats.sounding
     num_frames = int(np.ceil(duration_s * frame_rate - 1e-9))
     t = np.arange(num_frames) / frame_rate
-    beat_idx = np.clip(np.searchsorted(times, t, side="right") - 1, 0, num_beats - 1)
-    loudness = 1.0 - cfg.dynamic_range_db * (1.0 - velocity[beat_idx]) / 50.0  # as analyze: 50 dB range
-    articulation = artic[beat_idx]
+    beat_idx = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 1)
+    # As the analysis scales loudness: a 50 dB range.
+    loudness = 1.0 - cfg.dynamic_range_db * (1.0 - beats.velocity[beat_idx]) / 50.0
+    articulation = beats.articulation[beat_idx]
     active = np.zeros(num_frames, bool)
     for b in np.flatnonzero(sounding[:-1] & sounding[1:]):  # the music goes on between sounding beats
         active[int(times[b] * frame_rate) : int(np.ceil(times[b + 1] * frame_rate))] = True
@@ -234,27 +281,7 @@ def compose(
         if 0 <= lo < num_frames:
             onset[lo] = max(onset[lo], note.velocity)
     silent = ~active
-    loudness = np.where(silent, 0.0, loudness)
-    sounding_beats = np.flatnonzero(sounding)
-    downbeats = times[sounding_beats][pos[sounding_beats] == 0]
-    phrase_starts = downbeats[(bar[sounding_beats][pos[sounding_beats] == 0] % cfg.bars_per_phrase) == 0]
-    return Piece(
-        duration_s=float(duration_s),
-        beats_s=times[sounding_beats],
-        beat_in_bar=pos[sounding_beats],
-        tempo_bpm=tempi[sounding_beats],
-        beats_per_bar=n,
-        phrase_starts_s=phrase_starts,
-        notes=notes,
-        hits=hits,
-        loudness=loudness.astype(np.float32),
-        onset_strength=onset.astype(np.float32),
-        articulation=articulation.astype(np.float32),
-        silent=silent,
-        frame_rate=float(frame_rate),
-        timbre=_draw_timbre(rng),
-        excerpt_start_s=pre,
-    )
+    return np.where(silent, 0.0, loudness), onset, articulation, silent
 
 
 def _draw_timbre(rng: np.random.Generator) -> dict:

@@ -17,20 +17,35 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("dataset", help="dataset root in the ConductorMotion100 layout (<root>/<split>/<n>/*.npy)")
     p.add_argument("--split", default="test", help="split folder (default: test)")
     p.add_argument(
-        "-m", "--model", action="append", default=[], metavar="SPEC",
+        "-m",
+        "--model",
+        action="append",
+        default=[],
+        metavar="SPEC",
         help="a registered generator name, a checkpoint path, baseline:PATH or ground-truth; LABEL=SPEC renames "
         "it (repeatable)",
-    )  # fmt: skip
+    )
     p.add_argument("-o", "--output", required=True, help="output folder for the report")
     p.add_argument("--no-ground-truth", action="store_true", help="leave out the ground-truth reference row")
-    p.add_argument("--clip-seconds", type=float, default=30.0,
-                   help="evaluate non-overlapping clips of this length (official: 30); 0 = whole samples")  # fmt: skip
-    p.add_argument("--m2snet", default="m2snet-test-official",
-                   help="M2S-Net (name or path) whose motion encoder gives SE (paper: the test-split one); "
-                   "'none' skips SE")  # fmt: skip
+    p.add_argument(
+        "--clip-seconds",
+        type=float,
+        default=30.0,
+        help="evaluate non-overlapping clips of this length (official: 30); 0 = whole samples",
+    )
+    p.add_argument(
+        "--m2snet",
+        default="m2snet-test-official",
+        help="M2S-Net (name or path) whose motion encoder gives SE (paper: the test-split one); "
+        "'none' skips SE",
+    )
     p.add_argument("--discriminator", help="critic checkpoint for W-dis (none is released; default: n/a)")
-    p.add_argument("--definition", choices=["official", "paper"], default="official",
-                   help="metric formulas: the official code's (default) or the paper's as printed")  # fmt: skip
+    p.add_argument(
+        "--definition",
+        choices=["official", "paper"],
+        default="official",
+        help="metric formulas: the official code's (default) or the paper's as printed",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of clip k is SEED + k")
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

@@ -101,7 +101,7 @@ def sync_error(
     ``motion_encoder.features(x)[-1]`` in eval mode (BN running statistics), a mean over every element.
     paper (eq. 5): ``||E(Y) - E(Y_hat)||_2^2``, the per-sample sum of squared feature differences, averaged.
     `encoder` defaults to the paper's test-split M2S-Net; the official ``M2SGAN_eval.py`` uses the *training*
-    M2S-Net instead (SPEC.md section 11 item 2): pass ``"m2snet-official"`` to reproduce its numbers.
+    M2S-Net instead (its test-split option is never used): pass ``"m2snet-official"`` to reproduce its numbers.
     """
     r, f = as_pair(real, fake)
     definition = check_definition(definition)

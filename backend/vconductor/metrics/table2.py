@@ -2,7 +2,7 @@
 
 Arguments are ``(real, fake)`` (the official order), each a motion (T, 13, 2) or a batch (N, T, 13, 2) of the
 same shape. ``definition="official"`` (default) gives the numbers of the official code (``utils/loss.py``,
-``ProspectiveCup/eval.py``; SPEC.md section 9), including its batch reductions. ``definition="paper"`` gives the
+``ProspectiveCup/eval.py``; docs/official-model.md#metrics), including its batch reductions. ``definition="paper"`` gives the
 formulas as written in the paper (equations 4, 7, 8, 9), computed per sample and averaged over the batch,
 because the paper defines them for one pair. ``per_sample=True`` returns one value per sample (each computed as
 a batch of one), which is how ``M2SGAN_eval.py`` (batch size 1) produces its per-clip values.

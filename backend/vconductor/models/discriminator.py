@@ -1,6 +1,6 @@
 """M2S-GAN discriminator (critic): a 1-D CNN over the 26 coordinates, a per-step MLP, mean over time.
 
-The official ``Discriminator_1DCNN`` (SPEC.md section 3.5). No normalisation (WGAN-GP critic). The official
+The official ``Discriminator_1DCNN`` (docs/official-model.md#networks). No normalisation (WGAN-GP critic). The official
 code releases no discriminator weights.
 """
 

@@ -1,6 +1,6 @@
 """M2S-GAN generator: music features + upsampled per-second noise -> a dilated temporal CNN -> 13x2 keypoints.
 
-Layer for layer the official ``Generator`` (SPEC.md section 3.4). Two deliberate generalisations, both of which
+Layer for layer the official ``Generator`` (docs/official-model.md#networks). Two deliberate generalisations, both of which
 leave the official behaviour unchanged wherever the official code runs at all:
 - the noise may cover more frames than the music (it is cropped), so any mel length works, not only 90*S;
 - reflect padding mirrors back and forth on sequences shorter than the padding (the official code needs

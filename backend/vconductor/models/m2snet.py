@@ -1,7 +1,7 @@
 """M2S-Net: the contrastive music-motion synchronisation network of the paper's first stage.
 
 Music encoder + motion encoder, concatenated per frame (music first) and fused by 1x1 convs into a per-frame
-probability that the motion is in sync with the music (SPEC.md section 3.3).
+probability that the motion is in sync with the music (docs/official-model.md#networks).
 """
 
 import torch

@@ -1,6 +1,6 @@
 """Motion encoder of the paper: an ST-GCN over the 13-joint skeleton (used inside M2S-Net and the sync loss).
 
-Layer for layer the official ``MotionEncoder_STGCN`` (SPEC.md section 3.2): input batch-norm over the 26
+Layer for layer the official ``MotionEncoder_STGCN`` (docs/official-model.md#networks): input batch-norm over the 26
 coordinates, ten spatial-temporal graph-convolution units with learned edge importance, then a per-frame
 projection to 64 features.
 """
@@ -45,8 +45,6 @@ class STGCNUnit(nn.Module):
 
 class MotionEncoder(nn.Module):
     """motion (N, T, 13, 2) -> motion features (N, T, 64)."""
-
-    feature_dim = 64
 
     def __init__(self):
         super().__init__()

@@ -2,7 +2,7 @@
 
 A small residual 2-D CNN over the mel spectrogram (time x mel) that pools time by 3 (90 Hz -> 30 Hz) and the
 mel axis down to 16 bands, then projects each frame to a 64-d feature. Layer for layer the official
-``MusicEncoder``; see ../shared/reference/SPEC.md section 3.1.
+``MusicEncoder`` (docs/official-model.md#networks).
 """
 
 import torch
@@ -33,8 +33,6 @@ class ResidualConvBlock(nn.Module):
 
 class MusicEncoder(nn.Module):
     """mel (N, T, 128) at 90 Hz -> music features (N, ceil(T/3), 64) at 30 Hz."""
-
-    feature_dim = 64
 
     def __init__(self):
         super().__init__()

@@ -1,22 +1,32 @@
-"""One dataclass per training stage. Defaults are the official ones (SPEC.md section 7) unless noted.
+"""One dataclass per training stage; each field is also its command-line option (vconductor.cli_options).
 
+Defaults are those of the official training scripts (docs/official-model.md#training) unless noted.
 Differences from the official code, on purpose (also in docs/training.md):
-- super-hard negatives shift the motion by 0.5-5 s as the official comment says (the code draws 0-4.5 s, SPEC
-  bug 1); ``official_super_hard=True`` restores the bug;
+- super-hard negatives shift the motion by 0.5-5 s as the official comment says (the code draws 0-4.5 s);
+  ``official_super_hard=True`` restores the official draw;
 - easy negatives pair clips of different recordings (the official flip of an unshuffled batch can pair the two
-  halves of one recording, SPEC quirk 17) and the training set is shuffled;
+  halves of one recording) and the training set is shuffled;
 - hard negatives keep the clips ``hard_gap_s`` apart (official: 10 s = the clip length), so they scale with
   ``clip_length``;
-- the frozen encoders of stage 2 stay in eval mode (official: their batch-norm statistics keep moving, SPEC
-  quirk 5); ``official_encoder_bn=True`` restores that;
-- the gradient penalty is selectable: "official" (zero-centred, one norm over the whole batch, SPEC bug 3) or
+- the frozen encoders of stage 2 stay in eval mode (official: their batch-norm statistics keep moving);
+  ``official_encoder_bn=True`` restores that;
+- the gradient penalty is selectable: "official" (zero-centred, one norm over the whole batch) or
   "standard" (WGAN-GP: per-sample norm, centred at 1);
 - runs stop after ``max_steps`` as well as after ``epochs`` and checkpoint every ``checkpoint_every`` steps.
 """
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from ..cli_options import option
 
 OFFICIAL_SEED = 19990319
+
+Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["off", "bf16", "fp16"]
+NegativeMode = Literal["easy", "hard", "super_hard"]
+PenaltyKind = Literal["official", "standard"]
+BaselineKind = Literal["lstm", "cnn_lstm", "gan"]
 
 
 class ConfigError(ValueError):
@@ -27,25 +37,31 @@ class ConfigError(ValueError):
 class RunConfig:
     """What every stage shares: data, run folder, length of the run, device and logging."""
 
-    data_root: str = ""
-    out_dir: str = ""
-    train_split: str = "train"
-    val_split: str = "val"
-    sample_length: float = 30.0  # seconds per training sample (each recording is cut into such pieces)
-    batch_size: int = 10
-    lr: float = 1e-3
-    epochs: int = 400
-    max_steps: int | None = None  # stop after this many optimiser steps (None: run all epochs)
-    seed: int = OFFICIAL_SEED
-    checkpoint_every: int = 200  # steps; a killed run loses at most this many
-    eval_every: int | None = None  # steps; None = at the end of every epoch
-    limit: int | None = None  # use only the first N recordings of the training split
-    val_limit: int | None = None
-    device: str = "auto"
-    amp: str = "off"  # "off" | "bf16" | "fp16" (CUDA only)
-    workers: int = 0  # DataLoader worker processes
-    tensorboard: bool = True
-    progress: bool = True
+    data_root: str = option(
+        "", "dataset folder: <root>/<split>/<name>/{mel.npy, motion.npy}", positional=True
+    )
+    out_dir: str = option(
+        "", "run folder (weights, training_state.pt, logs)", flags=("--out",), metavar="OUT", required=True
+    )
+    train_split: str = option("train", "split folder to train on")
+    val_split: str = option("val", "split folder to validate on")
+    # Each recording is cut into pieces of this length, as the official loader does.
+    sample_length: float = option(30.0, "seconds per sample")
+    batch_size: int = option(10, "samples per optimiser step and process")
+    lr: float = option(1e-3, "learning rate")
+    epochs: int = option(400, "passes over the training split")
+    max_steps: int | None = option(None, "stop after this many optimiser steps")
+    seed: int = option(OFFICIAL_SEED, "seed of the initial weights and of every random draw")
+    # A killed run loses at most this many steps.
+    checkpoint_every: int = option(200, "steps between checkpoints", metavar="STEPS")
+    eval_every: int | None = option(None, "default: at the end of every epoch", metavar="STEPS")
+    limit: int | None = option(None, "use the first N training recordings")
+    val_limit: int | None = option(None, "use the first N validation recordings")
+    device: Device = option("auto", "where to train (auto: CUDA when available)")
+    amp: Precision = option("off", "mixed precision (CUDA)")
+    workers: int = option(0, "data-loading worker processes")
+    tensorboard: bool = option(True, "log to metrics.csv only", flags=("--no-tensorboard",))
+    progress: bool = option(True, "no progress bar", flags=("-q", "--quiet"))
 
     def validate(self) -> None:
         if self.sample_length <= 0:
@@ -62,26 +78,28 @@ class RunConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, values: dict):
-        names = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in values.items() if k in names}
-        for key in ("super_hard_shift_s",):
-            if key in kwargs and isinstance(kwargs[key], list):
-                kwargs[key] = tuple(kwargs[key])
-        return cls(**kwargs)
-
 
 @dataclass
 class SyncConfig(RunConfig):
     """Stage 1, M2S-Net: Adam 1e-3, batch 10, 30 s samples, 10 s clips, easy negatives in the first epoch."""
 
-    clip_length: float = 10.0  # seconds per music/motion clip of a pair
-    mode: str = "hard"  # negatives after the curriculum: "easy" | "hard" | "super_hard"
-    easy_epochs: int = 1  # the official curriculum: epoch 0 uses easy negatives
-    hard_gap_s: float | None = None  # hard negatives start at least this far apart (None: clip_length)
-    super_hard_shift_s: tuple[float, float] = (0.5, 5.0)
-    official_super_hard: bool = False  # True: the official shifts in [0, 4.5) s (SPEC bug 1)
+    clip_length: float = option(10.0, "seconds per clip of a pair")
+    mode: NegativeMode = option("hard", "negatives after the easy-first curriculum")
+    # The official curriculum: epoch 0 uses easy negatives.
+    easy_epochs: int = option(1, "epochs of easy negatives first")
+    hard_gap_s: float | None = option(
+        None,
+        "seconds between the clips of a hard negative (default: clip)",
+        flags=("--hard-gap",),
+        metavar="HARD_GAP",
+    )
+    super_hard_shift_s: tuple[float, float] = option(
+        (0.5, 5.0),
+        "super-hard shift range in seconds",
+        flags=("--super-hard-shift",),
+        metavar=("LOW", "HIGH"),
+    )
+    official_super_hard: bool = option(False, "the official bug: super-hard shifts in [0, HIGH-LOW) s")
 
     def validate(self) -> None:
         super().validate()
@@ -117,24 +135,35 @@ class SyncConfig(RunConfig):
 class GanConfig(RunConfig):
     """Stage 2, M2S-GAN: RMSprop 5e-4 for G and D, batch 20, 30 s samples, 5 critic steps per G step."""
 
-    sync_checkpoint: str = ""  # M2S-Net weights (m2snet.pt) or a stage-1 run folder
+    sync_checkpoint: str = option(
+        "",
+        "stage-1 run folder or M2S-Net checkpoint (m2snet.pt)",
+        flags=("--sync",),
+        metavar="SYNC",
+        required=True,
+    )
     batch_size: int = 20
     lr: float = 5e-4
     epochs: int = 200
-    n_critic: int = 5
-    w_gp: float = 10.0
-    gp: str = (
-        "official"  # "official" (zero-centred, whole-batch norm) | "standard" (per sample, centred at 1)
+    n_critic: int = option(5, "critic steps per generator step")
+    w_gp: float = option(10.0, "gradient-penalty weight")
+    gp: PenaltyKind = option(
+        "official", "official: zero-centred whole-batch norm; standard: per-sample, centred at 1"
     )
-    w_adv: float = 1.0
-    w_sync: float = 0.05
-    w_mse: float = 0.0
-    fresh_fakes: bool = False  # False: the official reuse of one fake batch for all critic steps
-    # True: the frozen encoders stay in train mode and their BN statistics move (SPEC quirk 5)
-    official_encoder_bn: bool = False
-    # Frozen music encoder in eval mode: compute each piece's features once (about 230 KB per 30 s piece)
-    cache_music_features: bool = True
-    eval_batches: int = 4  # validation batches for RDE / SDP
+    w_adv: float = option(1.0, "weight of the adversarial loss")
+    w_sync: float = option(0.05, "weight of the sync loss (motion-encoder features, L1)")
+    w_mse: float = option(0.0, "weight of the MSE to the real motion (official: off)")
+    fresh_fakes: bool = option(False, "new noise for every critic step (official: one fake batch for all)")
+    official_encoder_bn: bool = option(
+        False, "the official quirk: frozen encoders' batch-norm statistics keep updating"
+    )
+    # The frozen music encoder in eval mode maps a piece to fixed features (about 230 KB per 30 s piece).
+    cache_music_features: bool = option(
+        True,
+        "recompute the frozen music encoder every step instead of once per piece",
+        flags=("--no-feature-cache",),
+    )
+    eval_batches: int = option(4, "validation batches for RDE/SDP")
 
     def validate(self) -> None:
         super().validate()
@@ -155,13 +184,13 @@ class GanConfig(RunConfig):
 class BaselineConfig(RunConfig):
     """The paper's Table-2 comparisons (Adam 1e-3, as the paper trains its comparison models)."""
 
-    kind: str = "lstm"  # "lstm" | "cnn_lstm" | "gan"
+    kind: BaselineKind = option("lstm", "comparison model", required=True)
     batch_size: int = 10
-    w_contrastive: float = 1.0  # cnn_lstm
-    w_l1: float = 1.0  # gan
-    n_critic: int = 5
-    w_gp: float = 10.0
-    extra: dict = field(default_factory=dict)
+    w_contrastive: float = option(1.0, "cnn_lstm: weight of the contrastive loss")
+    w_l1: float = option(1.0, "gan: weight of the L1 loss to the real motion")
+    n_critic: int = option(5, "gan: critic steps per generator step")
+    w_gp: float = option(10.0, "gan: gradient-penalty weight")
+    extra: dict = field(default_factory=dict, metadata={"cli": False})
 
     def validate(self) -> None:
         super().validate()

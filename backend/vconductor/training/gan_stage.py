@@ -1,13 +1,13 @@
 """Stage 2: M2S-GAN. The generator's music encoder and the sync-loss motion encoder come from stage 1, frozen.
 
-Per step (SPEC.md section 5): one fake batch G(mel, z); ``n_critic`` critic steps on it (the official reuse of
+Per step (as the official loop, docs/official-model.md#training): one fake batch G(mel, z); ``n_critic`` critic steps on it (the official reuse of
 one fake batch; ``fresh_fakes`` draws new noise per critic step), each minimising
 -mean D(real) + mean D(fake) + w_gp * GP; then one generator step minimising
 w_adv * -mean D(fake) + w_sync * L1(E_motion(fake), E_motion(real)) + w_mse * MSE(fake, real).
 RMSprop(5e-4) for both. The discriminator is saved beside the generator.
 
 "Frozen" means requires_grad False *and* eval mode, so batch-norm statistics do not move; the official code
-leaves them in train mode (SPEC quirk 5), available as ``official_encoder_bn``.
+leaves them in train mode (freezing only turns gradients off), available as ``official_encoder_bn``.
 """
 
 from pathlib import Path
@@ -31,7 +31,7 @@ DISCRIMINATOR_FILE = "discriminator.pt"
 def gradient_penalty(critic: nn.Module, real, fake, alpha, kind: str) -> torch.Tensor:
     """WGAN-GP term at x = alpha * real + (1 - alpha) * fake.
 
-    "official": (||grad||_F - 0)^2 with one Frobenius norm over the whole batch (SPEC bug 3);
+    "official": (||grad||_F - 0)^2 with one Frobenius norm over the whole batch (the official code's);
     "standard": mean over samples of (||grad_n|| - 1)^2 (Gulrajani et al.).
     """
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
@@ -213,7 +213,8 @@ class GanTrainer(StageTrainer):
 def init_generator_official(generator: Generator) -> None:
     """The official extra init: N(0, 0.01) for the TCN's linear layer and block 0's 1x1 shortcut.
 
-    (The official N(0, 0.01) of the weight-normed convs has no effect, SPEC bug 4, so it is not repeated.)
+    (The official N(0, 0.01) of the weight-normed convs has no effect, since weight norm recomputes the weight
+    from g and v, so it is not repeated.)
     """
     with torch.no_grad():
         generator.decoder.linear.weight.normal_(0, 0.01)

@@ -27,8 +27,18 @@ from .pairs import SamplePieces
 from .runlog import RunLog
 
 # Settings a resumed run may change: how long it runs, where and how it reports; not what it computes.
-RESUMABLE_CHANGES = {"max_steps", "epochs", "checkpoint_every", "eval_every", "device", "workers", "tensorboard",
-                     "progress", "data_root", "out_dir"}  # fmt: skip
+RESUMABLE_CHANGES = {
+    "max_steps",
+    "epochs",
+    "checkpoint_every",
+    "eval_every",
+    "device",
+    "workers",
+    "tensorboard",
+    "progress",
+    "data_root",
+    "out_dir",
+}
 
 
 def _plain(value):
@@ -151,72 +161,87 @@ class StageTrainer:
         )
 
     def run(self, resume: bool = False) -> dict[str, float]:
-        cfg = self.cfg
-        if self.ctx.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-        barrier(self.ctx)
-        log = RunLog(self.out, self.ctx.is_main, cfg.tensorboard)
-        if resume:
-            self.resume()
-        elif self.ctx.is_main:
-            log.scalars(0, self.evaluate())
-        total = cfg.max_steps or cfg.epochs * len(self.batches_of_epoch(0))
-        progress = None
-        if self.ctx.is_main and cfg.progress:
-            from tqdm import tqdm
-
-            progress = tqdm(total=total, initial=self.step, desc=f"train {self.stage}", unit="step")
+        log = self._open_run(resume)
+        progress = self._progress_bar()
         last_eval: dict[str, float] = {}
         eval_step = -1
-        t0, steps_done = time.perf_counter(), 0
+        start, steps_done = time.perf_counter(), 0
         while not self.done():
             batches = self.batches_of_epoch(self.epoch)
             for batch in self.loader(batches[self.batch_in_epoch :]):
-                scalars = self.train_step(batch, step_generator(cfg.seed, self.ctx.rank, self.step))
+                scalars = self.train_step(batch, step_generator(self.cfg.seed, self.ctx.rank, self.step))
                 self.step += 1
                 self.batch_in_epoch += 1
                 steps_done += 1
                 if self.batch_in_epoch == len(batches):
                     self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-                if self.ctx.is_main:
-                    log.scalars(self.step, {**scalars, "train/epoch": self.epoch})
-                if progress is not None:
-                    progress.update(1)
-                    progress.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in list(scalars.items())[:3]})
-                if self.step % cfg.checkpoint_every == 0:
-                    self.save()
                 epoch_end = self.batch_in_epoch == 0
-                if self.ctx.is_main and (
-                    (cfg.eval_every and self.step % cfg.eval_every == 0)
-                    or (cfg.eval_every is None and epoch_end)
-                ):
+                self._log_step(log, progress, scalars)
+                if self.step % self.cfg.checkpoint_every == 0:
+                    self.save()
+                if self._evaluation_due(epoch_end):
                     last_eval, eval_step = self.evaluate(), self.step
                     log.scalars(self.step, last_eval)
                     if progress is not None:
                         progress.write(f"step {self.step}: " + _fmt(last_eval))
                 if self.done() or epoch_end:
                     break
-        elapsed = time.perf_counter() - t0
+        elapsed = time.perf_counter() - start
         if progress is not None:
             progress.close()
-        spread = weight_spread(
-            [m for m in self.state_parts().values() if isinstance(m, torch.nn.Module)], self.ctx
-        )
+        steps_per_s = steps_done / elapsed if elapsed > 0 else 0.0
+        return self._finish(log, last_eval if eval_step == self.step else None, steps_per_s)
+
+    def _open_run(self, resume: bool) -> RunLog:
+        """Write config.json, open the logs, and resume, or evaluate the initial weights (step 0)."""
+        if self.ctx.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2) + "\n")
+        barrier(self.ctx)
+        log = RunLog(self.out, self.ctx.is_main, self.cfg.tensorboard)
+        if resume:
+            self.resume()
+        elif self.ctx.is_main:
+            log.scalars(0, self.evaluate())
+        return log
+
+    def _progress_bar(self):
+        if not (self.ctx.is_main and self.cfg.progress):
+            return None
+        from tqdm import tqdm
+
+        total = self.cfg.max_steps or self.cfg.epochs * len(self.batches_of_epoch(0))
+        return tqdm(total=total, initial=self.step, desc=f"train {self.stage}", unit="step")
+
+    def _log_step(self, log: RunLog, progress, scalars: dict[str, float]) -> None:
+        if self.ctx.is_main:
+            log.scalars(self.step, {**scalars, "train/epoch": self.epoch})
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in list(scalars.items())[:3]})
+
+    def _evaluation_due(self, epoch_end: bool) -> bool:
+        every = self.cfg.eval_every
+        return self.ctx.is_main and bool((every and self.step % every == 0) or (every is None and epoch_end))
+
+    def _finish(
+        self, log: RunLog, last_eval: dict[str, float] | None, steps_per_s: float
+    ) -> dict[str, float]:
+        """Final checkpoint, evaluation (unless this step was just evaluated), speed and DDP weight spread."""
+        modules = [m for m in self.state_parts().values() if isinstance(m, torch.nn.Module)]
+        spread = weight_spread(modules, self.ctx)
         self.save()
         if self.ctx.is_main:
             if self.ctx.distributed:
                 log.scalars(self.step, {"ddp/weight_spread": spread})
-            if eval_step != self.step:
+            if last_eval is None:
                 last_eval = self.evaluate()
                 log.scalars(self.step, last_eval)
-            steps_per_s = steps_done / elapsed if elapsed > 0 else 0.0
-            log.scalars(
-                self.step, {"speed/samples_per_s": steps_per_s * cfg.batch_size * self.ctx.world_size}
-            )
+            samples_per_s = steps_per_s * self.cfg.batch_size * self.ctx.world_size
+            log.scalars(self.step, {"speed/samples_per_s": samples_per_s})
         log.close()
         barrier(self.ctx)
-        return last_eval
+        return last_eval or {}
 
 
 def _fmt(values: dict[str, float]) -> str:

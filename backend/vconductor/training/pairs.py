@@ -2,13 +2,15 @@
 
 Each recording is cut into non-overlapping pieces of ``sample_length`` seconds from its start (as the official
 loader: no random offset, no padding). A batch of pieces gives two clips of ``clip_length`` seconds per piece;
-(music1, motion1) and (music2, motion2) are the positives and the crossed pairs are the negatives (SPEC.md
-section 6). One pair of start times is drawn per batch, as in the official ``PairBuilder``.
+(music1, motion1) and (music2, motion2) are the positives and the crossed pairs are the negatives
+(docs/official-model.md#training). One pair of start times is drawn per batch, as in the official
+``PairBuilder``.
 
 Differences from the official sampler (docs/training.md): super-hard shifts really lie in [0.5, 5) s (the
-official code draws [0, 4.5), SPEC bug 1; ``official_super_hard`` restores it); easy negatives never pair two
-pieces of one recording when the batch allows it (SPEC quirk 17); music and motion are cut at the same motion
-frame (music index 3*int(t*30) instead of int(t*90), which can lag by up to 2 mel frames).
+official code draws [0, 4.5): it never adds the 0.5 s offset; ``official_super_hard`` restores it); easy
+negatives never pair two pieces of one recording when the batch allows it (the official flip of an unshuffled
+batch can); music and motion are cut at the same motion frame (music index 3*int(t*30) instead of int(t*90),
+which can lag by up to 2 mel frames).
 """
 
 from dataclasses import dataclass
@@ -81,7 +83,7 @@ def draw_starts(spec: PairSpec, mode: str, gen: torch.Generator) -> tuple[float,
     if mode == "super_hard":
         lo, hi = spec.super_hard_shift
         start1 = u1 * (s - c - hi)
-        if spec.official_super_hard:  # SPEC bug 1: the comment's 0.5 s offset is never added
+        if spec.official_super_hard:  # the official bug: the comment's 0.5 s offset is never added
             return start1, start1 + u2 * (hi - lo)
         return start1, start1 + lo + u2 * (hi - lo)
     raise ValueError(f"unknown negative mode {mode!r} (expected one of {', '.join(MODES)})")
@@ -90,7 +92,7 @@ def draw_starts(spec: PairSpec, mode: str, gen: torch.Generator) -> tuple[float,
 def other_recording_order(recordings: torch.Tensor) -> torch.Tensor:
     """A permutation pairing every batch element with one of another recording (a rotation), if one exists.
 
-    The official code flips the batch, which can pair the two halves of one recording (SPEC quirk 17).
+    The official code flips the batch, which can pair the two halves of one recording (it does not shuffle).
     """
     n = len(recordings)
     for shift in range(1, n):

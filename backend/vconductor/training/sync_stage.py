@@ -1,4 +1,4 @@
-"""Stage 1: train M2S-Net to tell in-sync music/motion pairs from out-of-sync ones (SPEC.md sections 5, 6).
+"""Stage 1: train M2S-Net to tell in-sync music/motion pairs from out-of-sync ones.
 
 Loss: binary cross-entropy on the time-averaged sync probability of the two positives and two negatives per
 piece (the official loss). The curriculum uses easy negatives for the first ``easy_epochs`` epochs and then

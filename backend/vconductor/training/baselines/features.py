@@ -1,6 +1,7 @@
 """Music features for the baselines, computed from the dataset's mel (T, 128) at 90 Hz.
 
-The dataset mel is the official one (SPEC.md section 1): (dB + 80) / 80 with band 0 the *highest*. So
+The dataset mel is the official one (docs/official-model.md#audio-features): (dB + 80) / 80 with band 0 the
+*highest*. So
 dB = 80 * mel - 80 after flipping the band axis back.
 - MFCC: the orthonormal DCT-II of the dB mel over bands (librosa's ``mfcc`` on a dB mel), first 20 coefficients.
 - loudness: the mean dB over bands, scaled to about [0, 1].

@@ -9,6 +9,18 @@ from .features import N_MFCC
 OUT = NUM_JOINTS * 2
 
 
+def _conv_block(in_channels: int, out_channels: int, pool: tuple[int, int]) -> list[nn.Module]:
+    """3x3 conv -> batch norm -> ReLU -> max-pool by `pool` (time, mel)."""
+    conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+    return [conv, nn.BatchNorm2d(out_channels), nn.ReLU(), nn.MaxPool2d(pool)]
+
+
+def _dilated_block(channels: int, dilation: int) -> list[nn.Module]:
+    """A length-preserving dilated conv (kernel 5) -> batch norm -> ReLU."""
+    conv = nn.Conv1d(channels, channels, 5, padding=2 * dilation, dilation=dilation)
+    return [conv, nn.BatchNorm1d(channels), nn.ReLU()]
+
+
 class LSTMBaseline(nn.Module):
     """Shlizerman et al.: MFCC (N, F, 20) -> LSTM(200) -> dense layers -> (N, F, 13, 2)."""
 
@@ -31,10 +43,8 @@ class CNNLSTMBaseline(nn.Module):
     def __init__(self, hidden: int = 128):
         super().__init__()
         self.cnn = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d((1, 4)),
-            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d((3, 4)),
-            nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d((1, 4)),
-        )  # fmt: skip
+            *_conv_block(1, 16, (1, 4)), *_conv_block(16, 32, (3, 4)), *_conv_block(32, 32, (1, 4))
+        )
         self.encoder = nn.LSTM(32 * 2, hidden, batch_first=True)
         self.decoder = nn.LSTM(hidden, hidden, batch_first=True)
         self.head = nn.Sequential(nn.Linear(hidden, OUT), nn.Sigmoid())
@@ -58,12 +68,14 @@ class FeatureGANGenerator(nn.Module):
         super().__init__()
         c = channels
         self.net = nn.Sequential(
-            nn.Conv1d(in_features + self.noise_dim, c, 5, padding=2), nn.ReLU(),
-            nn.Conv1d(c, c, 5, padding=4, dilation=2), nn.BatchNorm1d(c), nn.ReLU(),
-            nn.Conv1d(c, c, 5, padding=8, dilation=4), nn.BatchNorm1d(c), nn.ReLU(),
-            nn.Conv1d(c, c, 5, padding=16, dilation=8), nn.BatchNorm1d(c), nn.ReLU(),
-            nn.Conv1d(c, OUT, 1), nn.Sigmoid(),
-        )  # fmt: skip
+            nn.Conv1d(in_features + self.noise_dim, c, 5, padding=2),
+            nn.ReLU(),
+            *_dilated_block(c, 2),
+            *_dilated_block(c, 4),
+            *_dilated_block(c, 8),
+            nn.Conv1d(c, OUT, 1),
+            nn.Sigmoid(),
+        )
 
     def forward(self, features: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         out = self.net(torch.cat([features, noise], dim=2).transpose(1, 2)).transpose(1, 2)
