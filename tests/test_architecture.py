@@ -11,22 +11,21 @@ from conftest import REPO
 BACKEND = REPO / "backend" / "vconductor"
 ADDON = REPO / "virtual_conductor_addon"
 
-_BASE = {"contract", "files", "progress", "skeleton"}
+_BASE = {"contract", "progress", "skeleton"}
 _BELOW_PIPELINE = _BASE | {"audio", "models", "conducting", "generation", "motion_io", "registry", "pipeline"}
 # component -> the components it may import (docs/architecture.md, "Layers and what may import what").
 BACKEND_ALLOWED = {
     "contract": set(),
-    "files": {"contract"},
     "progress": {"contract"},
     "skeleton": {"contract"},
     "audio": {"contract", "skeleton"},
-    "models": {"contract", "files", "skeleton"},
+    "models": {"contract", "skeleton"},
     "conducting": {"audio", "contract", "skeleton"},
     "generation": {"models", "progress", "contract", "skeleton"},
-    "motion_io": {"contract", "files"},
-    "registry": {"models", "files", "contract"},
+    "motion_io": {"contract"},
+    "registry": {"models", "contract"},
     "pipeline": _BELOW_PIPELINE - {"pipeline", "motion_io"},
-    "preview": {"audio", "motion_io", "files", "progress", "contract", "skeleton"},
+    "preview": {"audio", "motion_io", "progress", "contract", "skeleton"},
     "metrics": {"models", "registry", "contract", "skeleton"},
     "data": _BASE | {"audio", "conducting", "motion_io", "cli_options"},
     "training": _BASE | {"data", "metrics", "models", "cli_options"},
@@ -39,8 +38,7 @@ BACKEND_ALLOWED = {
 }
 ADDON_ALLOWED = {
     "contract": set(),
-    "files": set(),
-    "motion": {"contract", "files"},
+    "motion": {"contract"},
     "service": {"contract"},
     "blender": {"*"},
     "__init__": {"blender"},
@@ -105,12 +103,12 @@ def test_addon_layers():
 
 def test_the_rule_catches_an_upward_import(tmp_path):
     (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "net.py").write_text("from ..service import app\nfrom ..files import x\n")
+    (tmp_path / "models" / "net.py").write_text("from ..service import app\nfrom ..contract import x\n")
     imports = component_imports(tmp_path, "vconductor")
     assert _violations(imports, BACKEND_ALLOWED) == ["models imports service"]
 
 
-@pytest.mark.parametrize("folder", ["motion", "service", "contract.py", "files.py"])
+@pytest.mark.parametrize("folder", ["motion", "service", "contract.py"])
 def test_addon_core_never_imports_bpy(folder):
     paths = [ADDON / folder] if folder.endswith(".py") else sorted((ADDON / folder).rglob("*.py"))
     for path in paths:

@@ -12,7 +12,12 @@ import csv
 import enum
 import io
 import json
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -66,6 +71,24 @@ class JobState(str, enum.Enum):
 
 
 MOTION_FORMATS = (".npz", ".json", ".csv")
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """A temp path beside `path`, moved into place on success and deleted on any failure: every file either
+    side writes (motion files, bone maps, checkpoints, reports) is whole or absent.
+
+    Not mkstemp: the writer creates the file itself, with the user's usual permissions rather than 0600.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class MotionFileError(ValueError):

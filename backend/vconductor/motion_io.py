@@ -7,8 +7,14 @@ system: a failure never leaves a half-written output.
 from pathlib import Path
 
 from .contract import MOTION_FORMATS as FORMATS
-from .contract import Motion, MotionFileError, motion_from_bytes, motion_suffix, motion_to_bytes
-from .files import atomic_output
+from .contract import (
+    Motion,
+    MotionFileError,
+    atomic_output,
+    motion_from_bytes,
+    motion_suffix,
+    motion_to_bytes,
+)
 
 __all__ = ["FORMATS", "Motion", "MotionFileError", "load_motion", "save_motion"]
 

@@ -6,7 +6,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from ..files import write_atomically
+from ..contract import atomic_output
 from ..motion.bone_map import BoneMap, preset_for_rig, preset_label, preset_names
 from ..motion.errors import MotionError
 from . import armature, request
@@ -64,7 +64,8 @@ class VCONDUCTOR_OT_save_bone_map(request.ArmatureOperator, bpy.types.Operator, 
         bone_map, _source = armature.resolve_bone_map(rig)
         path = bpy.path.abspath(self.filepath)
         try:
-            write_atomically(path, (bone_map.to_json() + "\n").encode())
+            with atomic_output(path) as tmp:
+                tmp.write_text(bone_map.to_json() + "\n", encoding="utf-8")
         except OSError as exc:
             self.report({"ERROR"}, f"Cannot write {path}: {exc.strerror or exc}")
             return {"CANCELLED"}

@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..contract import Motion, motion_to_bytes
-from ..files import write_atomically
+from ..contract import Motion, atomic_output, motion_to_bytes
 from .errors import MotionError
 
 FORMATS = (".json", ".csv")
@@ -19,4 +18,7 @@ def write_keypoints(take: Motion, path: str | os.PathLike) -> Path:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise MotionError(f"Unsupported keypoint file type '{suffix}': use {' or '.join(FORMATS)}.")
-    return write_atomically(path, motion_to_bytes(take, suffix))
+    content = motion_to_bytes(take, suffix)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(content)
+    return path

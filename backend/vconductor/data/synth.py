@@ -171,7 +171,7 @@ def synth_dataset(
     progress: bool = True,
 ) -> dict:
     """Write ``out/<split>/<index>/{mel,motion}.npy`` (+ meta.json) and ``out/synth.json``; returns the manifest."""
-    from ..files import atomic_output
+    from ..contract import atomic_output
 
     options = options or SynthOptions()
     out = Path(out)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from ..files import atomic_output
+from ..contract import atomic_output
 from ..metrics import strength_contour
 from ..metrics.table2 import POOL_KERNEL, POOL_STRIDE, RDE_MIN_HZ
 from ..skeleton import FPS

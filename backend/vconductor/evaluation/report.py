@@ -10,7 +10,7 @@ import csv
 import math
 from pathlib import Path
 
-from ..files import atomic_output
+from ..contract import atomic_output
 from .runner import COLUMNS, EXTRA_COLUMNS, Evaluation
 
 CSV_FIELDS = ("model", "clips", *(key for key, _, _ in COLUMNS), *EXTRA_COLUMNS, "generation_s")

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..files import atomic_output
+from ..contract import atomic_output
 
 FORMAT = "vconductor"
 # Parameter-name prefixes (in our names) that tell each kind of network apart, checked in this order.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_output
+from ..contract import atomic_output
 from ..motion_io import Motion
 from ..progress import Progress
 from .encode import GIF_FPS, GIF_SCALE, check_audio, write_gif, write_mp4

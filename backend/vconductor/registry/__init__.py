@@ -3,7 +3,7 @@
 The official VirtualConductor weights may not be redistributed, so vconductor never bundles them: a user
 registers a file they downloaded (``vconductor models add official PATH``) or pulls it from the official
 repository (``vconductor models pull official``). Files live in ``<home>/models/<name>.pt`` with an index in
-``<home>/models/index.json``; both are written with `files.atomic_output`, so a crash never leaves a
+``<home>/models/index.json``; both are written with `contract.atomic_output`, so a crash never leaves a
 half-written model or index behind.
 
 `cache` says where things live and what they are called, `operations` adds, pulls, checks and resolves models,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import platformdirs
 
-from ..files import atomic_output
+from ..contract import atomic_output
 
 KINDS = ("generator", "m2snet", "discriminator")
 DEFAULT_URL_BASE = "https://github.com/ChenDelong1999/VirtualConductor/raw/main/"

@@ -8,7 +8,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..files import atomic_output
+from ..contract import atomic_output
 from .cache import (
     FILE_SUFFIXES,
     HOW_TO_ADD,

@@ -134,7 +134,7 @@ async def _serve(server, sock: socket.socket, signals: list[int], on_started, pa
 
 def _started(host: str, port: int, port_file: Path | None, config) -> None:
     if port_file is not None:
-        from ..files import atomic_output
+        from ..contract import atomic_output
 
         try:
             with atomic_output(port_file) as tmp:

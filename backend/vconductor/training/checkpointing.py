@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..files import atomic_output
+from ..contract import atomic_output
 
 STATE_FORMAT = "vconductor-training"
 STATE_FILE = "training_state.pt"
