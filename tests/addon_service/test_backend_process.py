@@ -35,7 +35,7 @@ def home(tmp_path):
 
 
 def test_start_health_stop_restart(home, tmp_path, monkeypatch):
-    monkeypatch.setenv("VCONDUCTOR_TOKEN", "inherited")  # not the add-on's: the backend must not require it
+    monkeypatch.setenv("VCONDUCTOR_TOKEN", "inherited")  # not the add-on's: the backend gets its own
     proc = BackendProcess([backend_command()], device="cpu", env=home)
     assert not proc.running and proc.base_url is None and proc.exit_reason() is None
     url = proc.start(timeout_s=60)
@@ -44,8 +44,8 @@ def test_start_health_stop_restart(home, tmp_path, monkeypatch):
         assert proc.running and url.startswith("http://127.0.0.1:") and proc.base_url == url
         assert proc.start() == url  # already running: the same backend
         health = ServiceClient(url).health()
-        assert health["status"] == "ok" and health["auth_required"] is False and health["device"] == "cpu"
-        log_dir = os.path.dirname(proc.log_path)
+        assert health["status"] == "ok" and health["auth_required"] is True and health["device"] == "cpu"
+        log_dir, first_token = os.path.dirname(proc.log_path), proc.token
     finally:
         proc.stop()
     assert not proc.running and proc.returncode == 0 and gone(pid)
@@ -56,13 +56,15 @@ def test_start_health_stop_restart(home, tmp_path, monkeypatch):
     url2 = proc.start(timeout_s=60)  # the same object starts a new backend
     try:
         assert ServiceClient(url2).health()["status"] == "ok"
+        assert proc.token != first_token and proc.client().models(), "each launch has its own token"
     finally:
         proc.stop()
 
 
 def test_backend_killed_mid_job(home, tmp_path):
     proc = BackendProcess([backend_command()], device="cpu", log_path=str(tmp_path / "b.log"), env=home)
-    client = ServiceClient(proc.start(timeout_s=60))
+    proc.start(timeout_s=60)
+    client = proc.client()
     try:
         handle = client.submit_pcm(music(600.0), 22050, model="procedural")
         deadline = time.monotonic() + 30

@@ -132,7 +132,6 @@ def test_zip_content(addon_zip):
         "blender_manifest.toml",
         "__init__.py",
         "contract.py",
-        "files.py",
         "service/client.py",
         "service/process.py",
         "service/session.py",

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from service_harness import backend_command, closed_port, gone, music
 from virtual_conductor_addon.contract import JobState
-from virtual_conductor_addon.service.client import ServiceClient
 from virtual_conductor_addon.service.session import (
     BackendSession,
     BackendSettings,
@@ -65,7 +64,7 @@ def test_started_in_the_background_then_generates_with_the_default_model(session
     assert job.state is JobState.DONE and job.progress == 1.0 and job.error == ""
     motion = job.result
     assert motion.model == "procedural" and motion.seed == 4 and motion.keypoints.shape == (90, 13, 2)
-    client = ServiceClient(session.process.base_url)
+    client = session.process.client()
     np.testing.assert_array_equal(motion.keypoints, client.result(job.job_id).keypoints)
 
 
@@ -79,7 +78,7 @@ def test_cancel_stops_the_backend_job(session):
     session.cancel_job()
     assert _wait_finished(session, 60) is job
     assert job.state is JobState.CANCELLED and job.message == "Cancelled" and job.result is None
-    client = ServiceClient(session.process.base_url)
+    client = session.process.client()
     deadline = time.monotonic() + 60
     while client.status(job.job_id)["state"] != "cancelled":  # a running job stops at its next window
         assert time.monotonic() < deadline

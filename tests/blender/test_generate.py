@@ -31,11 +31,10 @@ def _backend_keypoints(bpy, strip, scene) -> np.ndarray:
     """The backend's own keypoints for the same audio (what the rig must follow)."""
     from virtual_conductor_addon.blender import audio
     from virtual_conductor_addon.blender.backend import SESSION
-    from virtual_conductor_addon.service.client import ServiceClient
 
     frames = audio.strip_range(scene, strip)
     pcm = audio.strip_pcm(strip, frames)
-    client = ServiceClient(SESSION.process.base_url)
+    client = SESSION.process.client()
     settings = scene.vconductor
     handle = client.submit_pcm(pcm, audio.SAMPLE_RATE, model="procedural", seed=settings.seed)
     client.wait(handle.id, poll_s=0.1, timeout_s=120)

@@ -7,6 +7,7 @@ quoted when it fails to start. Standard library only.
 
 import atexit
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -15,9 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-from .client import ServiceClient, ServiceError
+from .client import UNREACHABLE, ServiceClient, ServiceError
 
 TOKEN_ENV = "VCONDUCTOR_TOKEN"  # the backend reads its token here: other users cannot see it in `ps`
+TOKEN_BYTES = 32  # of randomness in a per-launch token
 # the longest audio the backend takes (contract.MAX_DURATION_S, 3 h) as float32 mono PCM at contract.SAMPLE_RATE
 # is 909 MiB
 MAX_UPLOAD_MB = 1024
@@ -35,8 +37,9 @@ class BackendProcess:
     """One backend process. start() is idempotent while it runs; stop() is safe to call any number of times.
 
     command: the backend executable (["/path/.venv/bin/vconductor"]) or [python, "-m", "vconductor"].
-    token: required from clients when set (passed through the environment, never the command line); without
-    one, a VCONDUCTOR_TOKEN inherited from Blender's environment is removed so clients need none.
+    token: required from clients (passed through the environment, never the command line). Without one, each
+    start makes a new random token (`token` holds it; `client()` uses it): a loopback server without a token
+    would take jobs from any program on this machine, and a token in Blender's own environment is not ours.
     env: extra environment variables for the backend (e.g. VCONDUCTOR_HOME).
     """
 
@@ -51,7 +54,8 @@ class BackendProcess:
     ):
         self.command = [command] if isinstance(command, str) else list(command)
         self.device = device
-        self.token = token or None
+        self._configured_token = token or None
+        self.token: str = token or ""  # the running backend's: set by start()
         self.env = dict(env or {})
         self._requested_log = log_path
         self.log_path: str | None = log_path
@@ -73,6 +77,12 @@ class BackendProcess:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
+
+    def client(self, timeout_s: float = 10.0) -> ServiceClient:
+        """A client for the running backend, with its token."""
+        if not self.base_url:
+            raise ServiceError("The backend is not running", UNREACHABLE)
+        return ServiceClient(self.base_url, self.token, timeout_s=timeout_s)
 
     def exit_reason(self, wait_s: float = 0.0) -> str | None:
         """One line saying why the backend is gone (exit code and its log's last lines), None while it runs
@@ -148,9 +158,8 @@ class BackendProcess:
         ]
         args += ["--parent-pid", str(os.getpid())]  # it stops by itself if Blender dies without stopping it
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        env.pop(TOKEN_ENV, None)
-        if self.token:
-            env[TOKEN_ENV] = self.token
+        self.token = self._configured_token or secrets.token_urlsafe(TOKEN_BYTES)  # per launch
+        env[TOKEN_ENV] = self.token
         options = {}
         if os.name == "posix":
             options["start_new_session"] = True  # its own process group: a Ctrl-C in Blender's terminal
@@ -189,7 +198,7 @@ class BackendProcess:
     def _wait_for_health(
         self, proc: subprocess.Popen, base_url: str, deadline: float, timeout_s: float
     ) -> None:
-        client = ServiceClient(base_url, self.token or "", timeout_s=5.0)
+        client = ServiceClient(base_url, self.token, timeout_s=5.0)
         while True:
             try:
                 client.health()

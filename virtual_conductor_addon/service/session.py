@@ -98,7 +98,7 @@ class BackendSession:
                 finally:
                     self._starting = None
                 self._process, self._key = process, key
-            return ServiceClient(self._process.base_url)
+            return self._process.client()  # with the backend's per-launch token
 
     def connect(self, settings: BackendSettings) -> dict:
         """Start or reach the backend now and list its models; its health reply (version, device, ...)."""

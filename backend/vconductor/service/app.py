@@ -1,10 +1,9 @@
-"""The HTTP API (FastAPI): routes under /v1, one JSON error shape, an optional bearer token.
+"""The HTTP API (FastAPI): routes under /v1, one JSON error shape, the checks of security.py.
 
 ``create_app(config)`` builds the app; its lifespan starts the device worker and the upload folder and stops
 both on shutdown. Blocking work (decoding, JSON of big results) runs in threads, never on the event loop.
 """
 
-import hmac
 import secrets
 import shutil
 from contextlib import asynccontextmanager
@@ -16,14 +15,14 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBearer
-from starlette.datastructures import Headers
 
 from .. import __version__
 from ..contract import MAX_DURATION_S, SAMPLE_RATE, JobState, motion_json_chunks, motion_to_bytes
 from ..pipeline import motion_frames
 from . import catalog, intake
-from .errors import ApiError, error_response, install_handlers
+from .errors import ApiError, install_handlers
 from .schemas import ErrorBody, ErrorInfo, Health, JobLinks, JobOptions, JobResult, JobStatus, ModelInfo
+from .security import BearerAuth, LocalRequestsOnly
 from .store import Job, JobStore, StoreFull
 from .worker import ShuttingDown, Worker
 
@@ -35,6 +34,7 @@ RETRY_AFTER_S = "5"
 class ServiceConfig:
     device: str = "auto"
     token: str | None = None
+    host: str = "127.0.0.1"  # the address served: the one non-loopback name Host headers may carry
     max_upload_bytes: int = 512 * MiB
     max_duration_s: float = MAX_DURATION_S
     job_ttl_s: float = 3600.0
@@ -161,30 +161,6 @@ class Service:
         raise ApiError(
             409, "not_ready", f"the job is {job.state.value} ({job.progress:.0%}): poll /v1/jobs/{job_id}"
         )
-
-
-class BearerAuth:
-    """Every path but the health check needs ``Authorization: Bearer <token>``, compared in constant time.
-
-    A middleware rather than a dependency so that /docs, /openapi.json and unknown paths are covered too.
-    """
-
-    def __init__(self, app, token: str, open_paths=("/v1/health",)):
-        self.app, self.token, self.open_paths = app, token.encode(), frozenset(open_paths)
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"] not in self.open_paths:
-            header = Headers(scope=scope).get("authorization", "")
-            scheme, _, given = header.partition(" ")
-            response = None
-            if scheme.lower() != "bearer" or not given.strip():
-                message = "this server needs 'Authorization: Bearer <token>'"
-                response = error_response(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
-            elif not hmac.compare_digest(given.strip().encode("latin-1"), self.token):
-                response = error_response(403, "forbidden", "wrong token")
-            if response is not None:
-                return await response(scope, receive, send)
-        await self.app(scope, receive, send)
 
 
 # --------------------------------------------------------------------------------------------------- routes
@@ -334,6 +310,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     if config.token is not None:
         app.add_middleware(BearerAuth, token=config.token)
         protected = [Depends(HTTPBearer(auto_error=False))]  # documents the scheme; BearerAuth enforces it
+    app.add_middleware(LocalRequestsOnly, listen_host=config.host)  # the last added runs first
     app.include_router(public)
     app.include_router(api, dependencies=protected, responses=_errors(401, 403) if protected else None)
     return app

@@ -32,7 +32,10 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         description="Serve generation over HTTP: API under /v1, docs at /docs.",
     )
     p.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on; a non-loopback one needs --token"
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; a non-loopback one needs --token (Host headers must name this address "
+        "or a loopback one; any, on 0.0.0.0 or ::)",
     )
     p.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="port; 0 picks a free one (see --port-file)"
@@ -177,6 +180,7 @@ def _config(args):
     return ServiceConfig(
         device=args.device,
         token=args.token,
+        host=args.host,  # its name is the one non-loopback Host header accepted
         max_upload_bytes=int(args.max_upload_mb * MiB),
         max_duration_s=max_duration_s,
         job_ttl_s=args.job_ttl_s,
