@@ -32,6 +32,7 @@ BACKEND_ALLOWED = {
     "evaluation": _BASE | {"data", "metrics", "models", "registry", "generation", "training", "motion_io"},
     "service": _BELOW_PIPELINE | {"__init__"},
     "cli_options": set(),
+    "cli_outputs": {"contract"},
     "cli": {"*"},
     "__main__": {"cli"},
     "__init__": set(),

@@ -5,6 +5,7 @@ are instant.
 """
 
 import argparse
+import errno
 import functools
 import os
 import sys
@@ -12,6 +13,15 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .cli_outputs import (
+    OutputError,
+    missing_folders,
+    os_error_line,
+    output_formats,
+    plan_outputs,
+    remove_empty_folders,
+    write_motion_files,
+)
 
 AUDIO_SUFFIXES = {
     ".wav",
@@ -51,19 +61,6 @@ def _collect_inputs(paths: list[str]) -> list[Path]:
     return files
 
 
-def _plan_outputs(inputs: list[Path], out: Path, formats: list[str], many: bool) -> list[list[Path]]:
-    """Output paths per input: OUT itself for one input and a file name, else OUT/<name>.<format>."""
-    from .motion_io import FORMATS
-
-    if not many and out.suffix.lower() in FORMATS:
-        return [[out]]
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: several inputs need an output folder, not a file")
-    stems = [f.stem for f in inputs]
-    names = [f.name if stems.count(f.stem) > 1 else f.stem for f in inputs]
-    return [[out / f"{name}.{fmt}" for fmt in formats] for name in names]
-
-
 def _load_conductor_timed(model: str, device: str):
     from .pipeline import load_conductor  # a learned model imports torch: this runs beside the first decoding
 
@@ -86,21 +83,18 @@ def _side_executor():
 
 
 def cmd_generate(args) -> int:
-    formats = _output_formats(args.format)
+    formats = output_formats(args.format)
     inputs = _collect_inputs(args.audio)
-    many = len(inputs) > 1 or any(Path(a).is_dir() for a in args.audio)
-    outputs = _plan_outputs(inputs, Path(args.output), formats, many)
-    failures = _generate_all(args, _choose_model(args), inputs, outputs)
-    if failures:
+    single_file = len(args.audio) == 1 and not Path(args.audio[0]).is_dir()
+    outputs = plan_outputs(args.output, inputs, single_file, formats)  # every refusal comes before any work
+    made_by_this_run = missing_folders(target for targets in outputs for target in targets)
+    try:
+        failures = _generate_all(args, _choose_model(args), inputs, outputs)
+    finally:
+        remove_empty_folders(made_by_this_run)  # a run that wrote nothing leaves nothing, folders included
+    if failures and len(inputs) > 1:  # one input: its own error line says it all
         _error(f"{failures} of {len(inputs)} file(s) failed; nothing was written for them")
     return 1 if failures else 0
-
-
-def _output_formats(spec: str) -> list[str]:
-    formats = [f.strip().lstrip(".").lower() for f in spec.split(",") if f.strip()]
-    if bad := [f for f in formats if f not in ("npz", "json", "csv")]:
-        raise UserError(f"unknown format(s) {', '.join(bad)}: use npz, json, csv")
-    return formats
 
 
 def _choose_model(args) -> str:
@@ -126,7 +120,7 @@ def _choose_model(args) -> str:
     return model
 
 
-def _generate_all(args, model: str, inputs: list[Path], outputs: list[list[Path]]) -> int:
+def _generate_all(args, model: str, inputs: list[Path], outputs: list[tuple[Path, ...]]) -> int:
     """Generate every input in turn; returns how many failed."""
     from .pipeline import needs_of, prepare_input
     from .registry import RegistryError
@@ -156,12 +150,13 @@ def _first_result(first, pool):
     return prepared
 
 
-def _generate_file(args, audio_path: Path, targets: list[Path], prepare, conductor, load_s: float) -> bool:
+def _generate_file(
+    args, audio_path: Path, targets: tuple[Path, ...], prepare, conductor, load_s: float
+) -> bool:
     """Prepare (`prepare()`), conduct and write one input; False, with the reason printed, on failure."""
     from concurrent.futures import BrokenExecutor
 
     from .audio import AudioError
-    from .motion_io import save_motion
     from .pipeline import JobReport, run
 
     report = JobReport()
@@ -170,11 +165,10 @@ def _generate_file(args, audio_path: Path, targets: list[Path], prepare, conduct
         with _progress_bar(audio_path.name, args.quiet) as progress:
             motion = run(prepared, conductor, args.seed, progress, report=report)
         t0 = time.perf_counter()
-        for target in targets:
-            save_motion(motion, target)
+        write_motion_files(motion, targets)  # all of this input's files, or none of them
         report.seconds["write"] = time.perf_counter() - t0
-    except (AudioError, OSError, ValueError) as exc:
-        _error(str(exc))
+    except (AudioError, OSError, ValueError, OutputError) as exc:
+        _error(os_error_line(exc) if isinstance(exc, OSError) else str(exc))
         return False
     except BrokenExecutor:  # the decoding worker died (killed, out of memory)
         _error(f"{audio_path}: the audio decoder process died (out of memory?)")
@@ -245,28 +239,42 @@ def cmd_preview(args) -> int:
         motion = load_motion(args.motion)
     except (FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
-    with _progress_bar(Path(args.output).name, args.quiet) as progress:
+    out = Path(args.output)
+    made_by_this_run = missing_folders([out])
+    with _progress_bar(out.name, args.quiet) as progress:
         try:
-            out = render_preview(motion, args.output, args.audio, size=args.size, progress=progress)
-        except (RuntimeError, ValueError, OSError) as exc:
+            render_preview(motion, out, args.audio, size=args.size, progress=progress)
+        except RuntimeError as exc:  # ffmpeg failed or was killed (a file-size limit, a full disk)
+            raise UserError(f"{out}: {exc}") from None
+        except OSError as exc:
+            raise UserError(os_error_line(exc, out, "cannot write")) from None
+        except ValueError as exc:
             raise UserError(str(exc)) from None
+        finally:
+            remove_empty_folders(made_by_this_run)
     if not args.quiet:
         print(f"wrote {out}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import registry
-    from .data.cli import add_cli as add_data_cli
-    from .evaluation.cli import add_cli as add_evaluate_cli
-    from .service import add_cli as add_serve_cli
-    from .training.cli import add_cli as add_train_cli
+GENERATE_DESCRIPTION = """\
+Audio in, conducting keypoints (30 fps) out. Where -o OUT writes:
+  one input file and OUT ending in .npz/.json/.csv: the file OUT, in that format;
+  otherwise: the folder OUT (made if needed), with NAME.FORMAT per input for each --format,
+  NAME being the input's stem, or its whole file name when two inputs share a stem.
+Refused before any work: two inputs that would write the same file (d1/x.wav and d2/x.wav),
+a .npz/.json/.csv OUT with several inputs or a folder, and any other suffix with one input
+(`-o video.mp4`: write a .npz, then `vconductor preview`); end OUT with / for a folder.
+An input's files are written together or not at all: a failure leaves nothing behind."""
 
-    parser = argparse.ArgumentParser(prog="vconductor", description="Music to orchestral-conductor motion.")
-    parser.add_argument("--version", action="version", version=f"vconductor {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = sub.add_parser("generate", help="audio file(s) or folder -> conducting keypoints (30 fps)")
+def _add_generate(sub) -> None:
+    gen = sub.add_parser(
+        "generate",
+        help="audio file(s) or folder -> conducting keypoints (30 fps)",
+        description=GENERATE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     gen.add_argument(
         "audio", nargs="+", help="audio files (wav, flac, ogg, mp3, m4a, ...) or folders of them"
     )
@@ -274,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
-        help="output file (.npz/.json/.csv) for one input, or a folder for several",
+        metavar="OUT",
+        help="a .npz/.json/.csv file for one input file, else a folder (see above)",
     )
     gen.add_argument(
         "--model",
@@ -290,19 +299,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="the same seed gives the same motion; others vary it"
     )
     gen.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    gen.add_argument("--format", default="npz", help="formats written per input in folder mode: npz,json,csv")
+    gen.add_argument(
+        "--format", help="formats written per input when OUT is a folder: npz,json,csv (default npz)"
+    )
     gen.add_argument("--timings", action="store_true", help="print the time each stage took")
     gen.add_argument("-q", "--quiet", action="store_true")
     gen.set_defaults(func=cmd_generate)
 
+
+def _add_preview(sub) -> None:
     prev = sub.add_parser("preview", help="render a motion file to .mp4/.gif video or a .png contact sheet")
     prev.add_argument("motion", help="motion file written by `vconductor generate`")
-    prev.add_argument("-o", "--output", required=True, help="preview.mp4, preview.gif or sheet.png")
+    prev.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="preview.mp4, preview.gif or sheet.png (written whole or not at all)",
+    )
     prev.add_argument("--audio", help="audio to mux into the video (the piece the motion was made from)")
     prev.add_argument("--size", type=int, default=600, help="video size in pixels (square)")
     prev.add_argument("-q", "--quiet", action="store_true")
     prev.set_defaults(func=cmd_preview)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import registry
+    from .data.cli import add_cli as add_data_cli
+    from .evaluation.cli import add_cli as add_evaluate_cli
+    from .service import add_cli as add_serve_cli
+    from .training.cli import add_cli as add_train_cli
+
+    parser = argparse.ArgumentParser(prog="vconductor", description="Music to orchestral-conductor motion.")
+    parser.add_argument("--version", action="version", version=f"vconductor {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_generate(sub)
+    _add_preview(sub)
     registry.add_cli(sub)
     add_serve_cli(sub)
     add_data_cli(sub)
@@ -311,12 +342,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# errnos of a write that failed for want of room: blamed on the command's output when the error names no file
+_NO_ROOM = {errno.EFBIG, errno.ENOSPC, errno.EDQUOT}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except UserError as exc:
+    except (UserError, OutputError) as exc:
         _error(str(exc))
+        return 1
+    except OSError as exc:  # a read or write no command handled: one line naming the file, never a traceback
+        output = getattr(args, "output", None) or getattr(args, "out", None)
+        _error(os_error_line(exc, output if exc.errno in _NO_ROOM else None))
         return 1
     except KeyboardInterrupt:
         _error("interrupted")

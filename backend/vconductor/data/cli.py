@@ -102,8 +102,10 @@ def _cmd_synth(args) -> int:
             resume=args.resume,
             progress=not args.quiet,
         )
-    except (SynthError, OSError) as exc:
+    except SynthError as exc:
         return _fail(str(exc))
+    except OSError as exc:  # only writes happen here; numpy's messages name no file, so name the dataset
+        return _fail(f"{args.out}: cannot write ({exc.strerror or exc})")
     if not args.quiet:
         counts = ", ".join(f"{k} {v}" for k, v in splits.items())
         print(

@@ -1,5 +1,6 @@
 """Writing the rendered frames: ffmpeg (the binary that ships with imageio-ffmpeg) fed raw RGB on stdin."""
 
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -16,6 +17,8 @@ GIF_FPS = 15
 GIF_SCALE = 0.5  # GIFs are big: half the requested size
 # veryfast: the encoder keeps pace with the Python renderer on two cores; flat colours compress well anyway.
 X264_OPTIONS = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+# ffmpeg's exit status when the kernel stops it at the file-size limit (`ulimit -f`); it logs nothing then
+KILLED_AT_SIZE_LIMIT = -signal.SIGXFSZ if hasattr(signal, "SIGXFSZ") else None
 
 
 def _ffmpeg_exe() -> str:
@@ -64,6 +67,8 @@ def _run_ffmpeg(args: list[str], frames: Iterable[bytes]) -> None:
         if returncode != 0 or pipe_broke:
             log.seek(0)
             message = log.read().decode(errors="replace").strip()[-2000:] or "no message"
+            if returncode == KILLED_AT_SIZE_LIMIT:
+                message = "File too large (the file-size limit, ulimit -f)"
             raise RuntimeError(f"ffmpeg failed (exit {returncode}): {message}")
 
 
