@@ -6,6 +6,7 @@ Parity with the official features is checked on ../shared (skips cleanly without
 
 import math
 import os
+import pickle
 import subprocess
 import tracemalloc
 import warnings
@@ -20,6 +21,7 @@ from conftest import CORPUS, FIXTURES, requires_shared
 from vconductor.audio import (
     Audio,
     AudioError,
+    AudioTooLong,
     filterbank,
     load_audio,
     mel_features,
@@ -676,3 +678,81 @@ def test_audio_object_is_used_as_is():
     assert audio.sample_rate == SR and audio.duration_s == pytest.approx(2.0)
     assert audio.peak == pytest.approx(float(np.abs(y).max()))
     assert max_err(mel_features(audio), mel_features((y, SR))) == 0
+
+
+# ---- 9. limits and hostile files (docs/input-limits.md) ------------------------------------------------------
+
+
+def _pipe_flac(src, dst) -> None:
+    """FLAC as ffmpeg writes it to a pipe: STREAMINFO holds no length (libsndfile reports 2**63 - 1 frames)."""
+    with open(dst, "wb") as f:
+        cmd = [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(src),
+            "-c:a",
+            "flac",
+            "-f",
+            "flac",
+            "pipe:1",
+        ]
+        subprocess.run(cmd, check=True, stdout=f, timeout=60)
+
+
+def test_flac_without_a_length_and_gsm_wav_decode_exactly(tmp_path):
+    src = tmp_path / "src.wav"
+    sf.write(src, chirp_noise(2.0, 44100), 44100, subtype="PCM_16")
+    _pipe_flac(src, tmp_path / "streamed.flac")
+    assert sf.info(tmp_path / "streamed.flac").frames == 2**63 - 1
+    assert np.array_equal(load_audio(tmp_path / "streamed.flac").samples, load_audio(src).samples)
+    gsm = tmp_path / "gsm.wav"  # libsndfile cannot seek in GSM 6.10: its reads go block by block
+    sf.write(gsm, chirp_noise(2.0, 8000), 8000, subtype="GSM610")
+    audio = load_audio(gsm)
+    assert audio.source_rate == 8000 and len(audio.samples) == 2 * SR
+    ffmpeg_encode(gsm, tmp_path / "gsm_as_float.wav", "-c:a", "pcm_f32le")
+    assert np.array_equal(audio.samples, load_audio(tmp_path / "gsm_as_float.wav").samples)
+
+
+def test_length_limit_from_the_header_and_while_decoding(tmp_path):
+    wav = tmp_path / "two.wav"
+    sf.write(wav, chirp_noise(2.0, SR), SR)
+    _pipe_flac(wav, tmp_path / "two.flac")
+    ffmpeg_encode(wav, tmp_path / "two.mka", "-c:a", "flac")
+    for path, stopped in ((wav, False), (tmp_path / "two.mka", False), (tmp_path / "two.flac", True)):
+        with pytest.raises(AudioTooLong, match=path.name) as info:
+            load_audio(path, max_duration_s=1.5)
+        assert info.value.stopped == stopped and info.value.limit_s == 1.5, path
+        assert stopped or info.value.seconds == pytest.approx(2.0, abs=0.01)
+        assert len(load_audio(path, max_duration_s=2.5).samples) == 2 * SR
+    with pytest.raises(AudioTooLong, match=r"samples: 2.0 s of audio is over the limit of 1.5 s"):
+        load_audio((chirp_noise(2.0, SR), SR), max_duration_s=1.5)
+    copy = pickle.loads(pickle.dumps(info.value))  # the CLI decodes in a worker process
+    assert str(copy) == str(info.value) and copy.stopped
+
+
+HUGE_VALUES = {
+    "float-wav-1e20": lambda p: _write(p / "huge.wav", chirp_noise(1.0, SR) * 1e20, SR, "FLOAT"),
+    "float-wav-3e38": lambda p: _write(p / "max.wav", np.full(SR, 3e38, np.float32), SR, "FLOAT"),
+    "double-wav-1e300": lambda p: _write(p / "double.wav", chirp_noise(1.0, SR) * 1e300, SR, "DOUBLE"),
+    "float64-samples-1e300": lambda p: (chirp_noise(1.0, SR).astype(np.float64) * 1e300, SR),
+    "float32-samples-1e11": lambda p: (np.full(SR, -1e11, np.float32), SR),
+}
+
+
+@pytest.mark.parametrize("case", list(HUGE_VALUES))
+def test_absurd_sample_values_are_refused_not_turned_into_nan(case, tmp_path):
+    source = HUGE_VALUES[case](tmp_path)
+    with pytest.raises(AudioError, match=r"sample values reach .*not audio") as info:
+        load_audio(source)
+    name = source.name if isinstance(source, os.PathLike) else "samples"
+    assert str(info.value).startswith(str(source) if name != "samples" else "samples")
+    assert name in str(info.value)
+
+
+def test_integer_scaled_float_audio_is_accepted_and_gives_the_same_features(tmp_path):
+    y = chirp_noise(2.0, SR)
+    path = _write(tmp_path / "int_scaled.wav", y * 32768, SR, "FLOAT")
+    assert max_err(mel_features(path), mel_features((y, SR))) <= 1e-4

@@ -13,10 +13,14 @@ from time import perf_counter
 import numpy as np
 
 from .audio import SILENCE_PEAK, Audio, AudioError, load_audio, mel_features
-from .contract import FPS, MIN_DURATION_S, Motion
+from .contract import FPS, MAX_DURATION_S, MIN_DURATION_S, Motion, MotionFileError
 from .progress import Progress
 
 PROCEDURAL = "procedural"
+
+
+class ResultError(ValueError):
+    """A conductor's output that must not be handed on (non-finite values), named after its input."""
 
 
 @dataclass
@@ -54,10 +58,16 @@ def check_usable(audio: Audio) -> None:
         raise AudioError(f"{audio.name}: the audio is silent (peak {audio.peak:.1e}, below -80 dBFS)")
 
 
-def prepare_input(source, needs: str = "mel", meter: str | None = None) -> PreparedInput:
-    """Decode, check, and compute what the conductor needs: "mel" features or an "analysis" (no torch)."""
+def prepare_input(
+    source, needs: str = "mel", meter: str | None = None, max_duration_s: float = MAX_DURATION_S
+) -> PreparedInput:
+    """Decode, check, and compute what the conductor needs: "mel" features or an "analysis" (no torch).
+
+    A path or sample array longer than `max_duration_s` is refused (AudioTooLong) before or while decoding;
+    an Audio was decoded, and checked, by the caller.
+    """
     t0 = perf_counter()
-    audio = source if isinstance(source, Audio) else load_audio(source)
+    audio = source if isinstance(source, Audio) else load_audio(source, max_duration_s)
     check_usable(audio)
     decode_s = perf_counter() - t0
     name = Path(audio.name).name if audio.name != "<samples>" else ""
@@ -66,6 +76,8 @@ def prepare_input(source, needs: str = "mel", meter: str | None = None) -> Prepa
     t0 = perf_counter()
     if needs == "mel":
         prepared.mel = mel_features(audio)
+        if not np.isfinite(prepared.mel).all():  # cannot happen for checked samples: never hand it on
+            raise AudioError(f"{audio.name}: the audio gives non-finite features")
         prepared.seconds["features"] = perf_counter() - t0
     elif needs == "analysis":
         from .conducting import analyze
@@ -142,11 +154,17 @@ def run(
     should_cancel=None,
     report: JobReport | None = None,
 ) -> Motion:
-    """The motion for prepared input; `report` receives the preparation's and the conductor's timings."""
+    """The motion for prepared input; `report` receives the preparation's and the conductor's timings.
+
+    A result with non-finite values raises ResultError: no caller may write or return it.
+    """
     report = report if report is not None else JobReport()
     report.seconds.update(prepared.seconds)
     keypoints = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds)
-    return Motion(keypoints, prepared.duration_s, conductor.model_id, seed, source=prepared.name)
+    try:
+        return Motion(keypoints, prepared.duration_s, conductor.model_id, seed, source=prepared.name)
+    except MotionFileError as exc:
+        raise ResultError(f"{prepared.name or 'the audio'}: no usable motion was produced ({exc})") from None
 
 
 def generate(

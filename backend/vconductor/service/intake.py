@@ -1,9 +1,11 @@
 """Taking audio in: the request body streamed to a temp file under the size limit, then decoded and checked.
 
 Decoding runs at submit time (in a thread, a few at a time), so every unusable input (empty, corrupt, truncated,
-not audio, silent, too short, too long) is answered with a 422 before a job exists. The decoded mono 22050 Hz
-samples wait on disk until the job's turn, and the upload itself is deleted at once; a PCM body that already
-is those samples (mono, 22050 Hz, uncropped) is kept as they are rather than written a second time.
+not audio, silent, too short, too long, absurd sample values) is answered with a 422 before a job exists. The
+length limit is checked from the header where there is one, and while decoding (which stops there) where there
+is not (docs/input-limits.md). Messages name the client's file, never a path of the server's. The decoded mono
+22050 Hz samples wait on disk until the job's turn, and the upload itself is deleted at once; a PCM body that
+already is those samples (mono, 22050 Hz, uncropped) is kept as they are rather than written a second time.
 """
 
 import os
@@ -13,13 +15,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from ..audio import Audio, AudioError, load_audio
+from ..audio import Audio, AudioError, AudioTooLong, load_audio
 from ..contract import SAMPLE_RATE
 from ..pipeline import check_usable
 from .errors import ApiError, describe_validation
@@ -30,6 +31,7 @@ PCM_TYPE = "application/octet-stream"
 MULTIPART_TYPE = "multipart/form-data"
 PCM_NAME = "PCM body"
 PCM_ONLY = ("sample_rate", "channels")
+FILE_FIELD = "file"  # the multipart part that holds the audio (the OpenAPI document names it)
 
 
 def upload_folder() -> Path:
@@ -104,29 +106,42 @@ async def receive_body(request: Request, dest: Path, limit: int) -> int:
 
 
 async def receive_multipart(request: Request, folder: Path, stem: str, limit: int) -> tuple[Path, str, dict]:
-    """Save the one uploaded file of a multipart body; returns (path, its display name, the other fields)."""
+    """Save the uploaded 'file' part of a multipart body; returns (path, its display name, the other fields)."""
     parser = MultiPartParser(request.headers, _limited(request, limit), max_files=1, max_fields=16)
     try:
         form = await parser.parse()
     except MultiPartException as exc:
         raise ApiError(400, "bad_request", f"malformed multipart body: {exc.message}") from None
     try:
-        files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
-        if not files:
-            raise ApiError(
-                422, "missing_file", "the multipart body has no file part: send the audio as 'file'"
-            )
-        name = display_name(files[0].filename)
+        upload = _file_part(form)
+        name = display_name(upload.filename)
         dest = folder / (stem + _safe_suffix(name))
         try:
             with open(dest, "xb") as out:
-                shutil.copyfileobj(files[0].file, out, 1 << 20)  # spooled to disk by the parser beyond 1 MiB
+                shutil.copyfileobj(upload.file, out, 1 << 20)  # spooled to disk by the parser beyond 1 MiB
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
         return dest, name, {k: v for k, v in form.multi_items() if isinstance(v, str)}
     finally:
         await form.close()
+
+
+def _file_part(form) -> UploadFile:
+    """The audio: the part named 'file', which must be a file (other names are options, or refused)."""
+    others = [key for key, value in form.multi_items() if isinstance(value, UploadFile) and key != FILE_FIELD]
+    if others:
+        message = f"the audio goes in the multipart part '{FILE_FIELD}', not {others[0][:40]!r}"
+        raise ApiError(422, "missing_file", message)
+    upload = form.get(FILE_FIELD)
+    if upload is None:
+        raise ApiError(
+            422, "missing_file", f"the multipart body has no file part: send the audio as '{FILE_FIELD}'"
+        )
+    if not isinstance(upload, UploadFile):
+        message = f"the '{FILE_FIELD}' part is text: send it as a file upload (with a filename)"
+        raise ApiError(422, "missing_file", message)
+    return upload
 
 
 def display_name(filename: str | None) -> str:
@@ -181,11 +196,11 @@ def check_pcm_length(nbytes: int, options: JobOptions, max_duration_s: float) ->
 
 def _check_duration(seconds: float, max_duration_s: float, name: str) -> None:
     if seconds > max_duration_s:
-        message = (
-            f"{name}: {seconds / 60:.1f} minutes of audio is over the limit of "
-            f"{max_duration_s / 60:g} minutes (--max-duration-s)"
-        )
-        raise ApiError(422, "too_long", message)
+        raise _too_long(AudioTooLong(name, seconds, max_duration_s))
+
+
+def _too_long(exc: AudioTooLong) -> ApiError:
+    return ApiError(422, "too_long", f"{exc} (--max-duration-s)")
 
 
 # ------------------------------------------------------------------------------------------------ decoding
@@ -204,9 +219,10 @@ def decode(
             os.replace(upload, out)
         else:
             audio.samples.astype("<f4", copy=False).tofile(out)
+    except AudioTooLong as exc:
+        raise _too_long(exc) from None
     except AudioError as exc:
-        message = str(exc).replace(str(upload), name)
-        raise ApiError(422, "invalid_audio", re.sub(r"^samples:", f"{name}:", message)) from None
+        raise ApiError(422, "invalid_audio", _without_paths(str(exc), upload, name)) from None
     except (OSError, MemoryError) as exc:
         out.unlink(missing_ok=True)
         raise ApiError(
@@ -217,15 +233,19 @@ def decode(
     return AudioInput(out, name, audio.duration_s, audio.source_rate, audio.channels, audio.samples.nbytes)
 
 
+def _without_paths(message: str, upload: Path, name: str) -> str:
+    """A decoder's message with any path of the server's replaced (the decoders name `name` already)."""
+    message = message.replace(f"file:{upload}", name).replace(str(upload), name)
+    return message.replace(str(upload.parent), "<upload folder>")
+
+
 def _decoded(upload: Path, name: str, options: JobOptions, pcm: bool, max_duration_s: float) -> Audio:
     if pcm:
         check_pcm_length(upload.stat().st_size, options, max_duration_s)
         frames = np.memmap(upload, dtype="<f4", mode="r").reshape(-1, options.channels)  # read as needed
-        audio = load_audio((frames, options.sample_rate))
+        audio = load_audio((frames, options.sample_rate), max_duration_s, name)
     else:
-        _check_header_duration(upload, name, max_duration_s)
-        audio = load_audio(upload)
-    _check_duration(audio.duration_s, max_duration_s, name)
+        audio = load_audio(upload, max_duration_s, name)  # the header's length first, then while decoding
     audio = _crop(Audio(audio.samples, audio.source_rate, audio.channels, name), options)
     check_usable(audio)
     return audio
@@ -237,16 +257,6 @@ def _is_working_format(options: JobOptions) -> bool:
     return options.sample_rate == SAMPLE_RATE and options.channels == 1 and uncropped
 
 
-def _check_header_duration(path: Path, name: str, max_duration_s: float) -> None:
-    """Refuse an over-long file from its header, before decoding it (libsndfile formats only)."""
-    try:
-        info = sf.info(str(path))
-    except (RuntimeError, ValueError, OSError):
-        return  # not a libsndfile format: checked once decoded
-    if info.samplerate > 0:
-        _check_duration(info.frames / info.samplerate, max_duration_s, name)
-
-
 def _crop(audio: Audio, options: JobOptions) -> Audio:
     if options.start_s is None and options.end_s is None:
         return audio
@@ -254,6 +264,6 @@ def _crop(audio: Audio, options: JobOptions) -> Audio:
     if start >= audio.duration_s:
         message = f"start_s {start:g} is not before the end of the audio ({audio.duration_s:.2f} s)"
         raise ApiError(422, "invalid_option", message)
-    a = round(start * SAMPLE_RATE)
-    b = len(audio.samples) if options.end_s is None else round(options.end_s * SAMPLE_RATE)
+    end = audio.duration_s if options.end_s is None else min(options.end_s, audio.duration_s)
+    a, b = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
     return Audio(audio.samples[a:b], audio.source_rate, audio.channels, audio.name)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..contract import JobState
 
 MAX_SEED = 2**32 - 1  # what every conductor's random generator accepts
+MAX_CROP_S = 1e6  # crop times are seconds of audio: beyond about 11 days they are not (docs/input-limits.md)
 
 
 class JobOptions(BaseModel):
@@ -22,8 +23,16 @@ class JobOptions(BaseModel):
         "learned model, else procedural",
     )
     seed: int = Field(0, ge=0, le=MAX_SEED, description="the same seed gives the same motion")
-    start_s: float | None = Field(None, ge=0, allow_inf_nan=False, description="crop: start (seconds)")
-    end_s: float | None = Field(None, gt=0, allow_inf_nan=False, description="crop: end (seconds)")
+    start_s: float | None = Field(
+        None, ge=0, le=MAX_CROP_S, allow_inf_nan=False, description="crop: start (seconds)"
+    )
+    end_s: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_CROP_S,
+        allow_inf_nan=False,
+        description="crop: end (seconds; past the end of the audio means its end)",
+    )
     meter: Literal["2/4", "3/4", "4/4", "6/8"] | None = Field(
         None, description="metre for the procedural conductor (default: detected); learned models ignore it"
     )

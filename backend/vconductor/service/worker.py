@@ -14,7 +14,7 @@ from itertools import islice
 
 from ..audio import Audio, AudioError
 from ..contract import JobState
-from ..pipeline import PROCEDURAL, load_conductor, needs_of, prepare_input, run
+from ..pipeline import PROCEDURAL, ResultError, load_conductor, needs_of, prepare_input, run
 from .store import Job, JobStore
 
 log = logging.getLogger("vconductor.service")
@@ -166,9 +166,12 @@ class Worker:
                 self.store.finish(job, JobState.FAILED, error=(exc.code, str(exc)), message="failed")
             elif isinstance(exc, AudioError):
                 self.store.finish(job, JobState.FAILED, error=("invalid_audio", str(exc)), message="failed")
-            else:
+            elif isinstance(exc, ResultError):  # refused by the final check: nothing non-finite is returned
+                log.warning("job %s: %s", job.id, exc)
+                self.store.finish(job, JobState.FAILED, error=("invalid_result", str(exc)), message="failed")
+            else:  # the log has the details; the client's message carries no server paths or internals
                 log.exception("job %s failed", job.id)
-                error = ("internal_error", f"{type(exc).__name__}: {exc}")
+                error = ("internal_error", f"internal error ({type(exc).__name__}): see the server log")
                 self.store.finish(job, JobState.FAILED, error=error, message="failed")
         finally:
             job.audio.discard()
