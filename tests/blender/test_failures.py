@@ -38,7 +38,7 @@ def connect_mode(bpy):
     prefs = bpy.context.preferences.addons["virtual_conductor_addon"].preferences
     prefs.backend_mode = "CONNECT"
     yield prefs
-    prefs.backend_mode, prefs.url = "START", "http://127.0.0.1:8765"
+    prefs.backend_mode, prefs.url, prefs.token = "START", "http://127.0.0.1:8765", ""
 
 
 def test_backend_unreachable(bpy, connect_mode):
@@ -117,6 +117,7 @@ def test_connected_backend_killed_mid_job(bpy, connect_mode, backend_command, mo
     monkeypatch.setattr(bpy.app.timers, "register", lambda fn, **kw: None)
     process = BackendProcess([backend_command], device="cpu")
     connect_mode.url = process.start(timeout_s=120)
+    connect_mode.token = process.token  # the backend makes its own per-launch token
     try:
         scene, _rig = _scene_with_rig(bpy)
         scene.sequence_editor.active_strip.frame_offset_end = 0  # 32 s: the first run also compiles librosa
