@@ -38,7 +38,7 @@ class PreparedInput:
     duration_s: float
     num_frames: int  # ceil(duration * 30)
     mel: np.ndarray | None = None  # (T, 128) official features at 90 Hz, for the learned model
-    analysis: object | None = None  # a vconductor.analysis.MusicAnalysis, for the procedural conductor
+    analysis: object | None = None  # a vconductor.conducting.MusicAnalysis, for the procedural conductor
     # seconds each preparation stage took: they travel with the input (it may be prepared in another process)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -113,7 +113,7 @@ class ProceduralConductor:
     device = "cpu"
 
     def __init__(self, config=None):
-        self.config = config  # a vconductor.procedural.ConductorConfig, or None for the defaults
+        self.config = config  # a vconductor.conducting.ConductorConfig, or None for the defaults
 
     def conduct(self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None):
         from .conducting import conduct

@@ -2,7 +2,7 @@
 synchronised to its music.
 
 Each sample is a piece from :mod:`vconductor.data.synth_music` (tempo, metre, dynamics, articulation, rests all
-known) conducted by :func:`vconductor.procedural.conduct` from a :class:`MusicAnalysis` built from what was
+known) conducted by :func:`vconductor.conducting.conduct` from a :class:`MusicAnalysis` built from what was
 composed, never from analysing the audio. The conductor's build varies per sample (pattern size and width, beat
 plane, head and torso motion, left-hand habits, the seed's personal touch), so the motion is not a function of
 the music alone and its beats and sizes must be read from the music. The piece starts before the excerpt and

@@ -9,7 +9,7 @@ half-beat, and optionally percussion (a low drum on downbeats, a tick on every b
 wavetable (a few harmonics with a random spectral slope) under a plucked or sustained envelope.
 
 :func:`compose` draws the score, :func:`render` makes the audio and :meth:`Piece.analysis` gives the
-:class:`vconductor.analysis.MusicAnalysis` of what was composed (not of an analysis of the audio).
+:class:`vconductor.conducting.MusicAnalysis` of what was composed (not of an analysis of the audio).
 """
 
 from dataclasses import dataclass, field
