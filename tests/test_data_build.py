@@ -307,6 +307,39 @@ def test_input_errors_are_one_clear_line(tmp_path, audio_12s):
         read_detections(tmp_path / "missing.json")
 
 
+def files_under(folder) -> dict[str, bytes]:
+    """Every file under `folder`, hidden ones included, with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_build_that_fails_midway_leaves_the_dataset_as_it_was(tmp_path, audio_12s, capsys):
+    """A real write failure after some samples are written (a file where the val split's folder goes): no new
+    sample, the replaced ones back, no hidden folder left, and one line naming what failed."""
+    from vconductor.cli import main
+
+    out = tmp_path / "ds"
+    first = write_alphapose(tmp_path / "first.json", video_people(12.0, 25.0))
+    build_samples(audio_12s, first, out, BuildOptions(seconds=4, fps=25.0), name="rec", report=print)
+    (out / "val").write_text("not a split folder\n")
+    before = files_under(out)
+    again = write_alphapose(tmp_path / "again.json", video_people(12.0, 25.0, seed=1))
+    build = ["data", "build", str(audio_12s), str(again), "-o", str(out), "--fps", "25", "--seconds", "4"]
+    # samples 0 and 1 go to train (replacing the first build's), sample 2 to val, which cannot be made
+    code = main([*build, "--name", "rec", "--overwrite", "--val-fraction", "0.34"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {out / 'val' / 'rec-002'}: cannot write (File exists: {out / 'val'})")
+    assert err.rstrip().endswith("; nothing was written, the dataset is as it was")
+    assert files_under(out) == before
+
+    fresh = tmp_path / "fresh"  # only the file in the val split's way: the train folder is this build's
+    fresh.mkdir()
+    (fresh / "val").write_text("not a split folder\n")
+    assert main([*build[:5], str(fresh), *build[6:], "--name", "rec", "--val-fraction", "0.34"]) == 1
+    assert "cannot write (File exists" in capsys.readouterr().err
+    assert files_under(fresh) == {"val": b"not a split folder\n"} and not (fresh / "train").exists()
+
+
 def test_cli_build_end_to_end(tmp_path, audio_12s):
     poses = write_openpose(tmp_path / "op", video_people(12.0, 25.0))
     command = [sys.executable, "-m", "vconductor", "data", "build", str(audio_12s), str(poses)]

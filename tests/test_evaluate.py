@@ -3,6 +3,8 @@
 import csv
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 
@@ -49,7 +51,13 @@ def m2snet_file(tmp_path_factory):
     return path
 
 
-def run_cli(*args, home):
+def run_cli(*args, home, max_file_bytes: int | None = None):
+    """`vconductor evaluate ARGS`; with `max_file_bytes`, writes past that size fail (as under `ulimit -f`)."""
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), no kill
+
     env = {**os.environ, "VCONDUCTOR_HOME": str(home), "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, "-m", "vconductor", "evaluate", *map(str, args)],
@@ -57,6 +65,7 @@ def run_cli(*args, home):
         text=True,
         env=env,
         timeout=300,
+        preexec_fn=None if max_file_bytes is None else limit_file_size,
     )
 
 
@@ -104,6 +113,29 @@ def test_cli_errors_are_one_clear_line(dataset_root, m2snet_file, tmp_path):
         assert proc.returncode == 1 and message in proc.stderr, proc.stderr
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert not (tmp_path / "o" / "report.md").exists()
+
+
+def test_a_failed_write_leaves_the_previous_report_and_no_new_folder(tmp_path):
+    """The report's files are written together or not at all: here the small CSV fits under the file-size
+    limit and the plots (or report.md) do not."""
+    root = write_dataset(tmp_path / "cm100", seconds=4, count=1)
+    (root / "test" / "0" / "meta.json").write_text(json.dumps({"beats_s": list(np.arange(0, 4, 0.5))}))
+    out = tmp_path / "report"
+    out.mkdir()
+    previous = {name: f"previous {name}\n" for name in ("report.csv", "report.md", "psd_joint_speed.png")}
+    for name, text in previous.items():
+        (out / name).write_text(text)
+    proc = run_cli(root, "--m2snet", "none", "-o", out, "-q", home=tmp_path / "home", max_file_bytes=16384)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr == f"error: {out / 'psd_joint_speed.png'}: File too large\n"
+    assert {p.name: p.read_text() for p in out.iterdir()} == previous  # no temp file either
+
+    fresh = tmp_path / "new" / "report"
+    proc = run_cli(
+        root, "--m2snet", "none", "--no-plots", "-o", fresh, "-q", home=tmp_path / "home", max_file_bytes=600
+    )
+    assert proc.returncode == 1 and proc.stderr == f"error: {fresh / 'report.md'}: File too large\n"
+    assert not (tmp_path / "new").exists()
 
 
 def test_evaluate_api_with_a_callable_model(dataset_root, m2snet_file):

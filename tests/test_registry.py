@@ -7,9 +7,14 @@ import argparse
 import functools
 import hashlib
 import http.server
+import json
 import os
+import resource
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -144,6 +149,65 @@ def test_add_list_resolve_remove(checkpoints, cache_home):
     assert cache_contents(cache_home) == ["index.json"]
     with pytest.raises(RegistryError, match="no model named 'mine'"):
         registry.remove_model("mine")
+
+
+def files_under(home: Path) -> dict[str, bytes]:
+    """Every file under `home` (hidden temporary ones included) with its bytes."""
+    return {str(p.relative_to(home)): p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file()}
+
+
+def cli_under_file_size_limit(args: list[str], max_file_bytes: int) -> subprocess.CompletedProcess:
+    """`vconductor ARGS` in a real process whose writes past `max_file_bytes` fail (as under `ulimit -f`)."""
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), no kill
+
+    return subprocess.run(
+        [sys.executable, "-m", "vconductor", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size,
+    )
+
+
+def test_add_is_all_or_nothing_when_the_index_cannot_be_written(checkpoints, cache_home):
+    """The copy fits under the file-size limit but the grown index does not: a real write failure after the
+    copy. The cache is left exactly as it was: no new file, no temp file, the replaced file and index intact."""
+    registry.add_model("mine", checkpoints["generator"])
+    index = cache_home / "models" / "index.json"
+    models = json.loads(index.read_text())["models"]
+    for k in range(1500):  # a long-used cache: an index larger than a small checkpoint
+        models[f"run-{k:04d}"] = {
+            "kind": "generator",
+            "file": f"run-{k:04d}.pt",
+            "md5": f"{k:032x}",
+            "source": f"/data/training/runs/run-{k:04d}/generator.pt",
+            "added": "2025-01-01T00:00:00+00:00",
+        }
+    index.write_text(json.dumps({"version": 1, "models": models}, indent=2) + "\n")
+    limit = checkpoints["discriminator"].stat().st_size + 4096
+    assert index.stat().st_size > limit
+    before = files_under(cache_home)
+    for args in (["other"], ["mine", "--force"]):
+        name, *force = args
+        proc = cli_under_file_size_limit(
+            ["models", "add", name, str(checkpoints["discriminator"]), *force], limit
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith(f"error: cannot write the model index {index}: File too large")
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+        assert files_under(cache_home) == before, args
+    assert registry.resolve_model("mine").md5 == md5_of(checkpoints["generator"])
+
+
+def test_a_failed_first_add_leaves_no_cache_folder(tmp_path, cache_home):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(RegistryError):
+        registry.add_model("junk", junk)
+    assert not cache_home.exists()
 
 
 @pytest.mark.parametrize("kind", ["generator", "m2snet", "discriminator"])

@@ -8,9 +8,17 @@ non-overlapping samples of `seconds` (a shorter tail is dropped, as the official
 
 Samples with too much missing (a joint missing in more than `max_missing` of its frames, or for longer than
 `max_gap_s` at once) are skipped with a reason; a recording that yields no usable sample is an error.
+
+A build is all or nothing: every sample is written to a hidden folder beside its place (ignored by the
+reader), and they are moved into place together once all are written; a failure puts back the samples they
+replaced and removes the folders the build made, so the dataset is left as it was.
 """
 
+import os
 import re
+import secrets
+import shutil
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,13 +161,12 @@ def build_samples(
     clashes = [t for t in targets if t.exists()]
     if clashes and not overwrite:
         raise BuildError(f"{clashes[0]}: a sample of this name exists (use --overwrite or another --name)")
-    written = []
+    samples = []
     for k, target in enumerate(targets):
         frames = slice(k * per, (k + 1) * per)
         problem = _problem(rec.missing[frames], options)
-        span = f"{k * options.seconds}-{(k + 1) * options.seconds} s"
         if problem:
-            report(f"skipped sample {k} ({span}): {problem}")
+            report(f"skipped sample {k} ({k * options.seconds}-{(k + 1) * options.seconds} s): {problem}")
             continue
         meta = {
             "source_audio": str(audio),
@@ -171,10 +178,85 @@ def build_samples(
             "filled_fraction": np.round(rec.missing[frames].mean(axis=0), 4).tolist(),
         }
         mel = rec.mel[k * per * MEL_FRAMES_PER_MOTION_FRAME : (k + 1) * per * MEL_FRAMES_PER_MOTION_FRAME]
-        written.append(write_sample(target, mel, rec.motion[frames], meta))
-    if not written:
+        samples.append((target, mel, rec.motion[frames], meta))
+    if not samples:
         raise BuildError(
             f"no usable sample: every {options.seconds} s sample has too many missing joints "
             "(see the reasons above; --max-missing / --max-gap / --min-score relax the limits)"
         )
-    return written
+    return _write_all_or_nothing(samples, out)
+
+
+def _write_all_or_nothing(samples: list, out: Path) -> list[Path]:
+    """Write every (target, mel, motion, meta) sample or none; a failure is a BuildError naming the sample."""
+    token = secrets.token_hex(4)  # names this build's hidden folders, and nothing the user wrote
+    made = _missing_folders({target.parent for target, *_ in samples})
+    staged: list[tuple[Path, Path]] = []  # (hidden folder holding the new sample, its place)
+    current = out  # what a message names: the sample being written, else the dataset
+    try:
+        for target, mel, motion, meta in samples:
+            current, hidden = target, target.with_name(f".{target.name}.{token}.new")
+            staged.append((hidden, target))
+            write_sample(hidden, mel, motion, meta)
+        current = out
+        _move_into_place(staged, token)
+    except BaseException as exc:
+        for folder, _ in staged:
+            shutil.rmtree(folder, ignore_errors=True)
+        for folder in made:
+            with suppress(OSError):  # not empty: something else was written there meanwhile
+                folder.rmdir()
+        if isinstance(exc, OSError):
+            raise BuildError(_write_error(exc, current, token)) from None
+        raise
+    return [place for _, place in staged]
+
+
+def _move_into_place(staged: list[tuple[Path, Path]], token: str) -> None:
+    """Rename each new sample into its place; on a failure, undo every rename and restore what was replaced."""
+    done: list[tuple[Path, Path | None]] = []  # (place, the sample it held before, renamed aside)
+    try:
+        for new, place in staged:
+            previous = None
+            if os.path.lexists(place):
+                previous = place.with_name(f".{place.name}.{token}.old")
+                os.replace(place, previous)
+            done.append((place, previous))
+            os.replace(new, place)
+    except BaseException:
+        for place, previous in reversed(done):
+            with suppress(OSError):  # the first error is the one to report
+                if os.path.lexists(place):
+                    _delete(place)  # the new sample (the failed rename left nothing there)
+                if previous is not None:
+                    os.replace(previous, place)
+        raise
+    for _, previous in done:
+        if previous is not None:
+            _delete(previous)
+
+
+def _delete(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _missing_folders(folders) -> list[Path]:
+    """The given folders and those above them that do not exist yet, deepest first."""
+    missing: set[Path] = set()
+    for folder in folders:
+        while not folder.exists() and folder != folder.parent:
+            missing.add(folder)
+            folder = folder.parent
+    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
+
+
+def _write_error(exc: OSError, target: Path, token: str) -> str:
+    """One line naming the sample (or the file in the way), never this build's hidden folders."""
+    reason = exc.strerror or str(exc)
+    where = exc.filename2 or exc.filename
+    if where is not None and token not in os.fsdecode(where):
+        reason += f": {os.fsdecode(where)}"
+    return f"{target}: cannot write ({reason}); nothing was written, the dataset is as it was"

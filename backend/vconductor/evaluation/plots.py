@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from scipy import signal
 
-from ..contract import atomic_output
 from ..metrics import strength_contour
 from ..metrics.table2 import POOL_KERNEL, POOL_STRIDE, RDE_MIN_HZ
 from ..skeleton import FPS
@@ -31,18 +31,17 @@ def joint_speed_psd(motions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return freqs, psd.mean(axis=(0, 2))
 
 
-def _save(fig, path: Path) -> Path:
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
-    return path
+def _save(fig, path: Path) -> None:
+    try:
+        fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        _pyplot().close(fig)
 
 
-def write_plots(evaluation: Evaluation, out_dir: Path) -> dict[str, Path]:
+def write_plots(evaluation: Evaluation, staged: Callable[[str, str], Path]) -> None:
+    """Draw the plots into the files `staged(key, file name)` gives (temp files report.py moves into place)."""
     plt = _pyplot()
-    out_dir = Path(out_dir)
     results = evaluation.results
-    paths = {}
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for r in results:
@@ -51,7 +50,7 @@ def write_plots(evaluation: Evaluation, out_dir: Path) -> dict[str, Path]:
     ax.axvline(RDE_MIN_HZ, color="grey", ls="--", lw=1, label=f"{RDE_MIN_HZ} Hz (RDE cut)")
     ax.set(xlabel="frequency (Hz)", ylabel="PSD of joint speed", title="Joint-speed power spectrum (mean)")
     ax.legend(fontsize=8)
-    paths["psd"] = _save(fig, out_dir / "psd_joint_speed.png")
+    _save(fig, staged("psd", "psd_joint_speed.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for r in results:
@@ -60,7 +59,7 @@ def write_plots(evaluation: Evaluation, out_dir: Path) -> dict[str, Path]:
         ax.plot(t, contour, marker="o", ms=3, label=r.name)
     ax.set(xlabel="time (s), first clip", ylabel="pooled strength", title="Strength contour (SCE input)")
     ax.legend(fontsize=8)
-    paths["contour"] = _save(fig, out_dir / "strength_contour.png")
+    _save(fig, staged("contour", "strength_contour.png"))
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for c, axis in enumerate(axes):
@@ -72,5 +71,4 @@ def write_plots(evaluation: Evaluation, out_dir: Path) -> dict[str, Path]:
     for axis, coord in zip(axes, ("x", "y (down)"), strict=True):
         axis.set(xlabel=coord, ylabel="density", title=f"Keypoint {coord} values, all joints")
     axes[0].legend(fontsize=8)
-    paths["distribution"] = _save(fig, out_dir / "value_distribution.png")
-    return paths
+    _save(fig, staged("distribution", "value_distribution.png"))

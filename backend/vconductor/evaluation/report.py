@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from ..contract import atomic_output
@@ -23,7 +24,7 @@ def _describe(model) -> str:
 
 
 def write_csv(evaluation: Evaluation, path: Path) -> Path:
-    with atomic_output(path) as tmp, open(tmp, "w", newline="") as f:
+    with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for result in evaluation.results:
@@ -77,16 +78,44 @@ def markdown(evaluation: Evaluation, images: list[Path] = ()) -> str:
 
 
 def write_report(evaluation: Evaluation, out_dir, plots: bool = True) -> dict[str, Path]:
-    """report.md, report.csv and (with `plots`) the PNGs in `out_dir`; returns their paths by name."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": write_csv(evaluation, out_dir / "report.csv")}
-    if plots:
-        from .plots import write_plots
+    """report.md, report.csv and (with `plots`) the PNGs in `out_dir`; returns their paths by name.
 
-        paths.update(write_plots(evaluation, out_dir))
-    images = [p for k, p in paths.items() if p.suffix == ".png"]
-    with atomic_output(out_dir / "report.md") as tmp:
-        tmp.write_text(markdown(evaluation, images))
-    paths["markdown"] = out_dir / "report.md"
+    All or nothing: every file is written to a temp file beside it and they are moved into place together once
+    all are written, so a failure (a full disk, a file-size limit) leaves the folder as it was, or absent when
+    this made it. A write error is an OSError naming the report file, never a temp file."""
+    out_dir = Path(out_dir)
+    made = _missing_folders(out_dir)
+    paths: dict[str, Path] = {}
+    stack = ExitStack()
+
+    def staged(key: str, name: str) -> Path:
+        """The temp file that becomes out_dir/name once every file is written."""
+        paths[key] = out_dir / name
+        return stack.enter_context(atomic_output(paths[key]))
+
+    try:
+        with stack:
+            write_csv(evaluation, staged("csv", "report.csv"))
+            if plots:
+                from .plots import write_plots
+
+                write_plots(evaluation, staged)
+            images = [p for p in paths.values() if p.suffix == ".png"]
+            staged("markdown", "report.md").write_text(markdown(evaluation, images))
+    except BaseException as exc:
+        for folder in made:
+            with suppress(OSError):  # not empty: something else was written there meanwhile
+                folder.rmdir()
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None and paths:
+            raise OSError(exc.errno, exc.strerror, str(list(paths.values())[-1])) from None
+        raise
     return paths
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """`folder` and the folders above it that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing

@@ -4,7 +4,8 @@ The official VirtualConductor weights may not be redistributed, so vconductor ne
 registers a file they downloaded (``vconductor models add official PATH``) or pulls it from the official
 repository (``vconductor models pull official``). Files live in ``<home>/models/<name>.pt`` with an index in
 ``<home>/models/index.json``; both are written with `contract.atomic_output`, so a crash never leaves a
-half-written model or index behind.
+half-written model or index behind, and adding a model is all or nothing: a failure (the index write included)
+leaves the previous file, the previous index and no new file.
 
 `cache` says where things live and what they are called, `operations` adds, pulls, checks and resolves models,
 `download` fetches a file with pooch, and `cli` is the `vconductor models` subcommand. Only the standard

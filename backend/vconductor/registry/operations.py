@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -40,7 +42,8 @@ def add_model(name: str, path, *, force: bool = False) -> ModelEntry:
     src = Path(path).expanduser()
     if not src.is_file():
         raise RegistryError(f"no such file: {src}")
-    return _install(name, src, source=str(src.resolve()))
+    with _new_folders_removed_on_failure(models_dir()):
+        return _install(name, src, source=str(src.resolve()))
 
 
 def pull_model(
@@ -55,7 +58,7 @@ def pull_model(
                 f"{name!r} is not an official model ({', '.join(OFFICIAL_MODELS)}): give its URL with --url"
             )
         url = url_base() + OFFICIAL_MODELS[name]["path"]
-    with _download_folder(name) as folder:
+    with _new_folders_removed_on_failure(models_dir()), _download_folder(name) as folder:
         downloaded = _download(url, Path(folder), name=name, progress=progress)
         return _install(name, downloaded, source=url)
 
@@ -117,22 +120,68 @@ def _refuse_existing(name: str, force: bool) -> None:
 def _install(name: str, src: Path, *, source: str) -> ModelEntry:
     """Copy `src` into the cache as `name` once the copy passes the checks, and record it in the index.
 
-    The copy is what gets checked, not the source: the copy is what gets registered."""
+    The copy is what gets checked, not the source: the copy is what gets registered. All or nothing: a
+    previous file of that name is set aside, not deleted, until the index is written, and any failure (the
+    index write included) removes the new file and puts the previous one back; the index itself is replaced
+    whole or not at all. A leftover file is harmless, a dangling entry is not, so the file goes first."""
+    target = models_dir() / f"{name}.pt"
+    previous: Path | None = None  # the file `name` had before, set aside
+    installed = False
     try:
-        with atomic_output(models_dir() / f"{name}.pt") as tmp:
-            try:
-                shutil.copyfile(src, tmp)
-            except OSError as exc:
-                raise RegistryError(
-                    f"cannot copy {src} into the model cache: {exc.strerror or exc}"
-                ) from None
-            record = _checked_record(name, tmp, source=source)
-    except OSError as exc:
-        raise _cache_write_error(exc) from None
-    models = read_index()
-    models[name] = record
-    write_index(models)
+        try:
+            with atomic_output(target) as tmp:
+                _copy(src, tmp)
+                record = _checked_record(name, tmp, source=source)
+                previous = _set_aside(target)
+            installed = True
+        except OSError as exc:
+            raise _cache_write_error(exc) from None
+        models = read_index()
+        models[name] = record
+        write_index(models)
+    except BaseException:
+        with suppress(OSError):  # the first error is the one to report
+            if installed:
+                target.unlink(missing_ok=True)
+            if previous is not None:
+                os.replace(previous, target)
+        raise
+    if previous is not None:
+        with suppress(OSError):  # registered already; a leftover hidden file is harmless
+            previous.unlink(missing_ok=True)
     return entry_from_record(name, record)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    try:
+        shutil.copyfile(src, dst)
+    except OSError as exc:
+        raise RegistryError(f"cannot copy {src} into the model cache: {exc.strerror or exc}") from None
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Rename an existing `path` to a hidden name beside it (returned), or None when there is none."""
+    if not os.path.lexists(path):
+        return None
+    aside = path.with_name(f".{path.name}.{secrets.token_hex(4)}.previous")
+    os.replace(path, aside)
+    return aside
+
+
+@contextmanager
+def _new_folders_removed_on_failure(folder: Path):
+    """On a failure, remove `folder` and the folders above it that did not exist before, if left empty."""
+    made = []
+    while not folder.exists() and folder != folder.parent:
+        made.append(folder)  # deepest first
+        folder = folder.parent
+    try:
+        yield
+    except BaseException:
+        for path in made:
+            with suppress(OSError):  # not empty: something else was written there meanwhile
+                path.rmdir()
+        raise
 
 
 def _checked_record(name: str, copy: Path, *, source: str) -> dict:

@@ -20,12 +20,14 @@ from .checkpointing import (
     load_training_state,
     restore_rng_states,
     save_training_state,
+    written_atomically,
 )
 from .config import RunConfig
 from .distributed import DistContext, barrier, weight_spread
 from .pairs import SamplePieces
 from .runlog import RunLog
 
+CONFIG_FILE = "config.json"
 # Settings a resumed run may change: how long it runs, where and how it reports; not what it computes.
 RESUMABLE_CHANGES = {
     "max_steps",
@@ -193,15 +195,20 @@ class StageTrainer:
         return self._finish(log, last_eval if eval_step == self.step else None, steps_per_s)
 
     def _open_run(self, resume: bool) -> RunLog:
-        """Write config.json, open the logs, and resume, or evaluate the initial weights (step 0)."""
-        if self.ctx.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2) + "\n")
-        barrier(self.ctx)
-        log = RunLog(self.out, self.ctx.is_main, self.cfg.tensorboard)
+        """Resume, write config.json and open the logs; a new run then evaluates its initial weights (step 0).
+
+        Resuming comes first: a refused resume leaves the run folder as it was. The logs keep what was logged
+        up to the resumed step; steps after it, logged by the run that was killed, are done again."""
         if resume:
             self.resume()
-        elif self.ctx.is_main:
+        if self.ctx.is_main:
+            with written_atomically(self.out / CONFIG_FILE) as tmp:
+                tmp.write_text(json.dumps(self.cfg.to_dict(), indent=2) + "\n")
+        barrier(self.ctx)
+        log = RunLog(
+            self.out, self.ctx.is_main, self.cfg.tensorboard, resumed_step=self.step if resume else None
+        )
+        if not resume and self.ctx.is_main:
             log.scalars(0, self.evaluate())
         return log
 
