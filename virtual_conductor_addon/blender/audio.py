@@ -1,18 +1,30 @@
-"""The sound strip's audio for a frame range, decoded by Blender itself (so motion and playback agree)."""
+"""The sound strip's audio for a frame range, decoded by Blender itself (so motion and playback agree).
+
+`strip_audio` reads what decoding needs from the strip on the main thread (quick: the range, the file's path,
+a packed sound's bytes). `StripAudio.decoded` does the slow part on the generation's worker thread, without
+bpy: decoding in short steps (pcm_decode.py) into a temporary file in Blender's session temp folder, which the
+request then sends from disk, so memory stays flat however long the strip.
+"""
 
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import bpy
 import numpy as np
 
 from ..contract import MIN_DURATION_S, SAMPLE_RATE
+from ..service.session import SessionError
+from .pcm_decode import decode_range
+
+COPY_BLOCK_BYTES = (
+    1 << 24
+)  # a packed sound goes to disk in blocks of this size, checking for a cancel between
 
 
-class AudioError(Exception):
-    """A one-line message for the user."""
+class AudioError(SessionError):
+    """A one-line message for the user (the generation's worker thread reports it as the job's error)."""
 
 
 @dataclass(frozen=True)
@@ -61,49 +73,144 @@ def check_sound(strip) -> None:
         raise AudioError(f"Strip '{strip.name}': '{name}' is not a readable audio file")
 
 
-def strip_pcm(strip, frames: FrameRange) -> np.ndarray:
-    """Mono float32 PCM at SAMPLE_RATE of exactly what the strip plays over `frames`."""
-    import aud  # importable only after bpy
-
+def strip_audio(strip, frames: FrameRange) -> "StripAudio":
+    """What decoding the strip's audio over `frames` needs, read now (main thread, quick); AudioError when the
+    sound is missing or unreadable."""
     check_sound(strip)
     sound = strip.sound
-    t0 = audio_seconds(strip, frames.start, frames.fps)
-    t1 = audio_seconds(strip, frames.end, frames.fps)
-    with _sound_file(sound, strip.name) as path:
+    path = _file_on_disk(sound)
+    return StripAudio(
+        strip_name=strip.name,
+        file_name=os.path.basename(path) or sound.name,
+        path=path,
+        packed=bytes(sound.packed_file.data) if sound.packed_file is not None else None,
+        start_s=audio_seconds(strip, frames.start, frames.fps),
+        end_s=audio_seconds(strip, frames.end, frames.fps),
+        temp_dir=bpy.app.tempdir,
+    )
+
+
+def strip_pcm(strip, frames: FrameRange) -> np.ndarray:
+    """Mono float32 PCM at SAMPLE_RATE of exactly what the strip plays over `frames`, decoded here and now
+    (scripts and tests; a generation decodes on its worker thread)."""
+    with strip_audio(strip, frames).decoded(lambda _fraction: None, lambda: False) as pcm:
+        return np.array(pcm)
+
+
+@dataclass
+class StripAudio:
+    """A strip's audio over a range, ready to decode on any thread (a service.session.PcmSource)."""
+
+    strip_name: str
+    file_name: str  # for messages
+    path: str  # the sound file (for a packed sound: the name its temporary copy ends like)
+    # a packed sound's data, dropped once copied to disk
+    packed: bytes | None = field(default=None, repr=False)
+    start_s: float = 0.0  # where in the sound file the range starts; before 0: silence first
+    end_s: float = 0.0
+    temp_dir: str = ""  # Blender's session temp folder, which Blender empties when it exits
+
+    @property
+    def description(self) -> str:
+        return f"Reading the audio of '{self.file_name}'"
+
+    @contextlib.contextmanager
+    def decoded(self, on_progress, cancelled):
+        """The PCM as a read-only array over a temporary file (removed on exit), or None when cancelled()
+        turned true first; AudioError when it is unusable. on_progress(fraction) follows the decoding."""
+        with self._source_file(cancelled) as source, _temporary(self.temp_dir, ".f32") as target:
+            count = None if source is None else self._decode(source, target, on_progress, cancelled)
+            yield None if count is None else np.memmap(target, dtype="<f4", mode="r", shape=(count,))
+
+    def _decode(self, source: str, target: str, on_progress, cancelled) -> int | None:
+        import aud  # importable only after bpy
+
         try:
-            pcm = aud.Sound(path).limit(max(t0, 0.0), t1).rechannel(1).resample(SAMPLE_RATE, False).data()
-        except Exception as exc:  # aud raises plain errors for undecodable data
+            with open(target, "wb") as file:
+                sink = _PcmSink(file)
+                # a range that starts before the sound starts with silence: audio time 0 stays at its start
+                sink.silence(round(max(-self.start_s, 0.0) * SAMPLE_RATE))
+                start_s = max(self.start_s, 0.0)
+                if not decode_range(source, start_s, self.end_s, SAMPLE_RATE, sink, on_progress, cancelled):
+                    return None
+        except aud.error as exc:
+            raise AudioError(f"Strip '{self.strip_name}': cannot decode '{self.file_name}': {exc}") from exc
+        except OSError as exc:
             raise AudioError(
-                f"Strip '{strip.name}': cannot decode '{os.path.basename(path)}': {exc}"
+                f"Strip '{self.strip_name}': cannot write its decoded audio to {self.temp_dir}: "
+                f"{exc.strerror or exc}"
             ) from exc
-    pcm = np.ascontiguousarray(pcm.reshape(-1), dtype=np.float32)
-    if t0 < 0:  # the range starts before the sound does: silence there, so audio time 0 stays at frames.start
-        pcm = np.concatenate([np.zeros(round(-t0 * SAMPLE_RATE), np.float32), pcm])
-    if pcm.size < MIN_DURATION_S * SAMPLE_RATE:
-        raise AudioError(f"Strip '{strip.name}' has under {MIN_DURATION_S:g} s of audio in the frame range")
-    if not np.isfinite(pcm).all() or not np.abs(pcm).max() > 0:
-        raise AudioError(f"Strip '{strip.name}' is silent in the frame range")
-    return pcm
+        if sink.count < MIN_DURATION_S * SAMPLE_RATE:
+            raise AudioError(
+                f"Strip '{self.strip_name}' has under {MIN_DURATION_S:g} s of audio in the frame range"
+            )
+        if not sink.finite or not sink.peak > 0:
+            raise AudioError(f"Strip '{self.strip_name}' is silent in the frame range")
+        return sink.count
+
+    @contextlib.contextmanager
+    def _source_file(self, cancelled):
+        """The sound on disk: its own file, or a temporary copy of the packed data (None when cancelled)."""
+        if self.packed is None:
+            yield self.path
+            return
+        with _temporary(self.temp_dir, os.path.splitext(self.path)[1] or ".wav") as copy:
+            data, self.packed = memoryview(self.packed), None  # the copy on disk is what gets decoded
+            try:
+                with open(copy, "wb") as file:
+                    for begin in range(0, len(data), COPY_BLOCK_BYTES):
+                        if cancelled():
+                            break
+                        file.write(data[begin : begin + COPY_BLOCK_BYTES])
+            except OSError as exc:
+                raise AudioError(
+                    f"Strip '{self.strip_name}': cannot copy its packed sound to {self.temp_dir}: "
+                    f"{exc.strerror or exc}"
+                ) from exc
+            del data
+            yield None if cancelled() else copy
+
+
+class _PcmSink:
+    """Appends float32 blocks to a file, keeping what the checks need: the count, the peak, all finite."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+        self.count = 0
+        self.peak = 0.0
+        self.finite = True
+
+    def __call__(self, block: np.ndarray) -> None:
+        block = np.ascontiguousarray(block, dtype="<f4")
+        if block.size:
+            magnitude = np.abs(block)
+            self.finite = self.finite and bool(np.isfinite(magnitude).all())
+            self.peak = max(self.peak, float(magnitude.max()))
+            self.file.write(memoryview(block).cast("B"))
+            self.count += block.size
+
+    def silence(self, count: int) -> None:
+        for begin in range(0, count, SAMPLE_RATE * 60):
+            self.file.write(bytes(4 * min(SAMPLE_RATE * 60, count - begin)))
+        self.count += count
 
 
 @contextlib.contextmanager
-def _sound_file(sound, strip_name: str):
-    """A path to the sound's data on disk: its file, or a temporary copy of packed data."""
-    if sound.packed_file is not None:
-        suffix = os.path.splitext(sound.filepath)[1] or ".wav"
-        fd, path = tempfile.mkstemp(prefix="vconductor-", suffix=suffix)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(bytes(sound.packed_file.data))
-            yield path
-        finally:
-            with contextlib.suppress(OSError):
-                os.remove(path)
-        return
-    path = _file_on_disk(sound)
-    if not os.path.isfile(path):
-        raise AudioError(f"Strip '{strip_name}': sound file not found: {path}")
-    yield path
+def _temporary(folder: str, suffix: str):
+    """A new empty file's path, removed on exit."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="vconductor-", suffix=suffix, dir=folder or None)
+    except OSError as exc:
+        raise AudioError(
+            f"Cannot create a temporary file in {folder or tempfile.gettempdir()}: {exc.strerror}"
+        ) from exc
+    os.close(fd)
+    try:
+        yield path
+    finally:
+        # on Windows a file still mapped (after an error) stays until Blender empties its temp folder
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def _file_on_disk(sound) -> str:

@@ -8,7 +8,7 @@ from ..contract import SAMPLE_RATE
 from ..motion.errors import MotionError
 from ..motion.lifting import LiftConfig
 from . import armature, compat
-from .audio import AudioError, check_sound, strip_pcm, strip_range
+from .audio import AudioError, check_sound, strip_audio, strip_range
 from .generate import JobError, Request
 from .preferences import preferences
 
@@ -77,10 +77,10 @@ def build_request(context) -> Request:
     if missing:
         raise JobError(missing)
     user_range = (settings.frame_start, settings.frame_end) if settings.use_frame_range else None
-    try:
-        check_sound(strip)
+    try:  # only what needs bpy, quickly: the job decodes the audio on its worker thread
+        check_sound(strip)  # first: a missing sound makes a 1-frame strip
         frames = strip_range(compat.sequencer_scene(context), strip, user_range)
-        pcm = strip_pcm(strip, frames)
+        pcm = strip_audio(strip, frames)
     except AudioError as exc:
         raise JobError(str(exc)) from exc
     model = settings.model or preferences(context).default_model or None

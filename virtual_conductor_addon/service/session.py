@@ -2,8 +2,9 @@
 
 BackendSession owns the backend one Blender session uses: a `vconductor serve` it starts (START mode, stopped
 by BackendProcess's own atexit or by stop()) or one it connects to (CONNECT). Starting can take a minute, so
-`start_in_background` lets the UI carry on. GenerationJob is one generation on a worker thread: submit the
-audio, the client's own wait(), fetch the Motion. The main thread only reads a job's fields and cancels it.
+`start_in_background` lets the UI carry on. GenerationJob is one generation on a worker thread: decode the
+audio when it comes as a PcmSource (a long sound strip takes a while), submit it, the client's own wait(),
+fetch the Motion. The main thread only reads a job's fields and cancels it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import ipaddress
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -42,11 +46,23 @@ class BackendSettings:
     online_access: bool  # Blender's "Allow Online Access"
 
 
+class PcmSource(Protocol):
+    """Audio that the job decodes on its worker thread before sending it."""
+
+    description: str  # what the job says while decoding, e.g. "Reading the audio of 'music.ogg'"
+
+    def decoded(
+        self, on_progress: Callable[[float], None], cancelled: Callable[[], bool]
+    ) -> AbstractContextManager[np.ndarray | None]:
+        """The samples while the context lasts, or None when cancelled() turned true first; SessionError (one
+        line for the user) when the audio is unusable. Checks cancelled() at least once a second."""
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """What the backend needs for one generation (the Blender side adds where the keys go)."""
 
-    pcm: np.ndarray
+    pcm: np.ndarray | PcmSource  # (n,) mono or (n, channels) float samples, or audio still to decode
     sample_rate: int
     model: str | None
     seed: int
@@ -218,7 +234,7 @@ class GenerationJob:
         self.settings = settings
         self.state = JobState.QUEUED
         self.progress = 0.0
-        self.message = "Starting"
+        self.message = getattr(request.pcm, "description", "Starting")  # a PcmSource is decoded first
         self.error = ""
         self.result: Motion | None = None
         self.job_id: str | None = None  # the backend's id, once submitted
@@ -252,15 +268,20 @@ class GenerationJob:
             self._fail(f"Generation failed: {type(exc).__name__}: {exc}")
 
     def _generate(self) -> None:
-        self.message = "Connecting to the backend"
-        client = self.session.client(self.settings)
-        self.session.refresh_models(client)
-        if self._cancel.is_set():
-            self._cancelled()
-            return
-        self.message = "Sending audio"
-        request = self.request
-        handle = client.submit_pcm(request.pcm, request.sample_rate, model=request.model, seed=request.seed)
+        with self._samples() as pcm:
+            if pcm is None or self._cancel.is_set():
+                self._cancelled()
+                return
+            self.progress, self.message = 0.0, "Connecting to the backend"
+            client = self.session.client(self.settings)
+            self.session.refresh_models(client)
+            if self._cancel.is_set():
+                self._cancelled()
+                return
+            self.message = "Sending audio"
+            request = self.request
+            handle = client.submit_pcm(pcm, request.sample_rate, model=request.model, seed=request.seed)
+            del pcm  # a decoded file goes once nothing maps it
         self.job_id = handle.id
         final = client.wait(
             handle.id,
@@ -275,6 +296,21 @@ class GenerationJob:
             return
         self.result = client.result(handle.id)
         self.progress, self.state = 1.0, JobState.DONE
+
+    @contextlib.contextmanager
+    def _samples(self):
+        """The request's samples; a PcmSource is decoded first, its progress shown as the job's."""
+        pcm = self.request.pcm
+        if isinstance(pcm, np.ndarray):
+            yield pcm
+            return
+        self.message = pcm.description
+        with pcm.decoded(self._on_decoding, self._cancel.is_set) as samples:
+            yield samples
+            del samples  # nothing here may keep a decoded file mapped once the caller is done with it
+
+    def _on_decoding(self, fraction: float) -> None:
+        self.progress = fraction
 
     def _on_progress(self, progress: float, message: str) -> None:
         self.progress, self.message = progress, message
