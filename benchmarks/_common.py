@@ -15,11 +15,16 @@ SHARED = REPO.parent / "shared"
 OFFICIAL_GENERATOR = SHARED / "reference" / "checkpoints" / "M2SGAN_official_pretrained.pt"
 
 
-def long_piece(path: Path, seconds: float) -> Path:
-    """Real music of the given length: the ../shared corpus pieces in a row (else the bundled example), looped."""
+def long_piece(path: Path, seconds: float, rate: int | None = None) -> Path:
+    """Real music of the given length: the ../shared corpus pieces in a row (else the bundled example), looped;
+    at the sources' rate, or resampled to `rate`."""
     sources = sorted((SHARED / "corpus").glob("*.flac")) or [REPO / "examples" / "ode_to_joy.ogg"]
     audio = [sf.read(p, dtype="float32", always_2d=True)[0].mean(1) for p in sources]
-    rate = sf.info(sources[0]).samplerate
+    if rate is not None:
+        import soxr
+
+        audio = [soxr.resample(y, sf.info(p).samplerate, rate) for y, p in zip(audio, sources, strict=True)]
+    rate = rate or sf.info(sources[0]).samplerate
     n = int(round(seconds * rate))
     y = np.concatenate(audio * (n // sum(map(len, audio)) + 1))[:n]
     sf.write(path, y, rate)

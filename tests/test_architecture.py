@@ -11,14 +11,15 @@ from conftest import REPO
 BACKEND = REPO / "backend" / "vconductor"
 ADDON = REPO / "virtual_conductor_addon"
 
-_BASE = {"contract", "progress", "skeleton"}
+_BASE = {"contract", "progress", "skeleton", "scratch"}
 _BELOW_PIPELINE = _BASE | {"audio", "models", "conducting", "generation", "motion_io", "registry", "pipeline"}
 # component -> the components it may import (docs/architecture.md, "Layers and what may import what").
 BACKEND_ALLOWED = {
     "contract": set(),
+    "scratch": set(),
     "progress": {"contract"},
     "skeleton": {"contract"},
-    "audio": {"contract", "skeleton"},
+    "audio": {"contract", "skeleton", "scratch"},
     "models": {"contract", "skeleton"},
     "conducting": {"audio", "contract", "skeleton"},
     "generation": {"models", "progress", "contract", "skeleton"},

@@ -320,17 +320,23 @@ def test_store_caps_and_expiry(tmp_path):
     """The job store on its own: queue caps, result bytes cap (oldest finished forgotten first), expiry."""
     from vconductor.contract import JobState
     from vconductor.motion_io import Motion
+    from vconductor.audio import Spectrogram
+    from vconductor.audio.frame_store import FrameStore
     from vconductor.service.store import AudioInput, Job, JobStore, StoreFull
 
     CANCELLED, DONE = JobState.CANCELLED, JobState.DONE
 
-    def job(nbytes: int = 100) -> Job:
-        return Job("m", 0, None, AudioInput(tmp_path / "x.npy", "x", 1.0, 22050, 1, nbytes), 30)
+    def job(frames: int = 1) -> Job:  # 512 bytes of spectrogram per frame
+        kept = FrameStore(spill_after=None)
+        kept.append(np.zeros((frames, 128), np.float32))
+        kept.seal()
+        spectrogram = Spectrogram("x", 22050, 1, 22050, 0.5, kept, np.zeros(frames, np.float32))
+        return Job("m", 0, None, AudioInput(spectrogram), 30)
 
     def motion(frames: int) -> Motion:
         return Motion(np.zeros((frames, 13, 2), np.float32), frames / 30, "m", 0)
 
-    store = JobStore(ttl_s=0.3, max_active=2, max_result_bytes=3 * 1040, max_pending_audio_bytes=1000)
+    store = JobStore(ttl_s=0.3, max_active=2, max_result_bytes=3 * 1040, max_pending_audio_bytes=1500)
     a, b = job(), job()
     store.add(a)
     store.add(b)
@@ -338,7 +344,7 @@ def test_store_caps_and_expiry(tmp_path):
         store.add(job())
     store.finish(b, CANCELLED)
     with pytest.raises(StoreFull, match="too much audio"):
-        store.add(job(950))  # 100 bytes of a's audio already wait
+        store.add(job(2))  # 512 bytes of a's spectrogram already wait
     # results: 10 frames = 1040 bytes each; the fourth pushes out the oldest finished one
     finished = [a]
     assert store.start(a) and store.finish(a, DONE, motion=motion(10))

@@ -2,8 +2,8 @@
 
 A page may POST a multipart form to 127.0.0.1 without a preflight (its browser adds `Origin`), and with DNS
 rebinding it reaches the server under its own name (`Host: evil.example:PORT`) and reads the replies. Both are
-refused on every route; what local programs send (loopback Host, loopback or no Origin) is served. The backend
-the add-on starts also requires the random token it was given at launch.
+refused on every route, as the OpenAPI document says; what local programs send (loopback Host, loopback or no
+Origin) is served. The backend the add-on starts also requires the random token it was given at launch.
 """
 
 # ruff: noqa: F811 (the fixtures audio_dir, home and server come from test_service, as pytest passes them)
@@ -113,6 +113,19 @@ def test_foreign_host_is_refused_on_every_route(server, audio_dir):
     ):
         assert c.get(f"/v1/jobs/{job['id']}/result.npz", headers={"Host": host}).status_code == 200, host
     assert c.delete(f"/v1/jobs/{job['id']}", headers={"Host": f"localhost:{port}"}).status_code == 204
+
+
+def test_the_openapi_document_lists_these_refusals_on_every_route(server):
+    """421 (Host) and 403 (Origin, token) can answer any route: clients generated from the schema expect them."""
+    schema = server.client.get("/openapi.json").json()
+    operations = [(m, path, op) for path, ops in schema["paths"].items() for m, op in ops.items()]
+    assert len(operations) == 7
+    for method, path, op in operations:
+        for status in ("403", "421"):
+            assert status in op["responses"], (method, path, status, sorted(op["responses"]))
+            body = op["responses"][status]["content"]["application/json"]["schema"]
+            assert body == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status, body)
+    assert set(schema["components"]["schemas"]["ErrorBody"]["properties"]) == {"error"}
 
 
 def test_wildcard_address_takes_any_host_but_still_refuses_web_pages(home, tmp_path):

@@ -162,8 +162,11 @@ def _generate_file(
     report = JobReport()
     try:
         prepared = prepare()
-        with _progress_bar(audio_path.name, args.quiet) as progress:
-            motion = run(prepared, conductor, args.seed, progress, report=report)
+        try:
+            with _progress_bar(audio_path.name, args.quiet) as progress:
+                motion = run(prepared, conductor, args.seed, progress, report=report)
+        finally:
+            prepared.close()
         t0 = time.perf_counter()
         write_motion_files(motion, targets)  # all of this input's files, or none of them
         report.seconds["write"] = time.perf_counter() - t0

@@ -67,6 +67,16 @@ def fit_mel(mel: np.ndarray, num_frames: int) -> np.ndarray:
     return np.ascontiguousarray(mel[:need], dtype=np.float32)
 
 
+def mel_window(mel, start: int, stop: int) -> torch.Tensor:
+    """Rows start..stop-1 of the generator's mel input: an array, or MelFeatures computed as needed; rows past
+    the end repeat the last (as fit_mel pads)."""
+    if hasattr(mel, "window"):
+        rows = mel.window(start, stop)
+    else:
+        rows = mel[np.minimum(np.arange(start, stop), len(mel) - 1)]
+    return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
+
+
 def model_inputs(mel: np.ndarray, num_frames: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The generator's inputs for a whole piece: mel (3 * num_frames, 128) and noise (1, seconds, 8)."""
     return torch.from_numpy(fit_mel(mel, num_frames)), sample_noise(Generator.noise_seconds(num_frames), seed)
@@ -138,14 +148,14 @@ class MotionGenerator:
         should_cancel: Callable[[], bool] | None = None,
         timings: dict[str, float] | None = None,
     ) -> np.ndarray:
-        """Mel features (T, 128) at 90 Hz -> keypoints float32 (num_frames, 13, 2) at 30 fps.
+        """Mel features (T, 128) at 90 Hz (an array or MelFeatures) -> keypoints float32 (num_frames, 13, 2).
 
         `timings`, when given, receives the seconds spent per stage.
         """
         if num_frames < 1:
             raise ValueError("nothing to generate: the piece has no motion frames")
         timings = timings if timings is not None else {}
-        mel_t, z = model_inputs(mel, num_frames, seed)
+        z = sample_noise(Generator.noise_seconds(num_frames), seed)
         report = progress or (lambda fraction, message: None)
 
         def check_cancel():
@@ -155,10 +165,10 @@ class MotionGenerator:
         encoder = self.music_encoder()
         t0 = time.perf_counter()
         music = torch.empty(1, num_frames, 64)
-        windows = list(_windows(len(mel_t), self.music_window, MUSIC_CONTEXT))
+        windows = list(_windows(num_frames * MEL_FRAMES_PER_MOTION_FRAME, self.music_window, MUSIC_CONTEXT))
         for i, (a, b, core_a, core_b) in enumerate(windows):
             check_cancel()
-            feats = encoder(mel_t[None, a:b].to(self.device))
+            feats = encoder(mel_window(mel, a, b)[None].to(self.device))
             step = MEL_FRAMES_PER_MOTION_FRAME
             lo, hi, offset = core_a // step, core_b // step, (core_a - a) // step  # core in 30 Hz frames
             music[0, lo:hi] = feats[0, offset : offset + hi - lo].cpu()

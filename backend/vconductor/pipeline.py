@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 
-import numpy as np
-
-from .audio import SILENCE_PEAK, Audio, AudioError, load_audio, mel_features
+from .audio import SILENCE_PEAK, AudioError, Spectrogram, audio_spectrogram, official_features
 from .contract import FPS, MAX_DURATION_S, MIN_DURATION_S, Motion, MotionFileError
 from .progress import Progress
 
@@ -32,15 +30,20 @@ class JobReport:
 
 @dataclass
 class PreparedInput:
-    """What a conductor needs from the audio (small enough to pass between processes)."""
+    """What a conductor needs from the audio (small enough to pass between processes: long pieces' frames wait
+    in a scratch file, which goes with it). ``close()`` frees them."""
 
     name: str
     duration_s: float
     num_frames: int  # ceil(duration * 30)
-    mel: np.ndarray | None = None  # (T, 128) official features at 90 Hz, for the learned model
+    mel: object | None = None  # MelFeatures (T, 128) at 90 Hz, for the learned model, computed as read
     analysis: object | None = None  # a vconductor.conducting.MusicAnalysis, for the procedural conductor
     # seconds each preparation stage took: they travel with the input (it may be prepared in another process)
     seconds: dict[str, float] = field(default_factory=dict)
+
+    def close(self) -> None:
+        if self.mel is not None:
+            self.mel.spectrogram.close()
 
 
 def motion_frames(num_samples: int, sample_rate: int) -> int:
@@ -48,8 +51,8 @@ def motion_frames(num_samples: int, sample_rate: int) -> int:
     return -(-num_samples * FPS // sample_rate)
 
 
-def check_usable(audio: Audio) -> None:
-    """Reject audio that cannot give a meaningful performance, with a reason."""
+def check_usable(audio) -> None:
+    """Reject audio (an Audio or a Spectrogram) that cannot give a meaningful performance, with a reason."""
     if audio.duration_s < MIN_DURATION_S:
         raise AudioError(
             f"{audio.name}: too short ({audio.duration_s:.2f} s); at least {MIN_DURATION_S} s of music is needed"
@@ -59,33 +62,51 @@ def check_usable(audio: Audio) -> None:
 
 
 def prepare_input(
-    source, needs: str = "mel", meter: str | None = None, max_duration_s: float = MAX_DURATION_S
+    source,
+    needs: str = "mel",
+    meter: str | None = None,
+    max_duration_s: float = MAX_DURATION_S,
+    check=None,
 ) -> PreparedInput:
     """Decode, check, and compute what the conductor needs: "mel" features or an "analysis" (no torch).
 
-    A path or sample array longer than `max_duration_s` is refused (AudioTooLong) before or while decoding;
-    an Audio was decoded, and checked, by the caller.
+    `source` is a path, ``(samples, rate)``, an Audio, or a Spectrogram (decoded and checked by the caller,
+    and owned by the result from now on). A source longer than `max_duration_s` is refused (AudioTooLong)
+    before or while decoding. `check()`, when given, runs between blocks of work and may raise to stop it.
     """
+    if needs not in ("mel", "analysis"):
+        raise ValueError(f"unknown input kind {needs!r}")
     t0 = perf_counter()
-    audio = source if isinstance(source, Audio) else load_audio(source, max_duration_s)
-    check_usable(audio)
-    decode_s = perf_counter() - t0
-    name = Path(audio.name).name if audio.name != "<samples>" else ""
-    prepared = PreparedInput(name, audio.duration_s, motion_frames(len(audio.samples), audio.sample_rate))
+    spectrogram = source
+    if not isinstance(source, Spectrogram):
+        spectrogram = audio_spectrogram(source, max_duration_s, check=check)
+    try:
+        if spectrogram is not source:
+            check_usable(spectrogram)
+        prepared = _prepared(spectrogram, needs, meter, check, perf_counter() - t0)
+    except BaseException:
+        spectrogram.close()
+        raise
+    if needs == "analysis":
+        spectrogram.close()
+    return prepared
+
+
+def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: float) -> PreparedInput:
+    name = spectrogram.name
+    name = Path(name).name if name != "<samples>" else ""
+    frames = motion_frames(spectrogram.num_samples, spectrogram.sample_rate)
+    prepared = PreparedInput(name, spectrogram.duration_s, frames)
     prepared.seconds["decode"] = decode_s
     t0 = perf_counter()
     if needs == "mel":
-        prepared.mel = mel_features(audio)
-        if not np.isfinite(prepared.mel).all():  # cannot happen for checked samples: never hand it on
-            raise AudioError(f"{audio.name}: the audio gives non-finite features")
+        prepared.mel = official_features(spectrogram)
         prepared.seconds["features"] = perf_counter() - t0
-    elif needs == "analysis":
+    else:
         from .conducting import analyze
 
-        prepared.analysis = analyze(audio, meter=meter)
+        prepared.analysis = analyze(spectrogram, meter=meter, check=check)
         prepared.seconds["analysis"] = perf_counter() - t0
-    else:
-        raise ValueError(f"unknown input kind {needs!r}")
     return prepared
 
 
@@ -172,4 +193,7 @@ def generate(
 ) -> Motion:
     """Audio (path, (samples, rate) or Audio) -> Motion of ceil(duration * 30) frames."""
     prepared = prepare_input(source, conductor.needs, meter)
-    return run(prepared, conductor, seed, progress, should_cancel, report)
+    try:
+        return run(prepared, conductor, seed, progress, should_cancel, report)
+    finally:
+        prepared.close()

@@ -4,25 +4,28 @@ and the official mel features (docs/official-model.md#audio-features, docs/input
 - ``samples``: the Audio type, its errors and the checks every decoded block passes (rate, values, length);
 - ``decode``: ``load_audio`` (libsndfile, else ffmpeg), librosa-equivalent decoding and resampling;
 - ``ffmpeg``: streaming decoding through ffmpeg for what libsndfile cannot read;
-- ``features``: the mel spectrogram and the official 90 Hz features.
+- ``spectrogram``: the log-mel spectrogram and levels, computed while decoding (bounded memory);
+- ``frame_store``: where a spectrogram's frames live (RAM, or a scratch file for long pieces);
+- ``features``: the official 90 Hz features, window by window.
 """
 
-from .decode import load_audio
-from .features import (
+from .decode import decode_into, load_audio
+from .features import MelFeatures, mel_features, mel_frames_for, official_features, resize_time_linear
+from .ffmpeg import ffmpeg_executable
+from .samples import MAX_SAMPLE_MAGNITUDE, SAMPLE_RATE, SILENCE_PEAK, Audio, AudioError, AudioTooLong
+from .spectrogram import (
     AMIN,
     FILTERBANK_FILE,
     HOP,
     N_FFT,
     N_MELS,
     TOP_DB,
+    CropOutside,
+    Spectrogram,
+    audio_spectrogram,
     filterbank,
-    mel_features,
-    mel_frames_for,
     mel_power,
-    resize_time_linear,
 )
-from .ffmpeg import ffmpeg_executable
-from .samples import MAX_SAMPLE_MAGNITUDE, SAMPLE_RATE, SILENCE_PEAK, Audio, AudioError, AudioTooLong
 
 __all__ = [
     "AMIN",
@@ -35,6 +38,12 @@ __all__ = [
     "SILENCE_PEAK",
     "TOP_DB",
     "Audio",
+    "CropOutside",
+    "MelFeatures",
+    "Spectrogram",
+    "audio_spectrogram",
+    "decode_into",
+    "official_features",
     "AudioError",
     "AudioTooLong",
     "ffmpeg_executable",

@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 
 from .ffmpeg import decode_with_ffmpeg
-from .samples import Audio, AudioError, AudioTooLong, MonoResampler, check_rate
+from .samples import Audio, AudioError, AudioTooLong, MonoResampler, SampleCollector, check_rate
 
 READ_FRAMES = 1 << 18
 MAX_TUPLE_CHANNELS = 64
@@ -29,8 +29,14 @@ def load_audio(source, max_duration_s: float | None = None, name: str | None = N
     AudioTooLong, before decoding where the header tells the length. Messages call the source `name` (default:
     the path as given, or "samples").
     """
+    return decode_into(source, SampleCollector(), max_duration_s, name)
+
+
+def decode_into(source, sink, max_duration_s: float | None = None, name: str | None = None):
+    """Decode as :func:`load_audio` does, handing the mono 22050 Hz blocks to `sink` as they come (see
+    MonoResampler); returns the sink's result. Memory stays bounded by the block size, whatever the length."""
     if isinstance(source, tuple):
-        return _load_samples(source, max_duration_s, name or "samples")
+        return _load_samples(source, max_duration_s, name or "samples", sink)
     if not isinstance(source, (str, os.PathLike)):
         raise AudioError(
             f"unsupported audio source {type(source).__name__}: give a path or (samples, sample_rate)"
@@ -46,18 +52,18 @@ def load_audio(source, max_duration_s: float | None = None, name: str | None = N
     try:
         opened = sf.SoundFile(path)
     except sf.LibsndfileError as exc:  # a format libsndfile does not know (m4a, ...): try ffmpeg
-        return decode_with_ffmpeg(path, name, str(exc), max_duration_s)
+        return decode_with_ffmpeg(path, name, str(exc), max_duration_s, sink)
     except (RuntimeError, ValueError, OSError) as exc:
         raise AudioError(f"{name}: could not open the audio ({exc})") from None
     with opened:
         if opened.frames < UNKNOWN_FRAMES:
-            return _decode_with_soundfile(opened, name, max_duration_s)
+            return _decode_with_soundfile(opened, name, max_duration_s, sink)
     # No length in the header: libsndfile cannot read such a stream to its end (its reads seek), ffmpeg can,
     # and stops at the length limit while it streams.
-    return decode_with_ffmpeg(path, name, "no length in its header", max_duration_s)
+    return decode_with_ffmpeg(path, name, "no length in its header", max_duration_s, sink)
 
 
-def _load_samples(source: tuple, max_duration_s: float | None, name: str) -> Audio:
+def _load_samples(source: tuple, max_duration_s: float | None, name: str, sink):
     if len(source) != 2:
         raise AudioError(f"{name}: expected (samples, sample_rate), got a tuple of {len(source)} items")
     samples, rate = source
@@ -76,19 +82,19 @@ def _load_samples(source: tuple, max_duration_s: float | None, name: str) -> Aud
         raise AudioError(f"{name}: expected a non-empty 1-D or 2-D array, got shape {x.shape}")
     if max_duration_s is not None and len(x) / rate > max_duration_s:
         raise AudioTooLong(name, len(x) / rate, max_duration_s)
-    res = MonoResampler(rate, name)
+    res = MonoResampler(rate, name, None, sink)
     for start in range(0, len(x), READ_FRAMES):
         res.add(x[start : start + READ_FRAMES])
     return res.finish(rate, 1 if x.ndim == 1 else x.shape[1])
 
 
-def _decode_with_soundfile(f: sf.SoundFile, name: str, max_duration_s: float | None) -> Audio:
+def _decode_with_soundfile(f: sf.SoundFile, name: str, max_duration_s: float | None, sink):
     rate = check_rate(f.samplerate, name)
     if m := _WAV_SHORT_DATA.search(f.extra_info):  # libsndfile reads what is there and notes the cut
         raise AudioError(f"{name}: the file is truncated ({m[2]} of {m[1]} bytes of audio data present)")
     if max_duration_s is not None and f.frames / rate > max_duration_s:
         raise AudioTooLong(name, f.frames / rate, max_duration_s)
-    res = MonoResampler(rate, name, max_duration_s)
+    res = MonoResampler(rate, name, max_duration_s, sink)
     dtype = "float64" if f.subtype == "DOUBLE" else "float32"  # float32 would turn 1e300 into inf unseen
     try:
         # read() until it returns nothing: blocks() needs a seekable file, and GSM 6.10 WAV is not one

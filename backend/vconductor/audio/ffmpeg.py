@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .samples import Audio, AudioError, AudioTooLong, MonoResampler, check_rate
+from .child_process import tied_to_this_process
+from .samples import AudioError, AudioTooLong, MonoResampler, check_rate
 
 READ_FRAMES = 1 << 18
 PROBE_TIMEOUT_S = 60
@@ -41,7 +42,10 @@ def stated_duration(exe: str, path: Path) -> float | None:
     from the bit rate."""
     cmd = [exe, "-hide_banner", "-nostdin", "-i", _input_url(path)]  # no output: ffmpeg only opens the input
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT_S)
+        run = tied_to_this_process(cmd)  # dies with us, even on kill -9
+        proc = subprocess.run(
+            **run, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT_S
+        )
     except subprocess.TimeoutExpired:
         return None
     match = _DURATION.search(proc.stderr)
@@ -51,8 +55,9 @@ def stated_duration(exe: str, path: Path) -> float | None:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def decode_with_ffmpeg(path: Path, name: str, sndfile_error: str, max_duration_s: float | None) -> Audio:
-    """The first audio stream of `path`, decoded and resampled as it streams; messages call it `name`."""
+def decode_with_ffmpeg(path: Path, name: str, sndfile_error: str, max_duration_s: float | None, sink=None):
+    """The first audio stream of `path`, decoded and resampled as it streams into `sink` (default: collected
+    into an Audio); returns the sink's result. Messages call it `name`."""
     exe = ffmpeg_executable()
     if exe is None:
         raise AudioError(
@@ -67,9 +72,10 @@ def decode_with_ffmpeg(path: Path, name: str, sndfile_error: str, max_duration_s
     float_wav_to_stdout = ["-c:a", "pcm_f32le", "-f", "wav", "pipe:1"]
     cmd = [exe, "-nostdin", "-v", "error", "-i", _input_url(path), *first_audio_stream, *float_wav_to_stdout]
     with tempfile.TemporaryFile() as stderr:  # a file, not a pipe: ffmpeg can never block on its messages
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        run = tied_to_this_process(cmd)  # dies with us, even on kill -9
+        proc = subprocess.Popen(**run, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
         try:
-            audio = _read_wav_stream(proc.stdout, name, max_duration_s)
+            audio = _read_wav_stream(proc.stdout, name, max_duration_s, sink)
             proc.wait(None if audio is not None else 10)  # no audio: ffmpeg is exiting with its reason
         except subprocess.TimeoutExpired:
             pass
@@ -98,14 +104,14 @@ def _failure(messages: str, path: Path, name: str) -> AudioError:
     return AudioError(f"{name}: not a decodable audio file ({detail[:200]})")
 
 
-def _read_wav_stream(stream, name: str, max_duration_s: float | None) -> Audio | None:
-    """Float WAV from a pipe -> Audio; None when the stream ends before the data (ffmpeg failed)."""
+def _read_wav_stream(stream, name: str, max_duration_s: float | None, sink):
+    """Float WAV from a pipe -> the sink's result; None when the stream ends before the data (ffmpeg failed)."""
     header = _read_wav_header(stream)
     if header is None:
         return None
     rate, channels = header
     rate = check_rate(rate, name)
-    res = MonoResampler(rate, name, max_duration_s)
+    res = MonoResampler(rate, name, max_duration_s, sink)
     frame_bytes = 4 * channels
     while data := stream.read(READ_FRAMES * frame_bytes):  # a short read only at the end of the stream
         whole = len(data) - len(data) % frame_bytes

@@ -86,23 +86,42 @@ def check_values(block: np.ndarray, name: str) -> None:
         )
 
 
+class SampleCollector:
+    """A decoder's sink that keeps every sample: the decoded piece as an Audio."""
+
+    def __init__(self):
+        self.parts: list[np.ndarray] = []
+
+    def add(self, mono: np.ndarray) -> None:
+        self.parts.append(mono.copy())  # the decoder reuses its buffers
+
+    def finish(self, name: str, source_rate: int, channels: int) -> Audio:
+        y = np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
+        self.parts = []
+        return Audio(y, source_rate, channels, name)
+
+
 class MonoResampler:
-    """Check blocks, downmix them to mono (channel mean, as librosa) and resample to 22050 Hz with soxr HQ.
+    """Check blocks, downmix them to mono (channel mean, as librosa), resample to 22050 Hz with soxr HQ and hand
+    them to a sink (``add(mono)``, ``finish(name, source_rate, channels)``; default: a SampleCollector).
 
     Streaming soxr gives exactly the samples of librosa's one-shot ``soxr_hq`` resampling. With `max_duration_s`
     the block that passes it raises AudioTooLong, so a source with no (or a false) length in its header is
     never decoded further than the limit.
     """
 
-    def __init__(self, rate: int, name: str, max_duration_s: float | None = None):
+    HOLD = 4096  # resampled samples held back: librosa's length, ceil(n * ratio), is fixed only at the end
+
+    def __init__(self, rate: int, name: str, max_duration_s: float | None = None, sink=None):
         self.rate, self.name = rate, name
         self.max_frames = None if max_duration_s is None else max_duration_s * rate
         self.max_duration_s = max_duration_s
+        self.sink = sink if sink is not None else SampleCollector()
         self.stream = (
             None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, "float32", "HQ")
         )
-        self.parts: list[np.ndarray] = []
-        self.n_in = 0
+        self.held = np.zeros(0, np.float32)
+        self.n_in = self.n_out = 0
 
     def add(self, block: np.ndarray) -> None:
         check_values(block, self.name)  # on the source values: a cast to float32 would turn 1e300 into inf
@@ -111,18 +130,27 @@ class MonoResampler:
             raise AudioTooLong(self.name, self.n_in / self.rate, self.max_duration_s, stopped=True)
         block = block.astype(np.float32, copy=False)
         mono = block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block
-        self.parts.append(mono.copy() if self.stream is None else self.stream.resample_chunk(mono))
+        if self.stream is None:
+            self._emit(mono)
+            return
+        held = np.concatenate([self.held, self.stream.resample_chunk(mono)])
+        cut = max(0, len(held) - self.HOLD)
+        self._emit(held[:cut])
+        self.held = held[cut:]
 
-    def finish(self, source_rate: int, channels: int) -> Audio:
+    def finish(self, source_rate: int, channels: int):
+        """The sink's result for the whole source."""
         if self.stream is not None:
-            self.parts.append(self.stream.resample_chunk(np.zeros(0, np.float32), last=True))
-        y = np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
-        self.parts = []
-        if self.stream is not None:  # librosa.resample fixes the length to ceil(n * ratio)
-            size = int(np.ceil(self.n_in * SAMPLE_RATE / self.rate))
-            y = np.pad(y[:size], (0, max(0, size - len(y))))
-        if len(y) == 0:
+            tail = np.concatenate([self.held, self.stream.resample_chunk(np.zeros(0, np.float32), last=True)])
+            size = int(np.ceil(self.n_in * SAMPLE_RATE / self.rate)) - self.n_out
+            self._emit(np.pad(tail[: max(size, 0)], (0, max(0, size - len(tail)))))
+        if self.n_out == 0:
             raise AudioError(f"{self.name}: contains no audio samples")
-        if not np.isfinite(y).all():
-            raise AudioError(f"{self.name}: contains non-finite samples (NaN or infinity)")
-        return Audio(y, source_rate, channels, self.name)
+        return self.sink.finish(self.name, source_rate, channels)
+
+    def _emit(self, mono: np.ndarray) -> None:
+        if len(mono):
+            if not np.isfinite(mono).all():
+                raise AudioError(f"{self.name}: contains non-finite samples (NaN or infinity)")
+            self.n_out += len(mono)
+            self.sink.add(mono)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, Audio, load_audio
+from ..audio import Spectrogram, audio_spectrogram
 from . import tuning as tun
 from .beat_levels import beat_candidates, plausibility
 from .beats import DetectedBeats, conducted_beats
@@ -13,13 +13,17 @@ from .phrases import phrase_starts
 from .tempo import TempoSalience, pick_tatum, tempogram
 
 
-def analyze(audio, meter: str | None = None, frame_rate: float = 30.0, progress=None) -> MusicAnalysis:
+def analyze(
+    audio, meter: str | None = None, frame_rate: float = 30.0, progress=None, check=None
+) -> MusicAnalysis:
     """Analyse `audio` for conducting: the conducted beats, metre, tempo, and contours at `frame_rate`.
 
-    `audio` is a :class:`vconductor.audio.Audio`, ``(samples, sample_rate)`` or a path. `meter` overrides the
-    metre ("2/4", "3/4", "4/4", "6/8"): the beats per bar are then fixed and only the downbeat phase is found
-    ("6/8" also fixes compound beats, conducted in six). `progress(fraction, message)`, when given, is called
-    as the analysis goes. Silence, noise or a held tone give no beats and ``meter="4/4"``.
+    `audio` is a :class:`vconductor.audio.Spectrogram` (left open), an :class:`vconductor.audio.Audio`,
+    ``(samples, sample_rate)`` or a path. `meter` overrides the metre ("2/4", "3/4", "4/4", "6/8"): the beats
+    per bar are then fixed and only the downbeat phase is found ("6/8" also fixes compound beats, conducted in
+    six). `progress(fraction, message)`, when given, is called as the analysis goes; `check()`, when given, is
+    called between blocks of work and may raise to stop it. Silence, noise or a held tone give no beats and
+    ``meter="4/4"``.
     """
     report = progress if progress is not None else (lambda fraction, message: None)
     if meter is not None and meter not in METERS:
@@ -27,17 +31,24 @@ def analyze(audio, meter: str | None = None, frame_rate: float = 30.0, progress=
     frame_rate = float(frame_rate)
     if not np.isfinite(frame_rate) or frame_rate <= 0:
         raise ValueError(f"frame_rate must be positive, got {frame_rate!r}")
-    samples = (audio if isinstance(audio, Audio) else load_audio(audio)).samples  # mono, finite, 22050 Hz
-    duration = len(samples) / SAMPLE_RATE
-    num_frames = max(1, int(np.ceil(duration * frame_rate - 1e-6)))
-    report(0.0, "music analysis: spectral features")
-    features = spectral_features(samples)
-    report(0.3, "music analysis: loudness and articulation")
-    contours = motion_contours(features, num_frames, frame_rate)
-    report(0.45, "music analysis: tempo and beats")
-    beats = find_beats(features, meter, report)
-    report(0.9, "music analysis: phrases")
-    phrases = phrase_starts(features, beats)
+    spectrogram = audio if isinstance(audio, Spectrogram) else audio_spectrogram(audio)
+    try:
+        duration = spectrogram.duration_s
+        num_frames = max(1, int(np.ceil(duration * frame_rate - 1e-6)))
+        report(0.0, "music analysis: spectral features")
+        features = spectral_features(spectrogram, check)
+    finally:
+        if spectrogram is not audio:
+            spectrogram.close()
+    try:
+        report(0.3, "music analysis: loudness and articulation")
+        contours = motion_contours(features, num_frames, frame_rate)
+        report(0.45, "music analysis: tempo and beats")
+        beats = find_beats(features, meter, report)
+        report(0.9, "music analysis: phrases")
+        phrases = phrase_starts(features, beats)
+    finally:
+        features.close()
     report(1.0, "music analysis: done")
     return MusicAnalysis(
         duration_s=float(duration),
@@ -87,6 +98,4 @@ def is_rhythmless(features: SpectralFeatures) -> bool:
         return True
     if np.percentile(features.onset[active], tun.ONSET_SCALE_PERCENTILE) < tun.MIN_ONSET_FLUX:
         return True
-    mel = features.logmel[:, active].astype(np.float64)
-    flatness_db = mel.mean(axis=0) - 10.0 * np.log10(np.mean(10.0 ** (mel / 10.0), axis=0))
-    return float(np.median(flatness_db)) > tun.NOISE_FLATNESS_DB
+    return float(np.median(features.flatness_db[active])) > tun.NOISE_FLATNESS_DB

@@ -2,49 +2,55 @@
 loudness, onset strength, articulation and silence."""
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
+import scipy.fft
 
-from ..audio import HOP, SAMPLE_RATE, mel_power
+from ..audio import HOP, SAMPLE_RATE, Spectrogram
+from ..audio.frame_store import FrameStore
 from . import tuning as tun
 
 FEATURE_RATE = SAMPLE_RATE / HOP  # feature frames per second (the mel features' hop: 11.6 ms)
+N_MFCC = 13
+BASS_BANDS = 12  # below ~300 Hz
+_ONSET_DELAY = (
+    4  # librosa's onset_strength(center=True) reports the flux of frame t at t + 4 (n_fft // 2 hop)
+)
 
 
 @dataclass
 class SpectralFeatures:
-    logmel: np.ndarray  # (128, n) float32 dB, floored 80 dB below the loudest bin
-    onset: np.ndarray  # (n,) onset strength (spectral flux of the log-mel spectrogram)
+    """What the analysis reads from the spectrogram, all per feature frame (one pass over it, then closed)."""
+
+    onset: np.ndarray  # (n,) onset strength (spectral flux of the log-mel spectrogram, librosa's)
     bass_onset: np.ndarray  # (n,) onset strength below ~300 Hz
+    mfcc: np.ndarray  # (13, n) float32 MFCC of the log-mel spectrogram (timbre, for phrases)
+    flatness_db: np.ndarray  # (n,) spectral flatness in dB (near 0 for white noise)
     level_db: np.ndarray  # (n,) RMS in dBFS
     loud_level_db: float  # the piece's loud level (tuning.LOUD_LEVEL_PERCENTILE of its sounding frames)
     active: np.ndarray  # (n,) bool, frames above the silence floors (absolute and relative)
     silent: np.ndarray  # (n,) bool, below the floors or in a release (the sound dying away after it stops)
+    cumulative: FrameStore  # (n + 1, 128) float64 running sums of the log-mel spectrogram over time
 
     @property
     def num_frames(self) -> int:
         return len(self.onset)
 
-    @cached_property
-    def cumulative(self) -> np.ndarray:
-        """(128, n + 1) running sums of `logmel` over time (for span means)."""
-        out = np.zeros((self.logmel.shape[0], self.num_frames + 1))
-        np.cumsum(self.logmel, axis=1, dtype=np.float64, out=out[:, 1:])
-        return out
+    def band_sums(self, index: np.ndarray) -> np.ndarray:
+        """(128, len(index)) sums of the log-mel frames before each frame index (for span means)."""
+        return self.cumulative.rows_at(index).T
+
+    def close(self) -> None:
+        self.cumulative.close()
 
 
-def spectral_features(samples: np.ndarray) -> SpectralFeatures:
-    import librosa
+def spectral_features(spectrogram: Spectrogram, check=None) -> SpectralFeatures:
+    """The features of a spectrogram, read block by block (`check()` runs between blocks and may raise)."""
     import scipy.ndimage as ndi
 
-    mel = mel_power(samples) if len(samples) else np.zeros((128, 1), np.float32)
-    logmel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=80.0).astype(np.float32)
-    onset = librosa.onset.onset_strength(S=logmel, sr=SAMPLE_RATE, hop_length=HOP).astype(np.float64)
-    bass_onset = librosa.onset.onset_strength(S=logmel[:12], sr=SAMPLE_RATE, hop_length=HOP).astype(
-        np.float64
-    )
-    level_db = _rms_db(samples, logmel.shape[1])
+    streams = _read_spectrogram(spectrogram, check)
+    onset, bass_onset, mfcc, flatness_db, cumulative = streams
+    level_db = 20.0 * np.log10(np.maximum(spectrogram.rms.astype(np.float64), 1e-6))
     smooth = smooth_db(level_db, tun.LEVEL_SMOOTHING_S)
     sounding = smooth > tun.SILENCE_DBFS
     loud_db = (
@@ -60,21 +66,49 @@ def spectral_features(samples: np.ndarray) -> SpectralFeatures:
     bass_onset[ndi.binary_erosion(quiet, structure=flicker, border_value=1)] = 0.0
     silent = quiet | _in_release(level_db, onset, active)
     silent = drop_short(silent, tun.MIN_REST_S) | quiet
-    return SpectralFeatures(logmel, onset, bass_onset, level_db, loud_db, active, silent)
+    return SpectralFeatures(
+        onset, bass_onset, mfcc, flatness_db, level_db, loud_db, active, silent, cumulative
+    )
 
 
-def _rms_db(samples: np.ndarray, num_frames: int) -> np.ndarray:
-    """RMS level in dBFS per feature frame."""
-    import librosa
+def _read_spectrogram(spectrogram: Spectrogram, check):
+    """One pass over the log-mel blocks: onset strengths, MFCC, flatness and running band sums."""
+    n = spectrogram.num_frames
+    flux, bass_flux = np.zeros(n, np.float32), np.zeros(n, np.float32)  # flux[t]: from frame t - 1 to t
+    mfcc, flatness = np.empty((N_MFCC, n), np.float32), np.empty(n, np.float32)
+    cumulative = FrameStore(dtype="<f8")
+    total = np.zeros((128, 1))
+    cumulative.append(total.T)
+    previous = None
+    try:
+        for start, block in spectrogram.logmel_blocks():
+            if check is not None:
+                check()
+            stop = start + block.shape[1]
+            joined = block if previous is None else np.concatenate([previous, block], axis=1)
+            rise = np.maximum(0.0, joined[:, 1:] - joined[:, :-1])  # librosa: lag 1, max_size 1
+            first = stop - rise.shape[1]
+            flux[first:stop] = np.mean(rise, axis=0)
+            bass_flux[first:stop] = np.mean(rise[:BASS_BANDS], axis=0)
+            mfcc[:, start:stop] = scipy.fft.dct(block, axis=0, type=2, norm="ortho")[:N_MFCC]
+            mel = block.astype(np.float64)
+            flatness[start:stop] = mel.mean(axis=0) - 10.0 * np.log10(np.mean(10.0 ** (mel / 10.0), axis=0))
+            sums = np.cumsum(np.concatenate([total, mel], axis=1), axis=1)  # sequential, as one cumsum
+            cumulative.append(sums[:, 1:].T)
+            total = sums[:, -1:]
+            previous = block[:, -1:]
+        cumulative.seal()
+    except BaseException:
+        cumulative.close()
+        raise
+    return _delayed(flux), _delayed(bass_flux), mfcc, flatness, cumulative
 
-    if len(samples) >= 1024:
-        rms = librosa.feature.rms(y=samples, frame_length=1024, hop_length=HOP)[0]
-    else:
-        rms = np.full(
-            num_frames, np.sqrt(np.mean(np.square(samples, dtype=np.float64))) if len(samples) else 0.0
-        )
-    rms = np.resize(rms, num_frames) if len(rms) != num_frames else rms
-    return 20.0 * np.log10(np.maximum(rms.astype(np.float64), 1e-6))
+
+def _delayed(flux: np.ndarray) -> np.ndarray:
+    """Flux placed where librosa's centred onset_strength reports it (zeros before), as float64."""
+    onset = np.zeros(len(flux))
+    onset[1 + _ONSET_DELAY :] = flux[1 : len(flux) - _ONSET_DELAY]
+    return onset
 
 
 def _in_release(level_db: np.ndarray, onset: np.ndarray, active: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..audio import N_MELS
 from . import tuning as tun
 from .features import SpectralFeatures
 
@@ -20,13 +21,14 @@ def zscore(x: np.ndarray) -> np.ndarray:
 def span_change(features: SpectralFeatures, index: np.ndarray, width: np.ndarray, bands: int) -> np.ndarray:
     """Distance between the mean log-mel spectra (lowest `bands` bands) of `width` frames after and before each
     index: large where the harmony or the bass changes."""
-    sums = features.cumulative[:bands]
     n = features.num_frames
     start = np.clip(index - width, 0, n)
     end = np.clip(index + width, 0, n)
     middle = np.clip(index, 0, n)
-    before = (sums[:, middle] - sums[:, start]) / np.maximum(middle - start, 1)
-    after = (sums[:, end] - sums[:, middle]) / np.maximum(end - middle, 1)
+    sums = features.band_sums(np.concatenate([start, middle, end]))[:bands]
+    at_start, at_middle, at_end = np.split(sums, 3, axis=1)
+    before = (at_middle - at_start) / np.maximum(middle - start, 1)
+    after = (at_end - at_middle) / np.maximum(end - middle, 1)
     return np.linalg.norm(after - before, axis=0) / np.sqrt(bands)
 
 
@@ -39,7 +41,7 @@ def beat_accents(features: SpectralFeatures, frames: np.ndarray) -> np.ndarray:
     return (
         zscore(local_max(features.onset, frames, 2))
         + zscore(local_max(features.bass_onset, frames, 2))
-        + zscore(span_change(features, frames, width, features.logmel.shape[0]))
+        + zscore(span_change(features, frames, width, N_MELS))
         + zscore(span_change(features, frames, width, 16))
     )
 
@@ -106,7 +108,7 @@ def ternary_evidence(features: SpectralFeatures, frames: np.ndarray) -> float:
     accents = (
         zscore(local_max(features.onset, index, 2))
         + zscore(local_max(features.bass_onset, index, 2))
-        + zscore(span_change(features, index, width, features.logmel.shape[0]))
+        + zscore(span_change(features, index, width, N_MELS))
     )
     return fit_bar_template(accents, (6, 3))[0] - fit_bar_template(accents, (6, 2))[0]
 

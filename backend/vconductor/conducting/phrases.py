@@ -24,6 +24,22 @@ def phrase_starts(features: SpectralFeatures, beats: DetectedBeats) -> np.ndarra
     return np.array(sorted(chosen), dtype=np.float64)
 
 
+def _diagonal_novelty(x: np.ndarray, half: int) -> np.ndarray:
+    """The checkerboard kernel (2 half beats square) along the diagonal of the self-similarity x.T @ x, edges
+    extended. Only the diagonal band is computed: the whole matrix of a 3 h piece's beats would be gigabytes."""
+    k = np.arange(-half, half)
+    sign = np.where(k[:, None] < 0, 1.0, -1.0) * np.where(k[None, :] < 0, 1.0, -1.0)
+    taper = np.exp(-0.5 * ((k[:, None] + 0.5) ** 2 + (k[None, :] + 0.5) ** 2) / half**2)
+    kernel = sign * taper
+    n = x.shape[1]
+    novelty = np.empty(n)
+    for a in range(0, n, 4096):
+        index = np.clip(np.arange(a, min(n, a + 4096))[:, None] + k[None, :], 0, n - 1)  # (beats, 2 half)
+        near = x[:, index]  # (bands, beats, 2 half)
+        novelty[a : a + len(index)] = np.einsum("bik,bil,kl->i", near, near, kernel)
+    return novelty
+
+
 def _after_rests(features: SpectralFeatures, times: np.ndarray, frames: np.ndarray) -> list:
     """The first beat after each rest inside the music."""
     found = []
@@ -43,19 +59,10 @@ def _novelty_peaks(features: SpectralFeatures, times: np.ndarray, frames: np.nda
     half = tun.PHRASE_HALF_BEATS
     if len(times) < 4 * half:
         return []
-    mfcc = librosa.feature.mfcc(S=features.logmel, n_mfcc=13)
-    synced = librosa.util.sync(mfcc, frames, aggregate=np.mean)[:, 1:]  # the span starting at each beat
+    synced = librosa.util.sync(features.mfcc, frames, aggregate=np.mean)[:, 1:]  # the span from each beat
     x = (synced - synced.mean(axis=1, keepdims=True)) / (synced.std(axis=1, keepdims=True) + 1e-9)
     x /= np.linalg.norm(x, axis=0, keepdims=True) + 1e-9
-    similarity = x.T @ x
-    k = np.arange(-half, half)
-    sign = np.where(k[:, None] < 0, 1.0, -1.0) * np.where(k[None, :] < 0, 1.0, -1.0)
-    taper = np.exp(-0.5 * ((k[:, None] + 0.5) ** 2 + (k[None, :] + 0.5) ** 2) / half**2)
-    kernel = sign * taper
-    padded = np.pad(similarity, half, mode="edge")
-    span = 2 * half
-    novelty = np.array([(padded[i : i + span, i : i + span] * kernel).sum() for i in range(len(times))])
-    novelty = np.maximum(novelty, 0)
+    novelty = np.maximum(_diagonal_novelty(x, half), 0)
     if not novelty.max() > 0:
         return []
     novelty /= novelty.max()

@@ -33,8 +33,9 @@ class TempoSalience:
 
 
 def tempogram(onset: np.ndarray) -> Tempogram:
-    """Autocorrelation and Fourier tempograms of the onset envelope, windows of TEMPOGRAM_WINDOW_S."""
-    import scipy.fft
+    """Autocorrelation and Fourier tempograms of the onset envelope, windows of TEMPOGRAM_WINDOW_S.
+
+    Computed TEMPOGRAM_BLOCK windows at a time: the spectra of all windows of a 3 h piece would take 2 GB."""
     import scipy.ndimage as ndi
 
     n = len(onset)
@@ -43,7 +44,23 @@ def tempogram(onset: np.ndarray) -> Tempogram:
     padded = np.pad(detrended, (size // 2, size))
     centres = np.arange(0, n, tun.TEMPOGRAM_HOP_FRAMES)
     window = np.hanning(size).astype(np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, size)[centres] * window
+    all_frames = np.lib.stride_tricks.sliding_window_view(padded, size)
+    parts = [
+        _tempogram_block(all_frames[centres[a : a + TEMPOGRAM_BLOCK]] * window, window)
+        for a in range(0, len(centres), TEMPOGRAM_BLOCK)
+    ]
+    by_lag, by_frequency, energy = (np.concatenate(part) for part in zip(*parts, strict=True))
+    return Tempogram(by_lag, by_frequency, centres, energy)
+
+
+TEMPOGRAM_BLOCK = 1024  # windows per FFT block (~35 MB of spectra)
+
+
+def _tempogram_block(frames: np.ndarray, window: np.ndarray):
+    """(autocorrelation, Fourier magnitude) on the tempo grid, and energy, for windowed onset frames."""
+    import scipy.fft
+
+    size = frames.shape[1]
     nfft = tun.TEMPOGRAM_FFT_SIZE
     spectrum = scipy.fft.rfft(frames, n=nfft, axis=1, workers=-1)
     power = spectrum.real**2 + spectrum.imag**2
@@ -62,7 +79,7 @@ def tempogram(onset: np.ndarray) -> Tempogram:
     by_lag = np.maximum(sample(autocorr, 60.0 * FEATURE_RATE / GRID), 0.0)
     by_frequency = sample(np.abs(spectrum), GRID / 60.0 / FEATURE_RATE * nfft)
     by_frequency /= np.maximum(by_frequency.max(axis=1, keepdims=True), 1e-12)
-    return Tempogram(by_lag, by_frequency, centres, energy)
+    return by_lag, by_frequency, energy
 
 
 def viterbi_tempo(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.child_process import tied_to_this_process
 from ..motion_io import Motion
 from ..progress import Progress
 from .frames import MIN_SIZE, FrameRenderer
@@ -37,7 +38,7 @@ def check_audio(audio: Path) -> None:
     # Decoding the first second finds files that are not audio at all, or have no audio stream.
     probe = ["-i", str(audio), "-map", "0:a:0", "-t", "1", "-f", "null", "-"]
     cmd = [_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", *probe]
-    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    result = subprocess.run(**tied_to_this_process(cmd), capture_output=True, text=True, errors="replace")
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
         reason = lines[-1] if lines else f"ffmpeg exit {result.returncode}"
@@ -48,7 +49,9 @@ def _run_ffmpeg(args: list[str], frames: Iterable[bytes]) -> None:
     """Run ffmpeg with `frames` fed to its stdin; raise RuntimeError with its log if it fails."""
     cmd = [_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty ffmpeg can never block on it
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+        # a child that dies with us: a killed render leaves no ffmpeg writing a half video
+        run = tied_to_this_process(cmd)
+        proc = subprocess.Popen(**run, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
         pipe_broke = False
         try:
             try:

@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI): routes under /v1, one JSON error shape, the checks of security.py.
 
 ``create_app(config)`` builds the app; its lifespan starts the device worker and the upload folder and stops
-both on shutdown. Blocking work (decoding, JSON of big results) runs in threads, never on the event loop.
+both on shutdown. Blocking work (receiving and decoding uploads, JSON of big results) runs in threads, never on
+the event loop. When the server starts to stop, requests still without an answer get a JSON 503 (lifetime.py).
 """
 
 import secrets
@@ -19,8 +20,9 @@ from fastapi.security import HTTPBearer
 from .. import __version__
 from ..contract import MAX_DURATION_S, SAMPLE_RATE, JobState, motion_json_chunks, motion_to_bytes
 from ..pipeline import motion_frames
-from . import catalog, intake
+from . import catalog, intake, upload
 from .errors import ApiError, install_handlers
+from .lifetime import SHUTTING_DOWN, AnswerOnShutdown, Shutdown, run_in_daemon_thread
 from .schemas import ErrorBody, ErrorInfo, Health, JobLinks, JobOptions, JobResult, JobStatus, ModelInfo
 from .security import BearerAuth, LocalRequestsOnly
 from .store import Job, JobStore, StoreFull
@@ -40,8 +42,9 @@ class ServiceConfig:
     job_ttl_s: float = 3600.0
     max_queue: int = 64  # jobs queued or running
     max_result_bytes: int = 1024 * MiB  # keypoints kept for finished jobs (a 3 h result is 34 MiB)
-    max_pending_audio_bytes: int = 4096 * MiB  # decoded audio of queued jobs, on disk (5.3 MiB a minute)
+    max_pending_audio_bytes: int = 4096 * MiB  # spectrogram frames of queued jobs, on disk (2.6 MiB a minute)
     decode_threads: int = 2  # uploads decoded at once (each holds its decoded audio in memory)
+    body_timeout_s: float = 30.0  # the longest wait for the next piece of a request body
 
 
 def _busy(exc: Exception) -> ApiError:
@@ -58,12 +61,21 @@ class Service:
         )
         self.worker = Worker(self.store, config.device, warm_model=catalog.default_model_name())
         self.tmp = Path()
+        self.shutdown = Shutdown()
         self._decoders: anyio.CapacityLimiter | None = None
 
     def start(self) -> None:
         self.tmp = intake.upload_folder()
         self._decoders = anyio.CapacityLimiter(self.config.decode_threads)
-        self.worker.start()
+        try:
+            self.worker.start()
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+
+    def begin_shutdown(self) -> None:
+        """The server starts to stop: uploads in flight are answered with a 503 now (see lifetime.py)."""
+        self.shutdown.begin()
 
     def stop(self) -> None:
         self.worker.stop()
@@ -77,43 +89,30 @@ class Service:
 
     async def submit(self, request: Request, options: JobOptions) -> Job:
         """Check what can be checked before reading the body, receive and decode it, queue the job."""
-        if self.worker.stopping:
-            raise ApiError(503, "shutting_down", "the server is shutting down")
+        if self.shutdown.stopping or self.worker.stopping:
+            raise ApiError(503, "shutting_down", SHUTTING_DOWN)
         try:
             self.store.check_room()
         except StoreFull as exc:
             raise _busy(exc) from None
-        kind = intake.media_type(request)
-        if kind not in (intake.PCM_TYPE, intake.MULTIPART_TYPE):
+        kind = upload.media_type(request)
+        if kind not in (upload.PCM_TYPE, upload.MULTIPART_TYPE):
             message = (
-                f"send {intake.MULTIPART_TYPE} (an audio file as 'file') or {intake.PCM_TYPE} (float32 PCM), "
+                f"send {upload.MULTIPART_TYPE} (an audio file as 'file') or {upload.PCM_TYPE} (float32 PCM), "
                 f"not {kind or 'no Content-Type'}"
             )
             raise ApiError(415, "unsupported_media_type", message)
-        limit, max_s = self.config.max_upload_bytes, self.config.max_duration_s
-        declared = intake.declared_length(request, limit)
-        stem, pcm = secrets.token_hex(8), kind == intake.PCM_TYPE
-        upload = self.tmp / stem
+        stem, pcm = secrets.token_hex(8), kind == upload.PCM_TYPE
+        received = self.tmp / stem
         try:
-            if pcm:
-                intake.check_pcm_options(options, pcm=True)
-                model = catalog.check_model(options.model)
-                if declared is not None:
-                    intake.check_pcm_length(declared, options, max_s)
-                await intake.receive_body(request, upload, limit)
-                name = intake.PCM_NAME
-            else:
-                upload, name, fields = await intake.receive_multipart(request, self.tmp, stem, limit)
-                options = intake.merge_options(options, fields)
-                intake.check_pcm_options(options, pcm=False)
-                model = catalog.check_model(options.model)
+            received, name, options, model = await self._receive(request, options, stem, pcm)
             out = self.tmp / f"{stem}-samples"  # never an upload's name: those are the stem and a suffix
-            audio = await anyio.to_thread.run_sync(
-                intake.decode, upload, name, out, options, pcm, max_s, limiter=self._decoders
-            )
+            max_s = self.config.max_duration_s
+            decode_args = (received, name, out, options, pcm, max_s)
+            audio = await run_in_daemon_thread(self._decoders, intake.decode, *decode_args)
         finally:
-            upload.unlink(missing_ok=True)
-        job = Job(model, options.seed, options.meter, audio, motion_frames(audio.nbytes // 4, SAMPLE_RATE))
+            received.unlink(missing_ok=True)
+        job = Job(model, options.seed, options.meter, audio, motion_frames(audio.num_samples, SAMPLE_RATE))
         try:
             self.worker.submit(job)
         except StoreFull as exc:
@@ -123,6 +122,26 @@ class Service:
             audio.discard()
             raise ApiError(503, "shutting_down", str(exc)) from None
         return job
+
+    async def _receive(self, request: Request, options: JobOptions, stem: str, pcm: bool):
+        """The body on disk, checked as far as it can be without decoding: (path, name, options, model)."""
+        limits = upload.BodyLimits(self.config.max_upload_bytes, self.config.body_timeout_s)
+        declared = upload.declared_length(request, limits.max_bytes)
+        if not pcm:
+            path, name, fields = await upload.receive_multipart(request, self.tmp, stem, limits)
+            try:
+                options = intake.merge_options(options, fields)
+                intake.check_pcm_options(options, pcm=False)
+                return path, name, options, catalog.check_model(options.model)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+        intake.check_pcm_options(options, pcm=True)
+        model = catalog.check_model(options.model)
+        if declared is not None:
+            intake.check_pcm_length(declared, options, self.config.max_duration_s)
+        await upload.receive_body(request, self.tmp / stem, limits)
+        return self.tmp / stem, intake.PCM_NAME, options, model
 
     def status(self, job: Job, message: str | None = None) -> JobStatus:
         base = f"/v1/jobs/{job.id}"
@@ -177,6 +196,17 @@ def _errors(*statuses: int) -> dict:
     return {s: {"model": ErrorBody} for s in statuses}
 
 
+# answers any route can give (security.py, lifetime.py), documented on each
+EVERY_ROUTE = {
+    403: {"model": ErrorBody, "description": "refused: a request from a web page (Origin), or a wrong token"},
+    421: {"model": ErrorBody, "description": "refused: the Host header names another server (DNS rebinding)"},
+    503: {
+        "model": ErrorBody,
+        "description": "the server is shutting down, or cannot serve this now (the error says why)",
+    },
+}
+
+
 _form_fields = {
     k: v for k, v in JobOptions.model_json_schema()["properties"].items() if k not in intake.PCM_ONLY
 }
@@ -184,14 +214,14 @@ SUBMIT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            intake.MULTIPART_TYPE: {
+            upload.MULTIPART_TYPE: {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
                     "properties": {"file": {"type": "string", "format": "binary"}, **_form_fields},
                 },
             },
-            intake.PCM_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            upload.PCM_TYPE: {"schema": {"type": "string", "format": "binary"}},
         },
     }
 }
@@ -207,7 +237,7 @@ api = APIRouter(prefix="/v1")
 @public.get("/health", response_model=Health)
 def health(svc: Svc):
     return {
-        "status": "stopping" if svc.worker.stopping else "ok",
+        "status": "stopping" if svc.shutdown.stopping or svc.worker.stopping else "ok",
         "version": __version__,
         "device": svc.worker.device,
         "models_loaded": svc.worker.loaded_models(),
@@ -216,7 +246,7 @@ def health(svc: Svc):
     }
 
 
-@api.get("/models", response_model=list[ModelInfo], responses=_errors(503))
+@api.get("/models", response_model=list[ModelInfo])
 def models(svc: Svc):
     return catalog.model_infos(svc.worker.loaded_models())
 
@@ -226,7 +256,7 @@ def models(svc: Svc):
     status_code=202,
     response_model=JobStatus,
     description=SUBMIT_DOC,
-    responses=_errors(400, 413, 415, 422, 429, 503),
+    responses=_errors(400, 408, 413, 415, 422, 429),
     openapi_extra=SUBMIT_BODY,
 )
 async def submit_job(request: Request, options: Annotated[JobOptions, Query()], svc: Svc):
@@ -311,6 +341,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         app.add_middleware(BearerAuth, token=config.token)
         protected = [Depends(HTTPBearer(auto_error=False))]  # documents the scheme; BearerAuth enforces it
     app.add_middleware(LocalRequestsOnly, listen_host=config.host)  # the last added runs first
-    app.include_router(public)
-    app.include_router(api, dependencies=protected, responses=_errors(401, 403) if protected else None)
+    app.add_middleware(AnswerOnShutdown, shutdown=service.shutdown)
+    app.include_router(public, responses=EVERY_ROUTE)
+    app.include_router(
+        api, dependencies=protected, responses={**EVERY_ROUTE, **(_errors(401) if protected else {})}
+    )
     return app

@@ -51,6 +51,12 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-upload-mb", type=float, default=512, help="largest request body (MiB)")
     p.add_argument("--max-duration-s", type=float, help="longest audio (seconds; default: 3 hours)")
     p.add_argument("--job-ttl-s", type=float, default=3600, help="how long finished jobs are kept")
+    p.add_argument(
+        "--body-timeout-s",
+        type=float,
+        default=30,
+        help="longest wait for the next piece of a request body (seconds); a stalled upload is cut with a 408",
+    )
     p.add_argument("--max-queue", type=int, default=64, help="jobs queued or running at most")
     p.add_argument(
         "--max-results-mb",
@@ -91,8 +97,9 @@ def cmd_serve(args) -> int:
     from .app import create_app
 
     app = create_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5)
+    server = _stopping_server(uvicorn)(
+        uvicorn.Config(app, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5),
+        on_shutdown=app.state.service.begin_shutdown,
     )
     port = sock.getsockname()[1]
     port_file = Path(args.port_file) if args.port_file else None
@@ -107,6 +114,22 @@ def cmd_serve(args) -> int:
     finally:
         _remove_port_file(port_file, port)
     return 0
+
+
+def _stopping_server(uvicorn):
+    class StoppingServer(uvicorn.Server):
+        """uvicorn's server, telling the app the moment it starts to stop (uploads in flight are answered
+        then, rather than cut after the grace period)."""
+
+        def __init__(self, config, on_shutdown):
+            super().__init__(config)
+            self.on_shutdown = on_shutdown
+
+        async def shutdown(self, sockets=None):
+            self.on_shutdown()
+            await super().shutdown(sockets)
+
+    return StoppingServer
 
 
 async def _serve(server, sock: socket.socket, signals: list[int], on_started, parent_pid: int | None) -> None:
@@ -169,6 +192,7 @@ def _config(args):
         "--max-upload-mb": args.max_upload_mb,
         "--max-duration-s": max_duration_s,
         "--job-ttl-s": args.job_ttl_s,
+        "--body-timeout-s": args.body_timeout_s,
         "--max-queue": args.max_queue,
         "--max-results-mb": args.max_results_mb,
     }
@@ -184,6 +208,7 @@ def _config(args):
         max_upload_bytes=int(args.max_upload_mb * MiB),
         max_duration_s=max_duration_s,
         job_ttl_s=args.job_ttl_s,
+        body_timeout_s=args.body_timeout_s,
         max_queue=args.max_queue,
         max_result_bytes=int(args.max_results_mb * MiB),
     )

@@ -2,17 +2,15 @@
 
 A finished job is forgotten `ttl_s` after it finished. Results count toward `max_result_bytes`: when a new result
 would pass it, the oldest finished jobs are forgotten first (expired ones are already gone: every access sweeps).
-Unfinished jobs are capped by count and by the bytes of decoded audio they keep on disk.
+Unfinished jobs are capped by count and by the bytes of spectrogram frames they keep on disk.
 """
 
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
-
+from ..audio import Spectrogram
 from ..contract import JobState
 
 
@@ -22,23 +20,29 @@ class StoreFull(Exception):
 
 @dataclass
 class AudioInput:
-    """A job's decoded audio, waiting on disk until its features are computed: float32 mono at 22050 Hz.
+    """A job's decoded audio as its spectrogram, whose frames wait on disk until the job's turn."""
 
-    The file holds raw little-endian float32, the layout of a PCM body, so such a body can become it as it is.
-    """
+    spectrogram: Spectrogram
 
-    path: Path
-    name: str  # how messages and results name it (the uploaded file's name, or "PCM body")
-    duration_s: float
-    source_rate: int
-    channels: int
-    nbytes: int
+    @property
+    def name(self) -> str:  # how messages and results name it (the uploaded file's name, or "PCM body")
+        return self.spectrogram.name
 
-    def read_samples(self) -> np.ndarray:
-        return np.fromfile(self.path, dtype="<f4")
+    @property
+    def duration_s(self) -> float:
+        return self.spectrogram.duration_s
+
+    @property
+    def num_samples(self) -> int:
+        return self.spectrogram.num_samples
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes it keeps on disk."""
+        return self.spectrogram.frames.nbytes
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+        self.spectrogram.close()
 
 
 @dataclass(eq=False)

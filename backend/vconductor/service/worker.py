@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 
-from ..audio import Audio, AudioError
+from ..audio import AudioError
 from ..contract import JobState
 from ..pipeline import PROCEDURAL, ResultError, load_conductor, needs_of, prepare_input, run
 from .store import Job, JobStore
@@ -42,6 +42,7 @@ class Worker:
         self._queue: deque[Job] = deque()
         self._cv = threading.Condition()
         self._stopping = False
+        self._warming = False
         self.running: Job | None = None
         self._conductors: OrderedDict[tuple[str, str], object] = OrderedDict()  # (name, md5) -> conductor
         self._pool = ThreadPoolExecutor(PREPARE_AHEAD, thread_name_prefix="vconductor-prepare")
@@ -64,7 +65,8 @@ class Worker:
             self._cancel_queued(job, "the server shut down")
         if running is not None:
             running.cancel.set()
-        self._thread.join(timeout)
+        if not self._warming:  # a model load cannot be interrupted: the daemon thread ends with the process
+            self._thread.join(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def submit(self, job: Job) -> None:
@@ -105,7 +107,11 @@ class Worker:
     # ------------------------------------------------------------------------------------ worker thread
 
     def _loop(self) -> None:
-        self._warm_up()
+        self._warming = True
+        try:
+            self._warm_up()
+        finally:
+            self._warming = False
         while True:
             with self._cv:
                 while not self._queue and not self._stopping:
@@ -212,14 +218,12 @@ class Worker:
                 job.prep = self._pool.submit(self._prepare, job)
 
     def _prepare(self, job: Job):
-        """Decoded audio on disk -> the features the job's conductor needs (pool thread; no torch)."""
-        try:
-            self._check_cancel(job)
-            samples = job.audio.read_samples()
-            audio = Audio(samples, job.audio.source_rate, job.audio.channels, job.audio.name)
-            prepared = prepare_input(audio, needs_of(job.model), job.meter)
-        finally:
-            job.audio.discard()
+        """The job's spectrogram -> the features its conductor needs (pool thread; no torch). Cancelling stops
+        it between blocks; the spectrogram is freed when the job ends (_process) or is cancelled."""
+        self._check_cancel(job)
+        prepared = prepare_input(
+            job.audio.spectrogram, needs_of(job.model), job.meter, check=lambda: self._check_cancel(job)
+        )
         job.progress = max(job.progress, FEATURES_SHARE)
         if job.state == JobState.QUEUED:
             job.message = "waiting for the device"
