@@ -147,7 +147,7 @@ def run_server(pieces: dict, models: list, home: Path, tmp: Path, too_long: Path
             refused = submit(client, too_long, models[0]).status_code
             print(f"server: over-long file -> {refused}; RSS after it {tree_rss_mib(proc.pid):.0f} MiB")
             longest = pieces[max(pieces)]
-            for model, stage in [(models[0], "music analysis"), (models[-1], "encoding music")]:
+            for model, stage in [(models[0], "computing features"), (models[-1], "encoding music")]:
                 latency = cancel_latency(client, longest, model, stage)
                 print(f"server: cancel during '{stage}' ({_label(model)}): {latency:.2f} s")
     finally:

@@ -318,10 +318,10 @@ def test_signal_shuts_down_cleanly(home, tmp_path, audio_dir, sig):
 
 def test_store_caps_and_expiry(tmp_path):
     """The job store on its own: queue caps, result bytes cap (oldest finished forgotten first), expiry."""
-    from vconductor.contract import JobState
-    from vconductor.motion_io import Motion
     from vconductor.audio import Spectrogram
     from vconductor.audio.frame_store import FrameStore
+    from vconductor.contract import JobState
+    from vconductor.motion_io import Motion
     from vconductor.service.store import AudioInput, Job, JobStore, StoreFull
 
     CANCELLED, DONE = JobState.CANCELLED, JobState.DONE

@@ -124,9 +124,11 @@ def _generate_all(args, model: str, inputs: list[Path], outputs: list[tuple[Path
     """Generate every input in turn; returns how many failed."""
     from .pipeline import needs_of, prepare_input
     from .registry import RegistryError
+    from .scratch import scratch_folder
 
     needs = needs_of(model)
     failures = 0
+    scratch_folder()  # made before the fork: long pieces' frames go there, owned by this process, not the worker
     with _side_executor() as pool:
         # The first file decodes beside the model load. The model stays on this thread, where torch's thread
         # pool lives (inference from another thread would start a second, competing pool).
