@@ -12,7 +12,7 @@ weights, the same amount of work; registered in a temporary VCONDUCTOR_HOME):
 3. cancel latency: a job on the longest piece cancelled (DELETE) while it analyses or generates: seconds from
    the DELETE to the job's "cancelled" state.
 
-    .venv/bin/python benchmarks/bench_long_audio.py [--hours 1 3] [--skip-learned] [--skip-cli]
+    .venv/bin/python benchmarks/bench_long_audio.py [--hours 1 3] [--skip-learned] [--skip-cli] [--skip-server]
 
 The goal (issue 13): under 1.5 GB for either, flat from 1 h to 3 h.
 """
@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, nargs="+", default=[1.0, 3.0])
     parser.add_argument("--skip-learned", action="store_true")
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--skip-server", action="store_true")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -181,7 +182,8 @@ def main() -> None:
                     print(
                         f"cli    {_label(model):10s} {hours:g} h: peak RSS {peak:6.0f} MiB, wall {wall:6.1f} s"
                     )
-        run_server(pieces, models, home, tmp, too_long)
+        if not args.skip_server:
+            run_server(pieces, models, home, tmp, too_long)
 
 
 if __name__ == "__main__":
