@@ -150,6 +150,9 @@ def run_server(pieces: dict, models: list, home: Path, tmp: Path, too_long: Path
             for model, stage in [(models[0], "computing features"), (models[-1], "encoding music")]:
                 latency = cancel_latency(client, longest, model, stage)
                 print(f"server: cancel during '{stage}' ({_label(model)}): {latency:.2f} s")
+    except BaseException:
+        print(f"server log (exit code {proc.poll()}):\n{(tmp / 'server.log').read_text()[-3000:]}")
+        raise
     finally:
         proc.terminate()
         proc.wait(60)

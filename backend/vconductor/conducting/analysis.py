@@ -69,15 +69,9 @@ def find_beats(features: SpectralFeatures, meter: str | None, report) -> Detecte
     """The conducted beats: the most plausible beat level over the tatum, counted in bars of the metre."""
     if is_rhythmless(features):
         return DetectedBeats.empty(meter)
-    tempi = tempogram(features.onset)
-    salience = tempi.autocorrelation * tempi.fourier
-    energy = tempi.energy
-    valid = features.active[tempi.centres] & (energy > 1e-9 * max(energy.max(), 1e-30))
-    if valid.sum() < 3:
+    pulses, tatum = tempo_pulses(features)
+    if pulses is None:
         return DetectedBeats.empty(meter)
-    per_window = salience / np.maximum(salience.max(axis=1, keepdims=True), 1e-12)
-    tatum = pick_tatum(per_window[valid].mean(axis=0))
-    pulses = TempoSalience(salience, valid, tempi.centres, features.num_frames)
     candidates = beat_candidates(features, pulses, tatum, report)
     if meter == "6/8" and any(c.compound for c in candidates):
         candidates = [c for c in candidates if c.compound]
@@ -89,6 +83,20 @@ def find_beats(features: SpectralFeatures, meter: str | None, report) -> Detecte
     else:
         per_bar = 2 if meter == "6/8" else METERS[meter]
     return conducted_beats(features, best, per_bar, meter)
+
+
+def tempo_pulses(features: SpectralFeatures) -> tuple[TempoSalience | None, float]:
+    """The tempo salience per window and the tatum; (None, 0) with too few sounding windows. A function of its
+    own so that the tempograms (100 MB an hour) are freed before beat tracking."""
+    tempi = tempogram(features.onset)
+    salience = tempi.autocorrelation * tempi.fourier
+    energy = tempi.energy
+    valid = features.active[tempi.centres] & (energy > 1e-9 * max(energy.max(), 1e-30))
+    if valid.sum() < 3:
+        return None, 0.0
+    per_window = salience[valid] / np.maximum(salience[valid].max(axis=1, keepdims=True), 1e-12)
+    tatum = pick_tatum(per_window.mean(axis=0))
+    return TempoSalience(salience, valid, tempi.centres, features.num_frames), tatum
 
 
 def is_rhythmless(features: SpectralFeatures) -> bool:
