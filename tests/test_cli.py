@@ -19,8 +19,8 @@ from vconductor.skeleton import JOINT_NAMES
 VCONDUCTOR = [sys.executable, "-m", "vconductor"]
 
 
-def run(args, home, check_ok=None, **kw):
-    env = {**os.environ, "VCONDUCTOR_HOME": str(home)}
+def run(args, home, check_ok=None, env_extra=None, **kw):
+    env = {**os.environ, "VCONDUCTOR_HOME": str(home), **(env_extra or {})}
     proc = subprocess.run(
         [*VCONDUCTOR, *map(str, args)], capture_output=True, text=True, env=env, timeout=300, **kw
     )
@@ -183,3 +183,13 @@ def test_registered_official_model_and_preview(tmp_path, home):
 def test_entry_point_is_installed():
     exe = Path(sys.executable).with_name("vconductor")
     assert exe.is_file(), "the console script `vconductor` is installed with the package"
+
+
+def test_a_run_leaves_no_scratch_folder(tmp_path, home):
+    """The CLI exits with os._exit (no atexit handlers): its scratch folder must still go."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    audio = write_music(tmp_path / "a.wav", 2.0)
+    run(["generate", audio, "-o", tmp_path / "a.npz"], home, check_ok=True, env_extra={"TMPDIR": str(temp)})
+    left = [p for parent in temp.glob("vconductor-*") for p in parent.iterdir()]
+    assert left == []

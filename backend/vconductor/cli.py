@@ -376,6 +376,9 @@ def console_main() -> None:
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
+    from .scratch import remove_own_folders
+
+    remove_own_folders()  # os._exit skips the atexit handler that would
     os._exit(code)
 
 

@@ -25,6 +25,15 @@ def scratch_folder(kind: str = "scratch") -> Path:
         return folder
 
 
+def remove_own_folders() -> None:
+    """Remove this process's folders now (for exits that skip atexit handlers, such as os._exit)."""
+    with _LOCK:
+        folders = list(_FOLDERS.values())
+        _FOLDERS.clear()
+    for folder in folders:
+        _remove_if_ours(folder, int(folder.name.split("-")[0]))
+
+
 def _parent_name(kind: str) -> str:
     try:
         user = str(os.getuid())
