@@ -18,13 +18,16 @@ from .spectrogram import TOP_DB, Spectrogram, audio_spectrogram
 
 def resize_time_linear(x: np.ndarray, width: int) -> np.ndarray:
     """Resample the last axis to `width` samples by linear interpolation with half-pixel centres (cv2 style)."""
-    w_in = x.shape[-1]
-    src = (np.arange(width, dtype=np.float64) + 0.5) * (w_in / width) - 0.5
-    src = np.clip(src, 0, w_in - 1)
-    i0 = np.floor(src).astype(np.int64)
-    i1 = np.minimum(i0 + 1, w_in - 1)
-    frac = (src - i0).astype(np.float32)
+    i0, i1, frac = linear_sources(np.arange(width), x.shape[-1], width)
     return x[..., i0] * (1 - frac) + x[..., i1] * frac
+
+
+def linear_sources(index: np.ndarray, w_in: int, width: int):
+    """For output samples `index` of a resize from `w_in` to `width`: the two input samples and the weight of
+    the second (half-pixel centres, clamped at the ends)."""
+    src = np.clip((index.astype(np.float64) + 0.5) * (w_in / width) - 0.5, 0, w_in - 1)
+    i0 = np.floor(src).astype(np.int64)
+    return i0, np.minimum(i0 + 1, w_in - 1), (src - i0).astype(np.float32)
 
 
 def mel_frames_for(num_samples: int) -> int:
@@ -47,10 +50,8 @@ class MelFeatures:
         """Frames start..stop-1, float32 (stop - start, 128)."""
         spec = self.spectrogram
         index = np.minimum(np.arange(start, stop), self.width - 1)
-        src = np.clip((index + 0.5) * (spec.num_frames / self.width) - 0.5, 0, spec.num_frames - 1)
-        i0 = np.floor(src).astype(np.int64)
-        i1 = np.minimum(i0 + 1, spec.num_frames - 1)
-        frac = (src - i0).astype(np.float32)[:, None]
+        i0, i1, frac = linear_sources(index, spec.num_frames, self.width)
+        frac = frac[:, None]
         lo = int(i0.min()) if len(i0) else 0
         rows = spec.logmel_rows(lo, int(i1.max()) + 1 if len(i1) else lo)
         # power_to_db(ref=np.max, top_db=80), then abs(dB + 80) / 80, and row 0 the highest band
