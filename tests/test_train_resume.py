@@ -3,6 +3,7 @@
 import csv
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import torch
 
 from test_train_sync import make_synced_dataset
+from vconductor.models import M2SNet
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--sample-length", "3", "--clip-length", "1", "--super-hard-shift", "0.25", "1", "--batch-size", "2"]
@@ -160,3 +162,39 @@ def test_config_json_is_whole_or_absent_when_it_cannot_be_written(data, tmp_path
     )
     assert result.returncode == 1 and result.stderr == f"error: {out / 'config.json'}: File too large\n"
     assert [p.name for p in out.iterdir()] == []
+
+
+def _disk_with_room_for(size: int) -> list[str]:
+    """A command prefix that runs a command with a tmpfs of `size` bytes mounted on its first argument, in a
+    private user + mount namespace (no root needed), then prints what the folder holds."""
+    script = 'mount -t tmpfs -o size="$0" tmpfs "$1" || exit 99; d="$1"; shift; "$@"; rc=$?; cd "$d"; find; exit $rc'
+    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, str(size)]
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_leaves_no_file(data, tmp_path):
+    """The disk fills after the training state and before m2snet.pt: one line naming m2snet.pt, no traceback,
+    no partial file. The disk is a tmpfs with room for the state (3.3x the weights), not for m2snet.pt (1.1x)."""
+    namespaces = ["unshare", "--user", "--map-root-user", "--mount", "true"]
+    if shutil.which("unshare") is None or subprocess.run(namespaces, capture_output=True).returncode != 0:
+        pytest.skip("needs unprivileged user namespaces (unshare -rm) to mount a small tmpfs")
+    weights_bytes = sum(t.numel() * t.element_size() for t in M2SNet().state_dict().values())
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    out = disk / "run"
+    result = subprocess.run(
+        [
+            *_disk_with_room_for(int(3.9 * weights_bytes)),
+            str(disk),
+            *train_cmd(data, out, "--max-steps", "1"),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 99, result.stderr  # the tmpfs could not be mounted
+    assert (
+        result.returncode == 1 and result.stderr == f"error: {out / 'm2snet.pt'}: No space left on device\n"
+    )
+    left = sorted(result.stdout.split())  # what the disk holds afterwards: no m2snet.pt, whole or partial
+    assert left == [".", "./run", "./run/config.json", "./run/metrics.csv", "./run/training_state.pt"]

@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +89,25 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def missing_folders(paths) -> list[Path]:
+    """The folders that writing `paths` will create (those above them that do not exist yet), deepest first:
+    what a failed write removes again with `remove_empty_folders`."""
+    missing: set[Path] = set()
+    for path in paths:
+        folder = Path(path).parent
+        while not folder.exists() and folder != folder.parent:
+            missing.add(folder)
+            folder = folder.parent
+    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove those of `folders` (deepest first) that are empty; others stay (something was written there)."""
+    for folder in folders:
+        with suppress(OSError):  # not empty, or already gone
+            folder.rmdir()
 
 
 class MotionFileError(ValueError):

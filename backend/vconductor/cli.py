@@ -13,15 +13,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .cli_outputs import (
-    OutputError,
-    missing_folders,
-    os_error_line,
-    output_formats,
-    plan_outputs,
-    remove_empty_folders,
-    write_motion_files,
-)
+from .cli_outputs import OutputError, os_error_line, output_formats, plan_outputs, write_motion_files
+from .contract import missing_folders, remove_empty_folders
 
 AUDIO_SUFFIXES = {
     ".wav",

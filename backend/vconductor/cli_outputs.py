@@ -18,7 +18,7 @@ disk, a file-size limit) leaves none of them; folders this run made and left emp
 import os
 import re
 import sys
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from pathlib import Path
 
 from .contract import MOTION_FORMATS, Motion, atomic_output, motion_to_bytes
@@ -119,24 +119,6 @@ def _check_writable(folder: Path) -> None:
         raise OutputError(f"{existing}: is a file, so the folder {folder} cannot be made")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"{existing}: cannot write in this folder (permission denied)")
-
-
-def missing_folders(paths) -> list[Path]:
-    """The folders above `paths` that do not exist yet, deepest first (what writing them will create)."""
-    missing: set[Path] = set()
-    for path in paths:
-        folder = Path(path).parent
-        while not folder.exists() and folder != folder.parent:
-            missing.add(folder)
-            folder = folder.parent
-    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
-
-
-def remove_empty_folders(folders: list[Path]) -> None:
-    """Remove those of `folders` (deepest first) that this run made and left empty; others stay."""
-    for folder in folders:
-        with suppress(OSError):  # not empty (something was written), or already gone
-            folder.rmdir()
 
 
 def write_motion_files(motion: Motion, targets: tuple[Path, ...]) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SAMPLE_RATE, load_audio, mel_features
+from ..contract import missing_folders, remove_empty_folders
 from ..skeleton import FPS, JOINT_NAMES, MEL_FRAMES_PER_MOTION_FRAME
 from .dataset import write_sample
 from .options import BuildOptions, SplitOptions
@@ -190,7 +191,7 @@ def build_samples(
 def _write_all_or_nothing(samples: list, out: Path) -> list[Path]:
     """Write every (target, mel, motion, meta) sample or none; a failure is a BuildError naming the sample."""
     token = secrets.token_hex(4)  # names this build's hidden folders, and nothing the user wrote
-    made = _missing_folders({target.parent for target, *_ in samples})
+    made = missing_folders(target for target, *_ in samples)  # each sample is a folder in `out`
     staged: list[tuple[Path, Path]] = []  # (hidden folder holding the new sample, its place)
     current = out  # what a message names: the sample being written, else the dataset
     try:
@@ -203,9 +204,7 @@ def _write_all_or_nothing(samples: list, out: Path) -> list[Path]:
     except BaseException as exc:
         for folder, _ in staged:
             shutil.rmtree(folder, ignore_errors=True)
-        for folder in made:
-            with suppress(OSError):  # not empty: something else was written there meanwhile
-                folder.rmdir()
+        remove_empty_folders(made)  # those left empty: something else may have been written there meanwhile
         if isinstance(exc, OSError):
             raise BuildError(_write_error(exc, current, token)) from None
         raise
@@ -241,16 +240,6 @@ def _delete(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def _missing_folders(folders) -> list[Path]:
-    """The given folders and those above them that do not exist yet, deepest first."""
-    missing: set[Path] = set()
-    for folder in folders:
-        while not folder.exists() and folder != folder.parent:
-            missing.add(folder)
-            folder = folder.parent
-    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
 
 
 def _write_error(exc: OSError, target: Path, token: str) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 import math
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from pathlib import Path
 
-from ..contract import atomic_output
+from ..contract import atomic_output, missing_folders, remove_empty_folders
 from .runner import COLUMNS, EXTRA_COLUMNS, Evaluation
 
 CSV_FIELDS = ("model", "clips", *(key for key, _, _ in COLUMNS), *EXTRA_COLUMNS, "generation_s")
@@ -84,7 +84,7 @@ def write_report(evaluation: Evaluation, out_dir, plots: bool = True) -> dict[st
     all are written, so a failure (a full disk, a file-size limit) leaves the folder as it was, or absent when
     this made it. A write error is an OSError naming the report file, never a temp file."""
     out_dir = Path(out_dir)
-    made = _missing_folders(out_dir)
+    made = missing_folders([out_dir / "report.md"])
     paths: dict[str, Path] = {}
     stack = ExitStack()
 
@@ -103,19 +103,8 @@ def write_report(evaluation: Evaluation, out_dir, plots: bool = True) -> dict[st
             images = [p for p in paths.values() if p.suffix == ".png"]
             staged("markdown", "report.md").write_text(markdown(evaluation, images))
     except BaseException as exc:
-        for folder in made:
-            with suppress(OSError):  # not empty: something else was written there meanwhile
-                folder.rmdir()
+        remove_empty_folders(made)  # those left empty: something else may have been written there meanwhile
         if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None and paths:
             raise OSError(exc.errno, exc.strerror, str(list(paths.values())[-1])) from None
         raise
     return paths
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """`folder` and the folders above it that do not exist yet, deepest first."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    return missing

@@ -1,4 +1,4 @@
-"""Loading checkpoints: the official VirtualConductor state_dicts and vconductor's own files.
+"""Loading and saving checkpoints: the official VirtualConductor state_dicts and vconductor's own files.
 
 Official files are plain state_dicts with the official module names; they are renamed onto our modules by
 the rules below. The official TCN blocks register each conv/BN twice (``net.N`` duplicates
@@ -9,6 +9,7 @@ unused ``fcn`` layer. vconductor's own files are ``{"format": "vconductor", "kin
 
 import re
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -171,6 +172,33 @@ def load_into(model: nn.Module, path: str | Path, kind: str) -> dict:
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, kind: str, **meta) -> None:
-    """Write vconductor's own checkpoint format atomically."""
-    with atomic_output(path) as tmp:
-        torch.save({"format": FORMAT, "kind": kind, **meta, "state_dict": model.state_dict()}, tmp)
+    """Write vconductor's own checkpoint format atomically; a failed write is an OSError naming `path`."""
+    save_atomically({"format": FORMAT, "kind": kind, **meta, "state_dict": model.state_dict()}, path)
+
+
+def save_atomically(obj, path: str | Path) -> None:
+    """`torch.save(obj)` to `path`, whole or not at all; a failed write is an OSError naming `path`.
+
+    Through a Python file rather than torch's own file writer: a failed write then says why ("No space left on
+    device"), where torch's writer only says "unexpected pos 36416 vs 36312"."""
+    with written_atomically(path) as tmp, open(tmp, "xb") as f:
+        torch.save(obj, f)
+
+
+@contextmanager
+def written_atomically(path: str | Path):
+    """`contract.atomic_output(path)`, whose write errors name `path`: an OSError with its errno and `path`
+    as the file (a failed write names no file, a failed rename the temp file), or for torch.save's own
+    RuntimeError the OSError it ran into, else an OSError whose message says it all."""
+    try:
+        with atomic_output(path) as tmp:
+            yield tmp
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    except RuntimeError as exc:  # torch.save's writer: "[enforce fail at ...]", raised on a failed write
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, OSError) and cause.errno is not None:
+            raise OSError(cause.errno, cause.strerror, str(path)) from None
+        raise OSError(f"{path}: cannot write ({str(exc).splitlines()[0][:200]})") from None

@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..contract import atomic_output
+from ..contract import atomic_output, missing_folders, remove_empty_folders
 from .cache import (
     FILE_SUFFIXES,
     HOW_TO_ADD,
@@ -20,6 +20,7 @@ from .cache import (
     RegistryError,
     check_name,
     entry_from_record,
+    index_path,
     models_dir,
     one_line,
     read_index,
@@ -42,7 +43,7 @@ def add_model(name: str, path, *, force: bool = False) -> ModelEntry:
     src = Path(path).expanduser()
     if not src.is_file():
         raise RegistryError(f"no such file: {src}")
-    with _new_folders_removed_on_failure(models_dir()):
+    with _new_folders_removed_on_failure(index_path()):
         return _install(name, src, source=str(src.resolve()))
 
 
@@ -58,7 +59,7 @@ def pull_model(
                 f"{name!r} is not an official model ({', '.join(OFFICIAL_MODELS)}): give its URL with --url"
             )
         url = url_base() + OFFICIAL_MODELS[name]["path"]
-    with _new_folders_removed_on_failure(models_dir()), _download_folder(name) as folder:
+    with _new_folders_removed_on_failure(index_path()), _download_folder(name) as folder:
         downloaded = _download(url, Path(folder), name=name, progress=progress)
         return _install(name, downloaded, source=url)
 
@@ -169,18 +170,13 @@ def _set_aside(path: Path) -> Path | None:
 
 
 @contextmanager
-def _new_folders_removed_on_failure(folder: Path):
-    """On a failure, remove `folder` and the folders above it that did not exist before, if left empty."""
-    made = []
-    while not folder.exists() and folder != folder.parent:
-        made.append(folder)  # deepest first
-        folder = folder.parent
+def _new_folders_removed_on_failure(path: Path):
+    """On a failure, remove the folders that writing `path` creates, if left empty."""
+    made = missing_folders([path])
     try:
         yield
     except BaseException:
-        for path in made:
-            with suppress(OSError):  # not empty: something else was written there meanwhile
-                path.rmdir()
+        remove_empty_folders(made)  # those left empty: something else may have been written there meanwhile
         raise
 
 

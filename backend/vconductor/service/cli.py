@@ -57,6 +57,13 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         default=30,
         help="longest wait for the next piece of a request body (seconds); a stalled upload is cut with a 408",
     )
+    p.add_argument(
+        "--header-timeout-s",
+        type=float,
+        default=10,
+        help="longest wait for a request's line and headers (seconds); a connection that sends them no faster "
+        "is closed with a 408",
+    )
     p.add_argument("--max-queue", type=int, default=64, help="jobs queued or running at most")
     p.add_argument(
         "--max-results-mb",
@@ -95,10 +102,14 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     from .app import create_app
+    from .header_timeout import protocol_with_header_timeout
 
     app = create_app(config)
+    http = protocol_with_header_timeout(args.header_timeout_s)
     server = _stopping_server(uvicorn)(
-        uvicorn.Config(app, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5),
+        uvicorn.Config(
+            app, http=http, log_level=args.log_level, access_log=False, timeout_graceful_shutdown=5
+        ),
         on_shutdown=app.state.service.begin_shutdown,
     )
     port = sock.getsockname()[1]
@@ -193,6 +204,7 @@ def _config(args):
         "--max-duration-s": max_duration_s,
         "--job-ttl-s": args.job_ttl_s,
         "--body-timeout-s": args.body_timeout_s,
+        "--header-timeout-s": args.header_timeout_s,
         "--max-queue": args.max_queue,
         "--max-results-mb": args.max_results_mb,
     }

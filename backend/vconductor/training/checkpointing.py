@@ -5,13 +5,12 @@ intact; loaded with ``torch.load(weights_only=True)`` (everything is stored as t
 """
 
 import random
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..contract import atomic_output
+from ..models.checkpoints import save_atomically
 
 STATE_FORMAT = "vconductor-training"
 STATE_FILE = "training_state.pt"
@@ -52,27 +51,9 @@ def restore_rng_states(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-@contextmanager
-def written_atomically(path: str | Path):
-    """`contract.atomic_output(path)`, whose write errors name `path`: an OSError with its errno and `path`
-    as the file (a failed write names no file, a failed rename the temp file), or for torch.save's own
-    RuntimeError an OSError whose message says it all."""
-    try:
-        with atomic_output(path) as tmp:
-            yield tmp
-    except OSError as exc:
-        if exc.errno is None:
-            raise
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    except RuntimeError as exc:  # torch.save writes through its own C++ writer: "[enforce fail at ...]"
-        raise OSError(f"{path}: cannot write ({str(exc).splitlines()[0][:200]})") from None
-
-
 def save_training_state(path: str | Path, payload: dict) -> None:
-    """Write `payload` (plus format tag and RNG states) atomically."""
-    state = {"format": STATE_FORMAT, **payload, "rng": rng_states()}
-    with written_atomically(path) as tmp:
-        torch.save(state, tmp)
+    """Write `payload` (plus format tag and RNG states) atomically; a failed write is an OSError naming `path`."""
+    save_atomically({"format": STATE_FORMAT, **payload, "rng": rng_states()}, path)
 
 
 def load_training_state(path: str | Path, stage: str) -> dict:

@@ -14,13 +14,13 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ..data.dataset import ConductorMotionDataset
+from ..models.checkpoints import written_atomically
 from .checkpointing import (
     STATE_FILE,
     ResumeError,
     load_training_state,
     restore_rng_states,
     save_training_state,
-    written_atomically,
 )
 from .config import RunConfig
 from .distributed import DistContext, barrier, weight_spread

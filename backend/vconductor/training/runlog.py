@@ -8,7 +8,7 @@ cut short by the kill.
 import csv
 from pathlib import Path
 
-from .checkpointing import written_atomically
+from ..models.checkpoints import written_atomically
 
 METRICS_FILE = "metrics.csv"
 HEADER = ["step", "tag", "value"]
