@@ -8,6 +8,7 @@ import numpy as np
 from ..audio import HOP, SAMPLE_RATE
 from . import tuning as tun
 from .features import FEATURE_RATE
+from .viterbi import viterbi_path
 
 GRID = tun.TEMPO_GRID_BPM
 
@@ -82,28 +83,24 @@ def _tempogram_block(frames: np.ndarray, window: np.ndarray):
     return by_lag, by_frequency, energy
 
 
-def viterbi_tempo(
-    salience: np.ndarray,
-    valid: np.ndarray,
-    bins: np.ndarray,
-    centre: float,
-    width_oct: float,
-    step: float = 1.0,
-) -> np.ndarray:
-    """Smooth tempo path over `bins` (BPM) through a salience (windows, bins); a log-normal prior at `centre`."""
-    import librosa
-
-    prior = np.exp(-0.5 * (np.log2(bins / centre) / width_oct) ** 2)
-    emit = (salience / np.maximum(salience.max(axis=1, keepdims=True), 1e-12) + 0.05) * prior
-    emit[~valid] = prior
-    emit /= emit.sum(axis=1, keepdims=True)
-    k = np.arange(len(bins))
+def _tempo_transition(states: int, step: float) -> np.ndarray:
+    """Gaussian steps of about `step` bins between windows, and a small chance of a jump anywhere."""
+    k = np.arange(states)
     trans = np.exp(-0.5 * ((k[:, None] - k[None, :]) / step) ** 2)
     trans /= trans.sum(axis=1, keepdims=True)
     jump = tun.TEMPO_JUMP_PROBABILITY
-    trans = trans * (1 - jump) + jump / len(bins)
-    path = librosa.sequence.viterbi(emit.T, trans)
-    return bins[path]
+    return trans * (1 - jump) + jump / states
+
+
+def _emissions(salience_rows, valid: np.ndarray, prior: np.ndarray, chunk: int):
+    """Per-window probabilities of each tempo: the normalised salience times the prior (the prior alone where
+    the window is not valid), `chunk` windows at a time."""
+    for a in range(0, len(valid), chunk):
+        salience = salience_rows(a, a + chunk)
+        emit = (salience / np.maximum(salience.max(axis=1, keepdims=True), 1e-12) + 0.05) * prior
+        emit[~valid[a : a + chunk]] = prior
+        emit /= emit.sum(axis=1, keepdims=True)
+        yield emit
 
 
 def tempo_curve(
@@ -113,7 +110,8 @@ def tempo_curve(
     span_oct: float = 0.55,
     prior_oct: float = 0.3,
 ) -> np.ndarray:
-    """Per-frame tempo (BPM) near `centre`: a smooth Viterbi path on a fine log-tempo grid.
+    """Per-frame tempo (BPM) near `centre`: a smooth Viterbi path on a fine log-tempo grid, with a log-normal
+    prior at `centre`.
 
     The salience of a tempo sums the tempogram at `levels` (ratio, weight) of it, so a tatum's salience
     includes the slower levels it divides, which an alias a fifth away (3:2) does not have."""
@@ -122,15 +120,30 @@ def tempo_curve(
     if len(fine) < 3:
         return np.full(pulses.num_frames, centre)
     logs = np.log2(GRID)
-    salience = np.zeros((pulses.salience.shape[0], len(fine)))
+    columns = []
     for ratio, weight in levels:
         position = np.log2(fine * ratio)
         inside = (position >= logs[0]) & (position <= logs[-1])
         k = np.clip(np.searchsorted(logs, position), 1, len(GRID) - 1)
         frac = np.clip((position - logs[k - 1]) / (logs[k] - logs[k - 1]), 0.0, 1.0)
-        salience += weight * inside * (pulses.salience[:, k - 1] * (1 - frac) + pulses.salience[:, k] * frac)
-    path = viterbi_tempo(salience, pulses.valid, fine, centre, prior_oct, step=tun.TEMPO_PATH_STEP_BINS)
-    return np.interp(np.arange(pulses.num_frames), pulses.centres, path)
+        columns.append((weight * inside, k, frac))
+
+    def salience_rows(a: int, b: int) -> np.ndarray:
+        rows = pulses.salience[a:b]
+        salience = np.zeros((len(rows), len(fine)))
+        for scale, k, frac in columns:
+            salience += scale * (rows[:, k - 1] * (1 - frac) + rows[:, k] * frac)
+        return salience
+
+    prior = np.exp(-0.5 * (np.log2(fine / centre) / prior_oct) ** 2)
+    emissions = _emissions(salience_rows, pulses.valid, prior, chunk=TEMPO_PATH_CHUNK)
+    path = viterbi_path(emissions, _tempo_transition(len(fine), tun.TEMPO_PATH_STEP_BINS))
+    return np.interp(np.arange(pulses.num_frames), pulses.centres, fine[path])
+
+
+TEMPO_PATH_CHUNK = (
+    2048  # windows whose emissions are held at once (the whole piece's would be 200 MB an hour)
+)
 
 
 def track_beats(
