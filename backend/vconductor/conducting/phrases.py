@@ -54,25 +54,51 @@ def _after_rests(features: SpectralFeatures, times: np.ndarray, frames: np.ndarr
 def _novelty_peaks(features: SpectralFeatures, times: np.ndarray, frames: np.ndarray) -> list:
     """Beats where the beat-synchronous timbre and harmony (MFCC) change: peaks of a checkerboard kernel along
     the diagonal of their self-similarity."""
-    import librosa
-
     half = tun.PHRASE_HALF_BEATS
     if len(times) < 4 * half:
         return []
-    synced = librosa.util.sync(features.mfcc, frames, aggregate=np.mean)[:, 1:]  # the span from each beat
+    synced = span_means(features.mfcc, frames)[:, 1:]  # the span from each beat
     x = (synced - synced.mean(axis=1, keepdims=True)) / (synced.std(axis=1, keepdims=True) + 1e-9)
     x /= np.linalg.norm(x, axis=0, keepdims=True) + 1e-9
     novelty = np.maximum(_diagonal_novelty(x, half), 0)
     if not novelty.max() > 0:
         return []
     novelty /= novelty.max()
-    peaks = librosa.util.peak_pick(
-        novelty,
-        pre_max=half,
-        post_max=half,
-        pre_avg=2 * half,
-        post_avg=2 * half,
-        delta=tun.PHRASE_NOVELTY_DELTA,
-        wait=2 * half,
-    )
+    peaks = peak_pick(novelty, half, half, 2 * half, 2 * half, tun.PHRASE_NOVELTY_DELTA, 2 * half)
     return [times[p] for p in peaks if half <= p < len(times) - half]
+
+
+def span_means(data: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """librosa.util.sync(data, frames, aggregate=np.mean): the mean of `data`'s columns over each span between
+    consecutive boundaries (0, the frames, the end; repeats merged). Importing librosa.util compiles its numba
+    functions (seconds on a first run)."""
+    n = data.shape[-1]
+    edges = np.unique(np.concatenate(([0, n], np.clip(frames, 0, n)))).astype(int).tolist()
+    means = np.empty(data.shape[:-1] + (len(edges) - 1,), dtype=data.dtype)
+    for k, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        means[..., k] = np.mean(data[..., start:stop], axis=-1)
+    return means
+
+
+def peak_pick(x, pre_max: int, post_max: int, pre_avg: int, post_avg: int, delta: float, wait: int):
+    """librosa.util.peak_pick (0.11) without its compiled loop: the n where x[n] is the maximum of
+    x[n - pre_max : n + post_max] and at least `delta` over the mean of x[n - pre_avg : n + post_avg], each
+    more than `wait` after the last one kept. Bit for bit librosa's: its mean adds in order and its delta is a
+    float32."""
+    import scipy.ndimage as ndi
+
+    x = np.asarray(x, dtype=np.float64)
+    size = pre_max + post_max
+    window_max = ndi.maximum_filter1d(x, size, mode="constant", cval=-np.inf, origin=pre_max - size // 2)
+    candidates = np.flatnonzero(x == window_max)
+    start = np.maximum(candidates - pre_avg, 0)
+    stop = np.minimum(candidates + post_avg, len(x))
+    total = np.zeros(len(candidates))
+    for step in range(pre_avg + post_avg):
+        total += np.where(start + step < stop, x[np.minimum(start + step, len(x) - 1)], 0.0)
+    above = x[candidates] >= total / (stop - start) + float(np.float32(delta))
+    kept: list[int] = []
+    for n in candidates[above].tolist():
+        if not kept or n > kept[-1] + wait:
+            kept.append(n)
+    return np.array(kept, dtype=np.int64)

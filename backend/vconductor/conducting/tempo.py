@@ -6,7 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import HOP, SAMPLE_RATE
+from ..progress import cancellation_point
 from . import tuning as tun
+from .beat_tracker import beat_track
 from .features import FEATURE_RATE
 from .viterbi import viterbi_path
 
@@ -46,10 +48,10 @@ def tempogram(onset: np.ndarray) -> Tempogram:
     centres = np.arange(0, n, tun.TEMPOGRAM_HOP_FRAMES)
     window = np.hanning(size).astype(np.float32)
     all_frames = np.lib.stride_tricks.sliding_window_view(padded, size)
-    parts = [
-        _tempogram_block(all_frames[centres[a : a + TEMPOGRAM_BLOCK]] * window, window)
-        for a in range(0, len(centres), TEMPOGRAM_BLOCK)
-    ]
+    parts = []
+    for a in range(0, len(centres), TEMPOGRAM_BLOCK):
+        cancellation_point()
+        parts.append(_tempogram_block(all_frames[centres[a : a + TEMPOGRAM_BLOCK]] * window, window))
     by_lag, by_frequency, energy = (np.concatenate(part) for part in zip(*parts, strict=True))
     return Tempogram(by_lag, by_frequency, centres, energy)
 
@@ -149,12 +151,17 @@ TEMPO_PATH_CHUNK = (
 def track_beats(
     onset: np.ndarray, bpm_frames: np.ndarray, tightness: float = tun.TRACKER_TIGHTNESS
 ) -> np.ndarray:
-    """librosa's dynamic-programming beat tracker on a time-varying tempo, returning feature-frame indices.
+    """librosa's dynamic-programming beat tracker (ported to numpy in beat_tracker.py) on a time-varying tempo,
+    returning feature-frame indices."""
+    onset_up, bpm_up, up, scaled_tightness = tracker_input(onset, bpm_frames, tightness)
+    beats = beat_track(onset_up, bpm_up, SAMPLE_RATE * up / HOP, scaled_tightness)
+    return np.unique(np.clip(np.round(beats / up).astype(int), 0, len(onset) - 1))
 
-    The envelope is upsampled so that whole frames per beat are precise enough; `tightness` is for librosa's
-    usual scale (~21.5 frames per beat) and scaled to the frames per beat here (docs/conducting.md)."""
-    import librosa
 
+def tracker_input(onset: np.ndarray, bpm_frames: np.ndarray, tightness: float):
+    """The beat tracker's input: the envelope and tempo upsampled so that whole frames per beat are precise
+    enough, the factor, and `tightness` (given for librosa's usual ~21.5 frames per beat) scaled to the frames
+    per beat here (docs/conducting.md)."""
     frames_per_beat = 60.0 * FEATURE_RATE / float(np.max(bpm_frames))
     up = int(min(8, max(1, np.ceil(tun.TRACKER_MIN_FRAMES_PER_BEAT / frames_per_beat))))
     n = len(onset)
@@ -165,15 +172,7 @@ def track_beats(
     else:
         onset_up, bpm_up = onset, bpm_frames
     scale = float(np.median(60.0 * FEATURE_RATE * up / bpm_up)) / 21.5
-    _, beats = librosa.beat.beat_track(
-        onset_envelope=onset_up,
-        sr=SAMPLE_RATE * up,
-        hop_length=HOP,
-        bpm=bpm_up,
-        tightness=tightness * scale,
-        trim=False,
-    )
-    return np.unique(np.clip(np.round(np.asarray(beats) / up).astype(int), 0, n - 1))
+    return onset_up, bpm_up, up, tightness * scale
 
 
 def pick_tatum(mean_salience: np.ndarray) -> float:
