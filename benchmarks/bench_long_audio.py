@@ -107,13 +107,15 @@ def measure_server_job(client: httpx.Client, pid: int, piece: Path, model: str) 
     return sampler.peak, time.perf_counter() - t0
 
 
-def cancel_latency(client: httpx.Client, piece: Path, model: str, stage: str) -> float:
-    """Seconds from DELETE to "cancelled", for a job cancelled once its message mentions `stage`."""
+def cancel_latency(client: httpx.Client, piece: Path, model: str, stage: str, after_s: float = 0.0) -> float:
+    """Seconds from DELETE to "cancelled", for a job cancelled `after_s` after its message first mentions
+    `stage` (the procedural job says "computing features" from decoding to the end of its analysis)."""
     job = submit(client, piece, model).json()["id"]
     while stage not in (status := client.get(f"/v1/jobs/{job}").json())["message"]:
         if JobState(status["state"]).is_final:
             return float("nan")
         time.sleep(0.05)
+    time.sleep(after_s)
     t0 = time.perf_counter()
     client.delete(f"/v1/jobs/{job}")
     while client.get(f"/v1/jobs/{job}").json()["state"] != JobState.CANCELLED:
@@ -137,19 +139,26 @@ def run_server(pieces: dict, models: list, home: Path, tmp: Path, too_long: Path
     try:
         with httpx.Client(base_url=url, timeout=60) as client:
             print(f"server: idle RSS {tree_rss_mib(proc.pid):.0f} MiB")
+            walls = {}
             for model in models:
                 for hours, piece in pieces.items():
                     peak, wall = measure_server_job(client, proc.pid, piece, model)
+                    if model == "procedural":
+                        walls[hours] = wall
                     print(
                         f"server {_label(model):10s} {hours} h: peak RSS {peak:6.0f} MiB, job {wall:6.1f} s"
                     )
             print(f"server: RSS after the jobs {tree_rss_mib(proc.pid):.0f} MiB")
             refused = submit(client, too_long, models[0]).status_code
             print(f"server: over-long file -> {refused}; RSS after it {tree_rss_mib(proc.pid):.0f} MiB")
-            longest = pieces[max(pieces)]
-            for model, stage in [(models[0], "computing features"), (models[-1], "encoding music")]:
-                latency = cancel_latency(client, longest, model, stage)
-                print(f"server: cancel during '{stage}' ({_label(model)}): {latency:.2f} s")
+            longest = max(pieces)
+            # the procedural job at 0..90% of its run: decoding, analysis stages, conducting
+            stages = [
+                (models[0], "computing features", f * walls[longest]) for f in (0.0, 0.3, 0.5, 0.7, 0.9)
+            ]
+            for model, stage, after_s in [*stages, (models[-1], "encoding music", 0.0)]:
+                latency = cancel_latency(client, pieces[longest], model, stage, after_s)
+                print(f"server: cancel {after_s:5.1f} s into '{stage}' ({_label(model)}): {latency:.2f} s")
     except BaseException:
         print(f"server log (exit code {proc.poll()}):\n{(tmp / 'server.log').read_text()[-3000:]}")
         raise

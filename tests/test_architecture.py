@@ -21,7 +21,7 @@ BACKEND_ALLOWED = {
     "skeleton": {"contract"},
     "audio": {"contract", "skeleton", "scratch"},
     "models": {"contract", "skeleton"},
-    "conducting": {"audio", "contract", "skeleton"},
+    "conducting": {"audio", "progress", "contract", "skeleton"},
     "generation": {"models", "progress", "contract", "skeleton"},
     "motion_io": {"contract"},
     "registry": {"models", "contract"},

@@ -1,8 +1,11 @@
 """The music analysis: decoded audio in, a MusicAnalysis out (docs/conducting.md describes the stages)."""
 
+from contextlib import nullcontext
+
 import numpy as np
 
 from ..audio import Spectrogram, audio_spectrogram
+from ..progress import cancellable, cancellation_point
 from . import tuning as tun
 from .beat_levels import beat_candidates, plausibility
 from .beats import DetectedBeats, conducted_beats
@@ -25,18 +28,29 @@ def analyze(
     called between blocks of work and may raise to stop it. Silence, noise or a held tone give no beats and
     ``meter="4/4"``.
     """
-    report = progress if progress is not None else (lambda fraction, message: None)
+
     if meter is not None and meter not in METERS:
         raise ValueError(f"meter must be one of {sorted(METERS)} or None, got {meter!r}")
     frame_rate = float(frame_rate)
     if not np.isfinite(frame_rate) or frame_rate <= 0:
         raise ValueError(f"frame_rate must be positive, got {frame_rate!r}")
+
+    def report(fraction: float, message: str) -> None:
+        cancellation_point()
+        if progress is not None:
+            progress(fraction, message)
+
+    with cancellable(check) if check is not None else nullcontext():
+        return _analyze(audio, meter, frame_rate, report)
+
+
+def _analyze(audio, meter: str | None, frame_rate: float, report) -> MusicAnalysis:
     spectrogram = audio if isinstance(audio, Spectrogram) else audio_spectrogram(audio)
     try:
         duration = spectrogram.duration_s
         num_frames = max(1, int(np.ceil(duration * frame_rate - 1e-6)))
         report(0.0, "music analysis: spectral features")
-        features = spectral_features(spectrogram, check)
+        features = spectral_features(spectrogram, cancellation_point)
     finally:
         if spectrogram is not audio:
             spectrogram.close()

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..progress import cancellation_point
 from . import tuning as tun
 from .features import SpectralFeatures
 from .metre import bar_levels, beat_accents, fit_bar_template, local_max, ternary_evidence
@@ -62,10 +63,13 @@ def _candidate(features: SpectralFeatures, per_tatum: int, bpm: np.ndarray) -> B
     if len(frames) < 4:
         return None
     if per_tatum not in (3, 6):
+        cancellation_point()
         frames = fix_phase(features, frames, bpm)
     candidate = BeatCandidate(per_tatum, frames, bpm)
+    cancellation_point()
     strengths = subdivision_strength(features, frames)
     candidate.on, candidate.half, candidate.thirds, candidate.contrast = strengths
+    cancellation_point()
     accents = beat_accents(features, frames)
     candidate.bars = {g: fit_bar_template(accents, bar_levels(g)) for g in (2, 3, 4)}
     if candidate.compound:

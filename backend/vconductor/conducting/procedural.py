@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..progress import cancellation_point
 from ..skeleton import JOINT, NUM_JOINTS
 from .arcs import evaluate_path
 from .beat_plan import Performance, plan_beats
@@ -29,12 +30,15 @@ def conduct(
     beats = plan_beats(analysis, music, config, style, rng)
     times = np.arange(num_frames) / music.fps
     performance = Performance(beats, music, config, style, rng, times)
-
+    cancellation_point()
     right = evaluate_path(right_hand_path(beats, music), times)
+    cancellation_point()
     mirroring = mirror_weight(performance)
     cues = cue_times(analysis, performance, mirroring) if config.left_cues else np.zeros(0)
     cue = cue_envelope(cues, times)
+    cancellation_point()
     left = left_hand(right, mirroring, cue, performance)
+    cancellation_point()
     keypoints = body_keypoints(right, left, cue, performance)
     keypoints += HIP_CENTRE - keypoints[:, [JOINT["left_hip"], JOINT["right_hip"]]].mean(axis=(0, 1))
     return keypoints.astype(np.float32)

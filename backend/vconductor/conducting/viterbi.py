@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..progress import cancellation_point
+
 _TINY = np.finfo(np.float64).tiny  # librosa's floor under every probability before its log
 
 
@@ -45,6 +47,7 @@ def viterbi_path(emission_chunks: Iterable[np.ndarray], transition: np.ndarray) 
     step = _Step(BandedTransition(transition))
     value, pointers = None, []
     for chunk in emission_chunks:
+        cancellation_point()
         log_emission = np.log(np.asarray(chunk, dtype=np.float64) + _TINY)
         pointer = np.zeros(log_emission.shape, dtype=np.uint16)
         for t, row in enumerate(log_emission):

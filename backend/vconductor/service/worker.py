@@ -15,6 +15,7 @@ from itertools import islice
 from ..audio import AudioError
 from ..contract import JobState
 from ..pipeline import PROCEDURAL, ResultError, load_conductor, needs_of, prepare_input, run
+from ..progress import cancellable
 from .store import Job, JobStore
 
 log = logging.getLogger("vconductor.service")
@@ -161,7 +162,8 @@ class Worker:
                 job.progress = FEATURES_SHARE + (1 - FEATURES_SHARE) * fraction
                 job.message = message
 
-            motion = run(prepared, conductor, job.seed, progress, job.cancel.is_set)
+            with cancellable(lambda: self._check_cancel(job)):  # the procedural conductor's steps
+                motion = run(prepared, conductor, job.seed, progress, job.cancel.is_set)
             del prepared
             self._check_cancel(job)
             self.store.finish(job, JobState.DONE, motion=motion)
