@@ -122,15 +122,16 @@ def track_dp(score: np.ndarray, frames_per_beat: np.ndarray, tightness: float):
     lookback = np.lib.stride_tricks.sliding_window_view(backwards, longest + 1)
     pick = np.empty(n, dtype=np.int64)  # the best predecessor's column: lag - the block's nearest lag
     blocks = []  # (first frame, nearest lag) of each block
-    run_end = np.repeat(*_runs(fpb)).tolist()
+    run_end = np.repeat(*_runs(fpb))
     steps = np.arange(int(nearest.max()) + 1)
-    fl, nl = fpb.tolist(), nearest.tolist()
+    lists = _ListWindow(run_end, fpb, nearest)  # Python ints: fast to read one at a time
     i = 0
     while i < n:
         if len(blocks) % CANCEL_EVERY_BLOCKS == 0:
             cancellation_point()
-        if run_end[i] >= i + nl[i]:  # one tempo over the whole block
-            size, near, far = min(nl[i], n - i), nl[i], 2 * fl[i]
+        run_end_i, f_i, near_i = lists.at(i)
+        if run_end_i >= i + near_i:  # one tempo over the whole block
+            size, near, far = min(near_i, n - i), near_i, 2 * f_i
             penalty = table[row_of_frame[i], near : far + 1]
         else:
             ahead = nearest[i : i + len(steps)]
@@ -156,6 +157,24 @@ def track_dp(score: np.ndarray, frames_per_beat: np.ndarray, tightness: float):
     started = score >= 0.01 * score.max()
     backlink[: int(np.argmax(started)) if started.any() else n] = -1
     return backlink, backwards[:n][::-1].copy()
+
+
+class _ListWindow:
+    """Values of a few arrays at frame i, as Python ints, converted LIST_WINDOW frames at a time (whole lists
+    of a 3 h piece's upsampled frames would take 200 MB)."""
+
+    def __init__(self, *arrays: np.ndarray):
+        self.arrays, self.start, self.lists = arrays, 0, [a[:LIST_WINDOW].tolist() for a in arrays]
+
+    def at(self, i: int) -> tuple[int, ...]:
+        if not self.start <= i < self.start + LIST_WINDOW:
+            self.start = i
+            self.lists = [a[i : i + LIST_WINDOW].tolist() for a in self.arrays]
+        j = i - self.start
+        return tuple(values[j] for values in self.lists)
+
+
+LIST_WINDOW = 1 << 16
 
 
 def _runs(values: np.ndarray):
