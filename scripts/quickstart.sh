@@ -23,7 +23,7 @@ else
   extras="dev"
   echo "==> Python is not 3.11: skipping Blender (bpy wheels need 3.11); the add-on zip and .blend are not made"
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras,beats-data]"
 VC=.venv/bin/vconductor
 
 # The official weights cannot be bundled: register them when we know where they are. Without them the main

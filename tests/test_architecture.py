@@ -29,6 +29,7 @@ BACKEND_ALLOWED = {
     "preview": {"audio", "motion_io", "progress", "contract", "skeleton"},
     "metrics": {"models", "registry", "contract", "skeleton"},
     "data": _BASE | {"audio", "conducting", "motion_io", "cli_options"},
+    "beat_data": _BASE | {"audio"},
     "training": _BASE | {"data", "metrics", "models", "cli_options"},
     "evaluation": _BASE | {"data", "metrics", "models", "registry", "generation", "training", "motion_io"},
     "service": _BELOW_PIPELINE | {"__init__"},

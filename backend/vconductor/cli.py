@@ -322,6 +322,7 @@ def _add_preview(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import registry
+    from .beat_data.cli import add_cli as add_beat_data_cli
     from .data.cli import add_cli as add_data_cli
     from .evaluation.cli import add_cli as add_evaluate_cli
     from .service import add_cli as add_serve_cli
@@ -335,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry.add_cli(sub)
     add_serve_cli(sub)
     add_data_cli(sub)
+    add_beat_data_cli(sub)
     add_train_cli(sub)
     add_evaluate_cli(sub)
     return parser

@@ -1,0 +1,61 @@
+"""`vconductor beats-data build`: the beat tracker's training data (see build.py and docs/beat-data.md).
+
+Only the standard library is imported here: `vconductor --help` and the runtime never load music21.
+"""
+
+import sys
+
+
+def add_cli(subparsers):
+    parser = subparsers.add_parser(
+        "beats-data",
+        help="render music21 corpus scores into labelled beat/downbeat/metre training data",
+        description="Training data for the beat tracker: music21 corpus works (the held-out evaluation works "
+        "never) rendered through fluidsynth with training soundfonts (never Fluid R3), labelled from their bars.",
+    )
+    actions = parser.add_subparsers(dest="beats_data_action", metavar="ACTION", required=True)
+    build = actions.add_parser(
+        "build",
+        help="render works into OUT_DIR (resumable: run it again to finish or extend it)",
+        description="Writes OUT_DIR/NAME.flac + NAME.json per sample and OUT_DIR/manifest.json. Resumable: "
+        "complete samples are kept, so an interrupted build finishes when the same command runs again.",
+    )
+    build.add_argument("out", metavar="OUT_DIR", help="dataset folder (made if needed)")
+    build.add_argument("--works", type=int, default=20, help="how many corpus works (default 20)")
+    build.add_argument("--variants", type=int, default=1, help="performances rendered per work (default 1)")
+    build.add_argument("--seed", type=int, default=0, help="chooses works and every random draw (default 0)")
+    build.add_argument(
+        "--max-seconds", type=float, default=240.0, help="longest sample; long works are cut at bar lines"
+    )
+    build.add_argument(
+        "--soundfont",
+        action="append",
+        default=[],
+        help="a training soundfont (repeatable; default: Debian's MuseScore General and TimGM6mb; Fluid R3 refused)",
+    )
+    build.add_argument(
+        "--work",
+        action="append",
+        default=[],
+        help="build this corpus work (repeatable, e.g. bach/bwv1.6.mxl or airdsAirs/book1.abc#17) instead of "
+        "--works drawn from the whole corpus",
+    )
+    build.add_argument("-q", "--quiet", action="store_true")
+    build.set_defaults(func=_cmd_build)
+    return parser
+
+
+def _cmd_build(args) -> int:
+    from .build import BeatDataError, BuildOptions, build_dataset
+    from .render import RenderError
+
+    options = BuildOptions(args.works, args.variants, args.seed, args.max_seconds, args.soundfont, args.work)
+    try:
+        build_dataset(args.out, options, progress=not args.quiet)
+    except (BeatDataError, RenderError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: complete samples are kept; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,184 @@
+"""Notes + a tempo map -> a MIDI performance (pretty_midi) -> 22050 Hz mono audio (the fluidsynth program).
+
+Training timbres only: the Fluid R3 soundfonts (Debian fluid-soundfont-gm, fluid-soundfont-gs,
+fluidr3mono-gm-soundfont) are the held-out evaluation timbre, and `check_training_soundfont` refuses them by file
+name and by the bank name stored inside the file, whatever the path or link they come through.
+"""
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from .tempo_map import TempoMap
+
+SOUNDFONT_FOLDERS = ("/usr/share/sounds/sf3", "/usr/share/sounds/sf2", "/usr/share/soundfonts")
+# Debian's GM soundfonts we train with (musescore-general-soundfont, timgm6mb-soundfont).
+TRAINING_SOUNDFONT_PATTERNS = ("MuseScore_General*.sf3", "MuseScore_General*.sf2", "TimGM6mb*.sf2")
+DEBIAN_PACKAGES = {"MuseScore_General": "musescore-general-soundfont", "TimGM6mb": "timgm6mb-soundfont"}
+MAX_CHANNELS = 15  # 16 MIDI channels, less the drum channel
+TAIL_S = 1.5  # rendered past the last note so releases (and fluidsynth's reverb) ring out
+
+# GM programs by family and register (high, middle, low): orchestral strings, woodwinds, brass.
+FAMILIES = {
+    "strings": ([40, 48, 49], [41, 48, 49], [42, 43, 48]),
+    "woodwinds": ([73, 68, 71], [71, 69, 60], [70, 60, 71]),
+    "brass": ([56, 60, 61], [60, 57, 61], [57, 58, 61]),
+}
+KEYBOARDS = [0, 19, 20, 6, 52]  # piano, church organ, reed organ, harpsichord, choir aahs: one for all parts
+
+
+class RenderError(RuntimeError):
+    """A render that cannot be made (no fluidsynth, a refused soundfont), in one line."""
+
+
+def _bank_name(path: Path) -> str:
+    """The soundfont's own name (the INAM field of its RIFF INFO list); empty when unreadable."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)  # the INFO list comes first in a RIFF sfbk file
+    except OSError:
+        return ""
+    at = head.find(b"INAM")
+    if at < 0:
+        return ""
+    size = int.from_bytes(head[at + 4 : at + 8], "little")
+    return head[at + 8 : at + 8 + size].split(b"\0")[0].decode("latin-1")
+
+
+def check_training_soundfont(path) -> Path:
+    """The soundfont's real path, or RenderError if it is a Fluid R3 soundfont (held out for evaluation)."""
+    given = Path(path)
+    real = given.resolve()
+    if not real.is_file():
+        raise RenderError(f"{given}: soundfont not found")
+    names = [given.name, real.name, _bank_name(real)]
+    if any("fluid" in name.lower() for name in names):
+        raise RenderError(
+            f"{given}: a Fluid R3 soundfont ({real.name}) is the held-out evaluation timbre; "
+            "train with musescore-general-soundfont or timgm6mb-soundfont"
+        )
+    return real
+
+
+def training_soundfonts() -> list[Path]:
+    """The training soundfonts installed in Debian's folders, each once (links resolved)."""
+    found: dict[Path, None] = {}
+    for folder in SOUNDFONT_FOLDERS:
+        for pattern in TRAINING_SOUNDFONT_PATTERNS:
+            for path in sorted(Path(folder).glob(pattern)):
+                found.setdefault(check_training_soundfont(path))
+    return list(found)
+
+
+def soundfont_label(path: Path) -> str:
+    package = next((p for stem, p in DEBIAN_PACKAGES.items() if path.name.startswith(stem)), None)
+    return f"{path.stem} (Debian {package})" if package else path.stem
+
+
+def fluidsynth_executable() -> str | None:
+    return shutil.which("fluidsynth")
+
+
+def draw_programs(rng, registers: list[float], chorale: bool) -> tuple[str, list[int]]:
+    """An ensemble and one GM program per part (by the part's mean pitch): strings, winds, brass, a mix, or one
+    keyboard/organ/choir for all (more often for chorales)."""
+    weights = [0.3, 0.15, 0.2, 0.0, 0.35] if chorale else [0.35, 0.1, 0.1, 0.3, 0.15]
+    ensemble = str(rng.choice(["strings", "woodwinds", "brass", "orchestra", "keyboard"], p=weights))
+    if ensemble == "keyboard":
+        return ensemble, [int(rng.choice(KEYBOARDS))] * len(registers)
+    programs = []
+    for pitch in registers:
+        family = str(rng.choice(list(FAMILIES))) if ensemble == "orchestra" else ensemble
+        high, middle, low = FAMILIES[family]
+        choices = high if pitch >= 67 else middle if pitch >= 55 else low
+        programs.append(int(rng.choice(choices)))
+    return ensemble, programs
+
+
+def performance_midi(notes, tempo: TempoMap, programs: list[int], rng, start_q: float, lead_in_s: float):
+    """The notes (NOTE_DTYPE, already cut to the window) played on the tempo map, time 0 at lead-in before
+    start_q; returns (PrettyMIDI, what was drawn). Parts beyond 15 share the last channels' instruments."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=120.0)
+    count = min(len(programs), MAX_CHANNELS)
+    instruments = [pretty_midi.Instrument(program=programs[p]) for p in range(count)]
+    midi.instruments.extend(instruments)
+    balance_db = rng.uniform(-6.0, 3.0, count)
+    legato, jitter_s = rng.uniform(0.8, 1.0), rng.uniform(0.0, 0.01)
+    accent = rng.uniform(0.0, 6.0)  # a slightly heavier downbeat, as players do
+    origin = float(tempo.seconds(start_q)) - lead_in_s
+    starts = tempo.seconds(notes["onset_q"]) - origin + rng.normal(0.0, jitter_s, len(notes))
+    ends = tempo.seconds(notes["onset_q"] + notes["duration_q"] * legato) - origin
+    for note, start, end in zip(notes, starts, ends, strict=True):
+        part = int(note["part"]) % count
+        velocity = note["velocity"] * 10 ** (balance_db[part] / 40) + rng.normal(0.0, 4.0)
+        velocity += accent * (abs(note["onset_q"] - round(note["onset_q"])) < 1e-6)
+        start = max(0.0, float(start))
+        instruments[part].notes.append(
+            pretty_midi.Note(
+                int(np.clip(velocity, 1, 127)),
+                int(np.clip(note["pitch"], 0, 127)),
+                start,
+                max(end, start + 0.04),
+            )
+        )
+    last = max((n.end for i in instruments for n in i.notes), default=0.0)
+    # an inaudible controller after the last note: fluidsynth renders until the last event, so releases ring
+    instruments[0].control_changes.append(pretty_midi.ControlChange(3, 0, last + TAIL_S))
+    drawn = {
+        "balance_db": np.round(balance_db, 2).tolist(),
+        "legato": round(float(legato), 3),
+        "timing_jitter_s": round(float(jitter_s), 4),
+        "downbeat_accent": round(float(accent), 2),
+    }
+    return midi, drawn
+
+
+def synthesize(midi, soundfont: Path, rng, folder: Path | None = None) -> tuple[np.ndarray, dict]:
+    """Render a PrettyMIDI through the fluidsynth program to 22050 Hz mono float32 (with its drawn settings)."""
+    import soundfile
+
+    exe = fluidsynth_executable()
+    if exe is None:
+        raise RenderError("the fluidsynth program is not installed (Debian: apt-get install fluidsynth)")
+    check_training_soundfont(soundfont)
+    reverb, chorus = int(rng.random() < 0.5), int(rng.random() < 0.3)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        midi_path, wav_path = Path(tmp) / "take.mid", Path(tmp) / "take.wav"
+        midi.write(str(midi_path))
+        command = [
+            exe,
+            "-ni",
+            "-q",
+            "-r",
+            str(SAMPLE_RATE),
+            "-g",
+            "0.6",
+            "-R",
+            str(reverb),
+            "-C",
+            str(chorus),
+            "-o",
+            "synth.cpu-cores=1",
+            "-o",
+            "synth.dynamic-sample-loading=1",
+            "-F",
+            str(wav_path),
+            "-T",
+            "wav",
+            str(soundfont),
+            str(midi_path),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+        if done.returncode != 0 or not wav_path.is_file():
+            why = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+            raise RenderError(f"fluidsynth failed on {soundfont.name}: {why[0]}")
+        audio, rate = soundfile.read(wav_path, dtype="float32", always_2d=True)
+    if rate != SAMPLE_RATE:
+        raise RenderError(f"fluidsynth wrote {rate} Hz instead of {SAMPLE_RATE} Hz")
+    return audio.mean(axis=1), {"fluidsynth_reverb": bool(reverb), "fluidsynth_chorus": bool(chorus)}

@@ -1,0 +1,286 @@
+"""music21's bundled corpus as training material: which works we may train on, and each score as notes to play
+plus the bars its labels come from.
+
+The held-out works of issue 12 (the evaluation set) are never listed for training: see `is_held_out`.
+music21 is imported inside the functions that need it (training-time only; the runtime never imports this).
+"""
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+
+from .labels import Bar, Labels, bar_labels
+
+NOTE_DTYPE = np.dtype(
+    [("onset_q", "f8"), ("duration_q", "f8"), ("pitch", "i2"), ("part", "i2"), ("velocity", "i2")]
+)
+# Formats that hold notes (.rntxt files are Roman-numeral analyses, not music to play).
+PLAYABLE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn", ".abc", ".mid", ".midi")
+# Folders of test and demonstration files, not music.
+SKIPPED_FOLDERS = {"demos", "theoryExercises"}
+DEFAULT_DYNAMIC = 0.55  # music21's volumeScalar of mf-ish: a score without dynamics plays moderately
+
+
+class ScoreError(ValueError):
+    """A corpus work that cannot become training data (no bars, no notes, unreadable), in one line."""
+
+
+@dataclass(frozen=True)
+class Work:
+    """One corpus work: a file, or one numbered piece of a collection file (an .abc book of tunes)."""
+
+    path: str  # relative to music21's corpus folder, e.g. "bach/bwv66.6.mxl"
+    number: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.path}#{self.number}" if self.number else self.path
+
+    @property
+    def group(self) -> str:
+        return self.path.split("/", 1)[0]
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe name for the work."""
+        stem = str(PurePosixPath(self.path).with_suffix(""))
+        return re.sub(r"[^A-Za-z0-9]+", "_", stem + (f"_{self.number}" if self.number else "")).strip("_")
+
+
+# --- held-out works (issue 12) -------------------------------------------------------------------------------
+
+
+def _numbers_after(pattern: str, text: str) -> list[int]:
+    return [int(m.group(1)) for m in re.finditer(pattern, text)]
+
+
+def is_held_out(path_or_id) -> bool:
+    """True for the works issue 12 keeps for evaluation, in any spelling we meet (corpus paths, ids, file
+    names, "music21 corpus: ..." sources): every movement of Beethoven's string quartets op. 18 and op. 59,
+    Mozart's K. 155-K. 590, Haydn's op. 1-op. 76, Bach's BWV 250-300 and BWV 66.6.
+
+    Mozart and Haydn are held out by number range whatever the genre (the corpus' Mozart K. 545 sonata
+    included): erring on the side of never training on an evaluation work.
+    """
+    text = str(path_or_id).lower().replace("\\", "/")
+    opus = r"op(?:us)?[\s._-]*0*(\d+)"
+    if "beethoven" in text and {18, 59} & set(_numbers_after(opus, text)):
+        return True
+    if "mozart" in text and any(
+        155 <= k <= 590 for k in _numbers_after(r"(?<![a-z])kv?[\s._-]*0*(\d+)", text)
+    ):
+        return True
+    if "haydn" in text and any(1 <= n <= 76 for n in _numbers_after(opus, text)):
+        return True
+    for match in re.finditer(r"bwv[\s._-]*0*(\d+)(?:\.(\d+))?", text):
+        number, part = int(match.group(1)), match.group(2)
+        if 250 <= number <= 300 or (number == 66 and part == "6"):
+            return True
+    return False
+
+
+def list_works(include_held_out: bool = False) -> list[Work]:
+    """Every playable work of music21's corpus (one per piece of a collection), the held-out ones left out.
+
+    A work stored in two formats (bwv366.krn and .mxl) is listed once, preferring MusicXML.
+    """
+    from music21 import corpus
+
+    works: dict[tuple[str, str | None], Work] = {}
+    bundle = corpus.corpora.CoreCorpus().metadataBundle
+    for entry in bundle[:]:  # one slice: iterating the bundle rebuilds its list per item (minutes)
+        path = PurePosixPath(str(entry.sourcePath))
+        if path.suffix.lower() not in PLAYABLE_SUFFIXES or path.parts[0] in SKIPPED_FOLDERS:
+            continue
+        work = Work(str(path), str(entry.number) if entry.number not in (None, "") else None)
+        if not include_held_out and is_held_out(work.id):
+            continue
+        key = (str(path.with_suffix("")), work.number)
+        if key not in works or path.suffix.lower() in (".mxl", ".xml", ".musicxml"):
+            works[key] = work
+    collections = {w.path for w in works.values() if w.number}  # their whole-file entries repeat tune 1
+    kept = [w for w in works.values() if w.number or w.path not in collections]
+    return sorted(kept, key=lambda w: (w.path, _natural(w.number)))
+
+
+def _natural(number: str | None) -> tuple:
+    return (0, int(number), "") if number and number.isdigit() else (1, 0, number or "")
+
+
+# --- one score: notes, bars, tempo marks, fermatas -----------------------------------------------------------
+
+
+@dataclass
+class ScoreData:
+    """What a render needs from a score, repeats expanded as played."""
+
+    work_id: str
+    notes: np.ndarray  # NOTE_DTYPE, sorted by onset
+    labels: Labels
+    num_parts: int
+    tempo_marks: list[tuple[float, float]]  # (quarter, quarter-note BPM) written in the score
+    fermatas: list[tuple[float, float]]  # (onset, end) of notes held under a fermata
+    section_ends_q: list[float]  # double bars, repeat signs, the end: where ritardandi go
+    repeats_expanded: bool
+    part_register: list[float] = field(default_factory=list)  # mean pitch per part (register)
+
+
+def load_score(work: Work):
+    """Parse a work with music21 (a collection's numbered piece alone); ScoreError when it cannot be read."""
+    from music21 import corpus, stream
+
+    try:
+        score = corpus.parse(work.path, number=work.number) if work.number else corpus.parse(work.path)
+    except Exception as exc:  # music21 raises many kinds for a file it cannot read
+        raise ScoreError(f"{work.id}: music21 cannot parse it ({type(exc).__name__}: {exc})") from None
+    if isinstance(score, stream.Opus):
+        if not score.scores:
+            raise ScoreError(f"{work.id}: an empty collection")
+        score = score.scores[0]
+    return score
+
+
+def expand_repeats(score):
+    """The score as played (repeats, da capo, voltas expanded); the written order when music21 cannot."""
+    try:
+        return score.expandRepeats(), True
+    except Exception:  # a repeat structure music21 cannot follow: play it as written
+        return score, False
+
+
+def _parts(score) -> list:
+    parts = list(score.parts) if hasattr(score, "parts") else []
+    return parts or [score]
+
+
+def score_bars(score) -> list[Bar]:
+    """The played bars of a (repeat-expanded) score, from its first part's measures and time signatures.
+
+    A bar's length is the longest any part makes it, so a part resting silently does not shorten it.
+    """
+    parts = [list(p.getElementsByClass("Measure")) for p in _parts(score)]
+    measures = parts[0]
+    if not measures:
+        raise ScoreError("the score has no bars")
+    same_shape = all(len(p) == len(measures) for p in parts)
+    numerator, denominator, bars = 4, 4, []
+    for i, measure in enumerate(measures):
+        signature = measure.timeSignature
+        if signature is not None:
+            numerator, denominator = int(signature.numerator), int(signature.denominator)
+        lengths = (
+            [p[i].duration.quarterLength for p in parts] if same_shape else [measure.duration.quarterLength]
+        )
+        length = float(max(lengths))
+        if length > 0:
+            bars.append(Bar(float(measure.offset), length, numerator, denominator))
+    if not bars:
+        raise ScoreError("the score's bars are all empty")
+    return bars
+
+
+def _dynamics(flat) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, volume 0-1) of a part's dynamic marks, in order."""
+    from music21 import dynamics
+
+    marks = [(float(d.offset), d.volumeScalar) for d in flat.getElementsByClass(dynamics.Dynamic)]
+    marks = [(o, v) for o, v in marks if v is not None]
+    return np.array([o for o, _ in marks], float), np.array([v for _, v in marks], float)
+
+
+def score_notes(score) -> np.ndarray:
+    """Every pitched note (chords split, ties merged, grace notes dropped) as NOTE_DTYPE, sorted by onset.
+
+    Velocity follows the part's last dynamic mark (moderate without one).
+    """
+    rows = []
+    for index, part in enumerate(_parts(score)):
+        flat = part.stripTies(inPlace=False).flatten()
+        offsets, volumes = _dynamics(flat)
+        for element in flat.notes:
+            length = float(element.duration.quarterLength)
+            if length <= 0 or not hasattr(element, "pitches"):  # grace notes; unpitched percussion
+                continue
+            at = np.searchsorted(offsets, float(element.offset), side="right") - 1
+            volume = volumes[at] if at >= 0 else DEFAULT_DYNAMIC
+            velocity = int(np.clip(round(35 + 85 * volume), 20, 120))
+            for pitch in element.pitches:
+                rows.append((float(element.offset), length, int(pitch.midi), index, velocity))
+    notes = np.array(rows, dtype=NOTE_DTYPE)
+    return notes[np.argsort(notes["onset_q"], kind="stable")]
+
+
+def tempo_marks(score) -> list[tuple[float, float]]:
+    """(quarter, quarter-note BPM) of each metronome mark or tempo word music21 gives a number, deduplicated."""
+    from music21 import tempo
+
+    marks: dict[float, float] = {}
+    for mark in score.recurse().getElementsByClass(tempo.MetronomeMark):
+        try:
+            bpm = mark.getQuarterBPM()
+        except Exception:  # a mark without a number or referent
+            continue
+        if bpm is not None and math.isfinite(bpm) and bpm > 0:
+            marks.setdefault(round(float(mark.getOffsetInHierarchy(score)), 6), float(bpm))
+    return sorted(marks.items())
+
+
+def fermatas(score) -> list[tuple[float, float]]:
+    """(onset, end) in quarters of every note or chord under a fermata, one per onset (the longest)."""
+    from music21 import expressions
+
+    held: dict[float, float] = {}
+    for element in score.recurse().notes:
+        if any(isinstance(e, expressions.Fermata) for e in element.expressions):
+            onset = round(float(element.getOffsetInHierarchy(score)), 6)
+            held[onset] = max(held.get(onset, 0.0), onset + float(element.duration.quarterLength))
+    return sorted(held.items())
+
+
+def section_ends(score, bars: list[Bar]) -> list[float]:
+    """Ends of sections: bars closed by a double/final bar line or a repeat sign, and the end of the piece."""
+    from music21 import bar as m21bar
+
+    ends = {round(bars[-1].start_q + bars[-1].length_q, 6)}
+    for measure in _parts(score)[0].getElementsByClass("Measure"):
+        line = measure.rightBarline
+        if isinstance(line, m21bar.Repeat) or (
+            line is not None and line.type in {"double", "final", "light-heavy"}
+        ):
+            ends.add(round(float(measure.offset + measure.duration.quarterLength), 6))
+    return sorted(ends)
+
+
+def read_score(work: Work) -> ScoreData:
+    """Parse a work and turn it into notes and labels as played; ScoreError when it holds no usable music."""
+    with warnings.catch_warnings():  # music21 warns about every overfull bar it repairs: noise in a build
+        warnings.simplefilter("ignore")
+        written = load_score(work)
+        score, expanded = expand_repeats(written)
+        try:
+            bars = score_bars(score)
+            notes = score_notes(score)
+        except ScoreError as exc:
+            raise ScoreError(f"{work.id}: {exc}") from None
+    if len(notes) == 0:
+        raise ScoreError(f"{work.id}: no pitched notes")
+    num_parts = len(_parts(score))
+    register = [
+        float(notes["pitch"][notes["part"] == p].mean()) if (notes["part"] == p).any() else 60.0
+        for p in range(num_parts)
+    ]
+    return ScoreData(
+        work_id=work.id,
+        notes=notes,
+        labels=bar_labels(bars),
+        num_parts=num_parts,
+        tempo_marks=tempo_marks(score),
+        fermatas=fermatas(score),
+        section_ends_q=section_ends(score, bars),
+        repeats_expanded=expanded,
+        part_register=register,
+    )

@@ -1,0 +1,315 @@
+"""The beat tracker's training data (vconductor.beat_data): held-out rules, labels from real corpus scores, tempo
+maps, a real fluidsynth render, and the resumable builder."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import CORPUS, REPO
+
+pytest.importorskip(
+    "music21", reason="the beats-data extra is not installed (pip install -e '.[beats-data]')"
+)
+pytest.importorskip(
+    "pretty_midi", reason="the beats-data extra is not installed (pip install -e '.[beats-data]')"
+)
+
+from vconductor.beat_data.build import BeatDataError, BuildOptions, build_dataset  # noqa: E402
+from vconductor.beat_data.labels import Bar, bar_labels  # noqa: E402
+from vconductor.beat_data.render import (  # noqa: E402
+    RenderError,
+    check_training_soundfont,
+    fluidsynth_executable,
+    performance_midi,
+    synthesize,
+    training_soundfonts,
+)
+from vconductor.beat_data.scores import NOTE_DTYPE, Work, is_held_out, list_works, load_score, read_score  # noqa: E402
+from vconductor.beat_data.tempo_map import TempoMap, random_tempo_map  # noqa: E402
+
+FLUID_R3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+HELD_OUT = [
+    "beethoven/opus18no1/movement1.mxl",
+    "beethoven/opus18no3.mxl",
+    "beethoven/opus59no2/movement3.mxl",
+    "mozart/k155/movement1.mxl",
+    "mozart/k458/movement4.mxl",
+    "haydn/opus1no1/movement5.mxl",
+    "haydn/opus74no1/movement2.mxl",
+    "bach/bwv250.mxl",
+    "bach/bwv277.mxl",
+    "bach/bwv300.mxl",
+    "bach/bwv66.6.mxl",
+]
+TRAINABLE = [
+    "beethoven/opus74.mxl",
+    "beethoven/opus132.mxl",
+    "mozart/k80/movement1.mxl",
+    "bach/bwv248.5.mxl",
+    "bach/bwv301.mxl",
+    "bach/bwv166.6.mxl",
+    "bach/bwv6.6.mxl",
+    "bach/bwv26.6.mxl",
+    "joplin/maple_leaf_rag.mxl",
+]
+
+
+def _needs_fluidsynth():
+    if fluidsynth_executable() is None:
+        pytest.skip("the fluidsynth program is not installed (Debian: apt-get install fluidsynth)")
+    fonts = [f for f in training_soundfonts() if f.name.startswith("TimGM6mb")] or training_soundfonts()
+    if not fonts:
+        pytest.skip(
+            "no training soundfont installed (Debian: musescore-general-soundfont, timgm6mb-soundfont)"
+        )
+    return fonts[0]  # TimGM6mb loads in a fraction of a second
+
+
+@pytest.fixture(scope="module")
+def corpus_ids():
+    return {w.id for w in list_works(include_held_out=True)}, {w.id for w in list_works()}
+
+
+def test_held_out_rules_on_real_corpus_paths(corpus_ids):
+    every, trainable = corpus_ids
+    assert set(HELD_OUT) <= every and set(TRAINABLE) <= every  # real paths, not made-up ones
+    assert [p for p in HELD_OUT if not is_held_out(p)] == []
+    assert [p for p in TRAINABLE if is_held_out(p)] == []
+    assert not set(HELD_OUT) & trainable and set(TRAINABLE) <= trainable
+    # the spellings of the evaluation set itself (../shared/corpus names and sources)
+    for name in (
+        "bach/bwv277.krn",
+        "bach_bwv66.6",
+        "music21 corpus: beethoven/opus18no1/movement1.mxl",
+        "mozart_k458_movement1",
+    ):
+        assert is_held_out(name), name
+    assert not [w for w in trainable if is_held_out(w)]
+
+
+def test_labels_pickup_split_bars_and_compound_metres():
+    four = bar_labels([Bar(0, 1, 4, 4), Bar(1, 4, 4, 4), Bar(5, 3, 4, 4), Bar(8, 1, 4, 4), Bar(9, 4, 4, 4)])
+    assert four.beats_q.tolist() == list(range(13)) and four.beat_in_bar[:6].tolist() == [4, 1, 2, 3, 4, 1]
+    assert four.downbeats_q.tolist() == [1, 5, 9]  # 3 + 1 quarters around a repeat make one bar
+    jig = bar_labels([Bar(0, 0.5, 6, 8), Bar(0.5, 3, 6, 8), Bar(3.5, 3, 6, 8)])
+    assert jig.beats_q.tolist() == [0.5, 2.0, 3.5, 5.0]  # an eighth pickup holds no beat
+    assert jig.counts_q.tolist()[:3] == [0.0, 0.5, 1.0] and jig.count_in_bar[:3].tolist() == [6, 1, 2]
+
+
+def test_real_chorale_with_pickup_matches_the_shared_corpus_labels():
+    reference = CORPUS / "bach_bwv66.6.json"
+    if not reference.is_file():
+        pytest.skip("needs ../shared/corpus/bach_bwv66.6.json (not beside this checkout)")
+    truth = json.loads(reference.read_text())
+    (_, bpm), *rest = truth["tempo_map_quarters_bpm"]
+    assert not rest  # a constant tempo: quarters * 60 / bpm are its seconds
+    labels = read_score(Work("bach/bwv66.6.mxl")).labels  # held out from training, but labelled for checks
+    beats, downbeats = labels.beats_q * 60 / bpm, labels.downbeats_q * 60 / bpm
+    assert labels.beat_in_bar[0] == 4 and labels.bar_phase_q[0] == 3  # a one-quarter pickup is beat 4
+    assert np.allclose(downbeats, truth["downbeats_s"], atol=1e-5)
+    shared_beats = np.array(truth["beats_s"])
+    inside = shared_beats < labels.end_q * 60 / bpm - 1e-6  # the shared grid also marks the final bar line
+    assert np.allclose(beats, shared_beats[inside], atol=1e-5)
+    assert truth["time_signatures"] == [[0.0, 4, 4]] and {
+        (b.numerator, b.denominator) for b in labels.bars
+    } == {(4, 4)}
+
+
+def test_a_real_jig_beats_in_dotted_quarters():
+    data = read_score(Work("airdsAirs/book1.abc", "17"))
+    labels = data.labels
+    assert {(b.numerator, b.denominator) for b in labels.bars} == {(6, 8)}
+    assert np.allclose(np.diff(labels.beats_q), 1.5) and set(labels.beat_in_bar.tolist()) == {1, 2}
+    assert np.allclose(np.diff(labels.downbeats_q), 3.0)
+    assert len(labels.counts_q) == 3 * len(labels.beats_q) and set(labels.count_in_bar.tolist()) == set(
+        range(1, 7)
+    )
+
+
+def test_repeats_are_expanded_as_played():
+    work = Work("ryansMammoth/BanjoReel.abc")
+    written = load_score(work)
+    data = read_score(work)
+    assert data.repeats_expanded
+    assert len(written.parts[0].getElementsByClass("Measure")) == 11 and len(data.labels.bars) == 20
+    assert written.highestTime == 35.0 and data.labels.end_q == 64.0
+    assert data.notes["onset_q"].max() > 35.0  # the repeated strain is played, not only labelled
+    assert np.allclose(np.diff(data.labels.downbeats_q), 4.0)  # 3 + 1 quarters across each repeat: one bar
+
+
+def _tempo(seed: int) -> TempoMap:
+    downbeats = np.arange(1.0, 200.0, 4.0)
+    return random_tempo_map(
+        np.random.default_rng(seed),
+        201.0,
+        downbeats,
+        1.0,
+        fermatas=[(40.0, 42.0)],
+        section_ends_q=[101.0, 201.0],
+    )
+
+
+def test_tempo_maps_are_monotone_invertible_and_seeded():
+    for seed in range(20):
+        tempo = _tempo(seed)
+        assert np.all(np.diff(tempo.grid_s) > 0)
+        q = np.linspace(-3, 230, 999)
+        assert np.all(np.diff(tempo.seconds(q)) > 0)
+        inside = q[(q >= 0) & (q <= tempo.grid_q[-1])]
+        assert np.allclose(tempo.quarters(tempo.seconds(inside)), inside, atol=1e-9)
+        beat_s = np.diff(tempo.seconds(np.arange(0.0, 201.0)))
+        assert beat_s.min() >= 60 / 300 and beat_s.max() <= 3 * 60 / 30  # tempo limits, a fermata at most 3x
+        held = tempo.seconds(42.0) - tempo.seconds(40.0)
+        around = (tempo.seconds(40.0) - tempo.seconds(38.0) + tempo.seconds(44.0) - tempo.seconds(42.0)) / 2
+        assert held > 1.3 * around  # the fermata is held longer than the beats around it
+    assert np.array_equal(_tempo(3).grid_s, _tempo(3).grid_s)
+    assert not np.allclose(_tempo(3).grid_s, _tempo(4).grid_s)
+
+
+def test_a_real_render_has_its_onsets_on_the_labelled_beats():
+    import librosa
+
+    soundfont = _needs_fluidsynth()
+    labels = bar_labels([Bar(float(3 * k), 3.0, 3, 4) for k in range(6)])
+    notes = np.array(
+        [(q, 1.0, 60 + 7 * (b == 1), 0, 90) for q, b in zip(labels.beats_q, labels.beat_in_bar, strict=True)],
+        dtype=NOTE_DTYPE,
+    )
+    rng = np.random.default_rng(0)
+    tempo = random_tempo_map(rng, labels.end_q, labels.downbeats_q, 1.0)
+    midi, _ = performance_midi(notes, tempo, [0], rng, 0.0, 0.5)  # piano: sharp attacks
+    audio, _ = synthesize(midi, soundfont, rng)
+    beats = tempo.seconds(labels.beats_q) + 0.5
+    onsets = librosa.onset.onset_detect(y=audio, sr=22050, units="time", backtrack=True)
+    nearest = np.array([np.min(np.abs(onsets - b)) for b in beats])
+    assert np.all(nearest < 0.05), nearest.round(3)
+    assert len(onsets) == len(beats)  # and no onset off the beats
+
+
+def test_codec_round_trip_keeps_time():
+    from scipy.signal import correlate
+
+    from vconductor.beat_data.augment import codec_round_trip
+
+    clicks = np.zeros(22050 * 3, np.float32)
+    clicks[np.arange(1, 6) * 11025] = 1.0
+    for codec, bitrate in (("mp3", 64), ("ogg", 48)):
+        out = codec_round_trip(clicks, codec, bitrate)
+        lag = int(np.argmax(correlate(out, clicks, "full"))) - (len(clicks) - 1)
+        assert len(out) == len(clicks) and abs(lag) <= 1, (codec, lag)
+
+
+def test_fluid_r3_soundfonts_are_refused_by_name_link_and_content(tmp_path):
+    fake = tmp_path / "bank.sf2"  # an innocent name with Fluid R3's bank name inside
+    fake.write_bytes(b"RIFF\0\0\0\0sfbkLIST\0\0\0\0INFOifil\4\0\0\0\2\0\1\0INAM\x0c\0\0\0Fluid R3 GM\0")
+    link = tmp_path / "default-GM.sf2"
+    link.symlink_to(fake)
+    for path in (fake, link, tmp_path / "FluidR3_GM.sf2"):
+        if not path.exists():
+            path.write_bytes(b"RIFF")
+        with pytest.raises(RenderError, match="held-out evaluation timbre"):
+            check_training_soundfont(path)
+    with pytest.raises(BeatDataError, match="held-out evaluation timbre"):
+        build_dataset(tmp_path / "out", BuildOptions(soundfonts=[str(fake)]), progress=False)
+
+
+def test_the_builder_writes_labelled_samples_and_resumes(tmp_path):
+    soundfont = _needs_fluidsynth()
+    out = tmp_path / "beats"
+    options = BuildOptions(
+        works=1,
+        seed=0,
+        max_seconds=12.0,
+        soundfonts=[str(soundfont)],
+        work_ids=["essenFolksong/ballad10.abc#3"],
+    )
+    lines = []
+    manifest = build_dataset(out, options, progress=True, report=lines.append)
+    names = manifest["works"]["essenFolksong/ballad10.abc#3"]["variants"]["0"]
+    assert (
+        names and manifest["totals"]["samples"] == len(names) and f"({len(names)} rendered now" in lines[-1]
+    )
+    record = json.loads((out / f"{names[0]}.json").read_text())
+    assert record["beats_s"] and record["downbeats_s"] and record["sample_rate"] == 22050
+    assert record["time_signatures"][0][1:] == [2, 4] and len(record["beat_in_bar"]) == len(record["beats_s"])
+    assert "TimGM6mb" in record["soundfont"] and 0 < record["beats_s"][0] < record["duration_s"]
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    lines.clear()
+    build_dataset(out, options, progress=True, report=lines.append)
+    assert "(0 rendered now" in lines[-1]
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix == ".flac"} == {
+        n: t for n, t in stamps.items() if n.endswith(".flac")
+    }
+    with pytest.raises(BeatDataError, match="held-out"):
+        build_dataset(out, BuildOptions(work_ids=["bach/bwv66.6.mxl"], max_seconds=12.0), progress=False)
+
+
+def test_the_runtime_never_imports_the_training_data_code():
+    code = (
+        "import sys; import vconductor.cli as c, vconductor.pipeline, vconductor.service; c.build_parser(); "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'music21', 'pretty_midi'} "
+        "or (m.startswith('vconductor.beat_data') and m not in {'vconductor.beat_data', 'vconductor.beat_data.cli'}));"
+        "print(bad); sys.exit(bool(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_cli_refuses_fluid_r3_in_one_line(tmp_path):
+    if not FLUID_R3.is_file() or shutil.which("fluidsynth") is None:
+        pytest.skip(
+            "needs fluidsynth and Debian's fluid-soundfont-gm (the held-out timbre, installed by .ci/run)"
+        )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "backend")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vconductor",
+            "beats-data",
+            "build",
+            str(tmp_path / "x"),
+            "--soundfont",
+            str(FLUID_R3),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "held-out" in done.stderr, done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_ctrl_c_leaves_only_whole_samples_and_the_same_command_finishes(tmp_path):
+    soundfont = _needs_fluidsynth()
+    out = tmp_path / "beats"
+    command = [sys.executable, "-m", "vconductor", "beats-data", "build", str(out), "--max-seconds", "4", "-q",
+               "--soundfont", str(soundfont), "--work", "ryansMammoth/BanjoReel.abc"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO / "backend")}
+    build = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*.json")) and time.monotonic() < deadline and build.poll() is None:
+        time.sleep(0.05)
+    build.send_signal(signal.SIGINT)  # mid-build: some samples are written, others not yet
+    _, stderr = build.communicate(timeout=60)
+    assert build.returncode == 130 and "run the same command again to resume" in stderr, stderr
+    partial = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    assert partial in ([], [".scores"])  # no temp file left behind
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    names = json.loads((out / "manifest.json").read_text())["works"]["ryansMammoth/BanjoReel.abc"][
+        "variants"
+    ]["0"]
+    assert len(names) > 2 and sorted(p.stem for p in out.glob("*.json") if p.stem != "manifest") == sorted(
+        names
+    )
+    assert sorted(p.stem for p in out.glob("*.flac")) == sorted(names)
