@@ -6,10 +6,12 @@ job generates, a small pool computes the features of the next PREPARE_AHEAD jobs
 many prepared inputs beside the running one.
 """
 
+import ctypes
 import logging
 import threading
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from itertools import islice
 
 from ..audio import AudioError
@@ -183,6 +185,7 @@ class Worker:
                 self.store.finish(job, JobState.FAILED, error=error, message="failed")
         finally:
             job.audio.discard()
+            _return_freed_memory()
 
     @staticmethod
     def _check_cancel(job: Job) -> None:
@@ -237,3 +240,10 @@ class Worker:
             job.prep.cancel()
         self.store.finish(job, JobState.CANCELLED, message=message)
         job.audio.discard()
+
+
+def _return_freed_memory() -> None:
+    """Give the memory a job freed back to the system (glibc keeps freed heap pages of each thread's arena:
+    about 45 MB after an hour of music, more with fragmentation). Elsewhere a no-op."""
+    with suppress(OSError, AttributeError, TypeError):  # not glibc (or no C library to load by name)
+        ctypes.CDLL(None).malloc_trim(0)
