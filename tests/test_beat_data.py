@@ -292,12 +292,13 @@ def test_the_cli_refuses_fluid_r3_in_one_line(tmp_path):
 def test_ctrl_c_leaves_only_whole_samples_and_the_same_command_finishes(tmp_path):
     soundfont = _needs_fluidsynth()
     out = tmp_path / "beats"
+    # Four variants: after the first sample there is seconds of work left for the interrupt to land in.
     command = [sys.executable, "-m", "vconductor", "beats-data", "build", str(out), "--max-seconds", "4", "-q",
-               "--soundfont", str(soundfont), "--work", "ryansMammoth/BanjoReel.abc"]  # fmt: skip
+               "--variants", "4", "--soundfont", str(soundfont), "--work", "ryansMammoth/BanjoReel.abc"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO / "backend")}
     build = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not list(out.glob("*.json")) and time.monotonic() < deadline and build.poll() is None:
+    while not _sample_jsons(out) and time.monotonic() < deadline and build.poll() is None:
         time.sleep(0.05)
     build.send_signal(signal.SIGINT)  # mid-build: some samples are written, others not yet
     _, stderr = build.communicate(timeout=60)
@@ -306,10 +307,14 @@ def test_ctrl_c_leaves_only_whole_samples_and_the_same_command_finishes(tmp_path
     assert partial in ([], [".scores"])  # no temp file left behind
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    names = json.loads((out / "manifest.json").read_text())["works"]["ryansMammoth/BanjoReel.abc"][
+    variants = json.loads((out / "manifest.json").read_text())["works"]["ryansMammoth/BanjoReel.abc"][
         "variants"
-    ]["0"]
-    assert len(names) > 2 and sorted(p.stem for p in out.glob("*.json") if p.stem != "manifest") == sorted(
-        names
-    )
+    ]
+    names = [name for variant in variants.values() for name in variant]
+    assert len(variants) == 4 and len(names) > 8
+    assert sorted(p.stem for p in _sample_jsons(out)) == sorted(names)
     assert sorted(p.stem for p in out.glob("*.flac")) == sorted(names)
+
+
+def _sample_jsons(folder):
+    return [p for p in folder.glob("*.json") if p.stem != "manifest"]
