@@ -1,4 +1,5 @@
-"""`vconductor train sync|gan|baseline`: the two training stages of M2S-GAN and the Table-2 baselines.
+"""`vconductor train sync|gan|baseline|beats`: the two training stages of M2S-GAN, the Table-2 baselines and
+the beat tracker.
 
 Every option is a field of the stage's config dataclass (training/config.py); only ``--resume`` is not.
 Run under torchrun for data-parallel training: `torchrun --nproc_per_node 2 -m vconductor train sync ...`.
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..cli_options import add_options, from_args
+from .beat_config import BeatTrainConfig
 from .config import BaselineConfig, GanConfig, SyncConfig
 
 
@@ -55,15 +57,24 @@ def cmd_baseline(args) -> int:
     return _run(args, train_baseline, from_args(BaselineConfig, args))
 
 
+def cmd_beats(args) -> int:
+    from .beat_tracker import train_beats
+
+    return _run(args, train_beats, from_args(BeatTrainConfig, args))
+
+
 STAGES = {
     "sync": (SyncConfig, cmd_sync, "stage 1: M2S-Net on in-sync / out-of-sync music-motion pairs"),
     "gan": (GanConfig, cmd_gan, "stage 2: M2S-GAN (WGAN-GP + sync loss) on the frozen stage-1 encoders"),
     "baseline": (BaselineConfig, cmd_baseline, "a Table-2 comparison model (lstm, cnn_lstm, gan)"),
+    "beats": (BeatTrainConfig, cmd_beats, "the beat tracker on `beats-data build` samples"),
 }
 
 
 def add_cli(sub) -> None:
-    train = sub.add_parser("train", help="train M2S-Net (sync), M2S-GAN (gan) or a Table-2 baseline")
+    train = sub.add_parser(
+        "train", help="train M2S-Net (sync), M2S-GAN (gan), a Table-2 baseline or the beat tracker (beats)"
+    )
     stages = train.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for name, (config_class, command, summary) in STAGES.items():
         parser = stages.add_parser(name, help=summary)

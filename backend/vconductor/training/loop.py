@@ -67,11 +67,17 @@ class StageTrainer:
         self.device = ctx.device
         self.out = Path(cfg.out_dir)
         self.train_set = open_pieces(cfg, cfg.train_split, cfg.limit)
-        per_step = cfg.batch_size * ctx.world_size
-        if len(self.train_set) < per_step:
+        pieces = f"{len(self.train_set)} pieces of {cfg.sample_length:g} s"
+        self.start_loop_state(f"{cfg.data_root}/{cfg.train_split}: {pieces}")
+
+    def start_loop_state(self, training_set: str) -> None:
+        """The sampler over self.train_set, the step counters and the precision; `training_set` says what the
+        set holds, for the error when it is too small for one step."""
+        cfg, ctx = self.cfg, self.ctx
+        if len(self.train_set) < cfg.batch_size * ctx.world_size:
             raise ValueError(
-                f"{cfg.data_root}/{cfg.train_split}: {len(self.train_set)} pieces of {cfg.sample_length:g} s, "
-                f"fewer than one step needs ({cfg.batch_size} x {ctx.world_size} processes)"
+                f"{training_set}, fewer than one step needs ({cfg.batch_size} x {ctx.world_size} processes; "
+                "lower --batch-size)"
             )
         self.sampler = DistributedSampler(
             self.train_set, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True

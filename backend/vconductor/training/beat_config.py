@@ -1,0 +1,40 @@
+"""The beat tracker's training settings (`vconductor train beats`): a RunConfig with a split by work.
+
+Kept apart from beat_tracker.py so that building the command line never imports torch.
+"""
+
+from dataclasses import dataclass, field
+
+from ..cli_options import option
+from .config import ConfigError, RunConfig
+
+MIN_EXCERPT_S = 0.5
+
+
+def _hidden(default):
+    return field(default=default, metadata={"cli": False})
+
+
+@dataclass
+class BeatTrainConfig(RunConfig):
+    """The beat tracker: Adam 1e-3, batch 8, 12 s excerpts, whole works held out for validation."""
+
+    data_root: str = option(
+        "", "beats-data folder (NAME.flac + NAME.json from `vconductor beats-data build`)", positional=True
+    )
+    sample_length: float = option(12.0, "seconds per random training excerpt")
+    batch_size: int = 8
+    epochs: int = 2000
+    seed: int = 0
+    checkpoint_every: int = 100
+    eval_every: int | None = 100
+    val_fraction: float = option(0.15, "share of the samples held out for validation, as whole works")
+    train_split: str = _hidden("train")  # the split is by work (val_fraction), not by folder
+    val_split: str = _hidden("val")
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+        if self.sample_length < MIN_EXCERPT_S:
+            raise ConfigError(f"sample_length {self.sample_length} s is too short to learn beats from")

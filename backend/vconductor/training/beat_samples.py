@@ -1,0 +1,169 @@
+"""The beat tracker's training samples: beats-data folders (NAME.flac + NAME.json) as input frames and targets.
+
+- Input: each sample's scaled log-mel frames (beat_tracking.features), computed once and cached as float16 .npy
+  in DATA/.beat_features/<features version>/ (recomputed when the FLAC is newer), read memory-mapped.
+- Targets: per frame, 1 at the frame nearest each beat (downbeat) and 0.5 at its two neighbours, else 0.
+- Split by work: whole works go to validation (never the same work on both sides), chosen by a hash of the work
+  id, so a split stays put as a dataset grows.
+"""
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..beat_tracking import FEATURES_VERSION, FRAME_RATE, N_BANDS, file_frames
+from ..contract import atomic_output
+
+FEATURE_CACHE = ".beat_features"
+NEIGHBOUR_TARGET = 0.5
+
+
+class BeatDataError(ValueError):
+    """A beats-data folder or sample that cannot be trained on, with the reason."""
+
+
+@dataclass(frozen=True)
+class SampleFiles:
+    name: str
+    work: str
+    flac: Path
+    beats_s: np.ndarray
+    downbeats_s: np.ndarray
+
+
+@dataclass
+class BeatSample:
+    name: str
+    work: str
+    frames: np.ndarray  # (n, bands) float16, memory-mapped
+    targets: np.ndarray  # (2, n) float32: beat, downbeat
+    beats_s: np.ndarray
+    downbeats_s: np.ndarray
+
+
+def _read_record(json_path: Path) -> dict:
+    try:
+        record = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BeatDataError(f"{json_path}: unreadable sample labels ({exc})") from None
+    missing = [k for k in ("beats_s", "downbeats_s") if k not in record]
+    if not isinstance(record, dict) or missing:
+        raise BeatDataError(f"{json_path}: no {', '.join(missing) or 'labels'}: not a beats-data sample")
+    return record
+
+
+def list_samples(root: str | Path) -> list[SampleFiles]:
+    """Every complete sample of a beats-data folder (its JSON is written last), by name."""
+    root = Path(root)
+    if not root.is_dir():
+        raise BeatDataError(f"{root}: no such dataset folder (make one with `vconductor beats-data build`)")
+    samples = []
+    for json_path in sorted(root.glob("*.json")):
+        flac = json_path.with_suffix(".flac")
+        if json_path.name == "manifest.json" or not flac.is_file():
+            continue
+        record = _read_record(json_path)
+        work = str(record.get("work") or record.get("source") or json_path.stem)
+        beats, downbeats = (np.asarray(record[k], np.float64) for k in ("beats_s", "downbeats_s"))
+        samples.append(SampleFiles(json_path.stem, work, flac, beats, downbeats))
+    if not samples:
+        raise BeatDataError(
+            f"{root}: no samples (NAME.flac + NAME.json); make some with `vconductor beats-data build`"
+        )
+    return samples
+
+
+def _work_order(work: str) -> str:
+    return hashlib.sha1(work.encode("utf-8")).hexdigest()
+
+
+def split_by_work(
+    samples: list[SampleFiles], val_fraction: float
+) -> tuple[list[SampleFiles], list[SampleFiles]]:
+    """(train, validation): works in hash order go to validation while they fit in `val_fraction` of the
+    samples (the smallest work when none fits); at least one work always stays for training."""
+    counts = Counter(s.work for s in samples)
+    if len(counts) < 2:
+        raise BeatDataError(
+            f"all {len(samples)} samples are of one work ({next(iter(counts))}): validation needs another work"
+        )
+    budget, taken, val_works = val_fraction * len(samples), 0, set()
+    for work in sorted(counts, key=_work_order):
+        if taken + counts[work] <= budget:
+            val_works.add(work)
+            taken += counts[work]
+    if not val_works:
+        val_works = {min(counts, key=lambda w: (counts[w], _work_order(w)))}
+    return [s for s in samples if s.work not in val_works], [s for s in samples if s.work in val_works]
+
+
+def frame_targets(times_s: np.ndarray, n_frames: int) -> np.ndarray:
+    """(n_frames,) 1 at the frame nearest each time, NEIGHBOUR_TARGET at the frames either side, else 0."""
+    target = np.zeros(n_frames, np.float32)
+    centre = np.rint(np.asarray(times_s) * FRAME_RATE).astype(np.int64)
+    for offset, value in ((-1, NEIGHBOUR_TARGET), (1, NEIGHBOUR_TARGET), (0, 1.0)):
+        frames = centre + offset
+        frames = frames[(frames >= 0) & (frames < n_frames)]
+        target[frames] = np.maximum(target[frames], value)
+    return target
+
+
+def cached_frames(root: Path, sample: SampleFiles) -> np.ndarray:
+    """The sample's input frames from the cache, computed and written (atomically) first when missing."""
+    path = root / FEATURE_CACHE / FEATURES_VERSION / f"{sample.name}.npy"
+    if not path.is_file() or path.stat().st_mtime < sample.flac.stat().st_mtime:
+        frames = file_frames(sample.flac).astype(np.float16)
+        with atomic_output(path) as tmp, open(tmp, "xb") as f:
+            np.save(f, frames)
+    frames = np.load(path, mmap_mode="r", allow_pickle=False)
+    if frames.ndim != 2 or frames.shape[1] != N_BANDS:
+        raise BeatDataError(f"{path}: a feature cache of shape {frames.shape}; delete it to recompute")
+    return frames
+
+
+def load_samples(root: str | Path, files: list[SampleFiles], progress: bool = False) -> list[BeatSample]:
+    """Frames (cached) and targets of `files`; the first run computes the frames, with a progress bar."""
+    root = Path(root)
+    if progress:
+        from tqdm import tqdm
+
+        files = tqdm(files, desc="beat features", unit="sample", leave=False)
+    out = []
+    for f in files:
+        frames = cached_frames(root, f)
+        targets = np.stack([frame_targets(f.beats_s, len(frames)), frame_targets(f.downbeats_s, len(frames))])
+        out.append(BeatSample(f.name, f.work, frames, targets, f.beats_s, f.downbeats_s))
+    return out
+
+
+def excerpt_batch(
+    samples: list[BeatSample], length: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random excerpts of `length` frames, one per sample: frames (B, L, bands), targets (B, 2, L) and a
+    mask (B, L) of the frames inside the sample (a shorter sample is padded with silence, masked out)."""
+    frames = torch.zeros(len(samples), length, N_BANDS)
+    targets = torch.zeros(len(samples), 2, length)
+    mask = torch.zeros(len(samples), length)
+    for i, s in enumerate(samples):
+        n = len(s.frames)
+        start = int(torch.randint(0, max(1, n - length + 1), (1,), generator=gen))
+        m = min(length, n - start)
+        frames[i, :m] = torch.from_numpy(np.asarray(s.frames[start : start + m], np.float32))
+        targets[i, :, :m] = torch.from_numpy(s.targets[:, start : start + m])
+        mask[i, :m] = 1.0
+    return frames, targets, mask
+
+
+def masked_bce(
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(beat + downbeat loss, (2,) the two losses): binary cross-entropy per frame, averaged over masked frames."""
+    per_frame = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    per_output = (per_frame * mask[:, None]).sum(dim=(0, 2)) / mask.sum().clamp(min=1.0)
+    return per_output.sum(), per_output

@@ -1,0 +1,101 @@
+"""`vconductor train beats DATA --out RUN`: train the beat tracker's network (beat_tracking.BeatTCN).
+
+Random excerpts of `sample_length` seconds from the training works, Adam, binary cross-entropy on the beat
+and downbeat targets (beat_samples.py); validation on whole samples of other works: the same loss plus the beat
+and downbeat F-measure (+-70 ms) of simple peak picking. The step loop, checkpoints, exact resume and logs
+(metrics.csv, TensorBoard) are the shared ones of loop.StageTrainer. The weights go to RUN/beat_tracker.pt.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..beat_tracking import FRAME_RATE, BeatTCN, array_activations, beats_and_downbeats, save_beat_tracker
+from ..contract import atomic_output
+from ..metrics.beats import beat_f_measure
+from .beat_config import BeatTrainConfig
+from .beat_samples import excerpt_batch, list_samples, load_samples, masked_bce, split_by_work
+from .distributed import DistContext, wrap
+from .loop import StageTrainer
+
+WEIGHTS_FILE = "beat_tracker.pt"
+SPLIT_FILE = "split.json"
+F_TOLERANCE_S = 0.07  # the usual beat-tracking tolerance (mir_eval's)
+
+
+class BeatTrainer(StageTrainer):
+    stage = "beats"
+
+    def __init__(self, cfg: BeatTrainConfig, ctx: DistContext):
+        cfg.validate()
+        self.cfg, self.ctx, self.device, self.out = cfg, ctx, ctx.device, Path(cfg.out_dir)
+        train_files, val_files = split_by_work(list_samples(cfg.data_root), cfg.val_fraction)
+        self.split = {
+            "train": sorted({s.work for s in train_files}),
+            "val": sorted({s.work for s in val_files}),
+        }
+        progress = cfg.progress and ctx.is_main
+        self.train_set = load_samples(cfg.data_root, train_files[: cfg.limit], progress)
+        self.val_set = load_samples(cfg.data_root, val_files[: cfg.val_limit], progress)
+        self.excerpt_frames = round(cfg.sample_length * FRAME_RATE)
+        self.start_loop_state(f"{cfg.data_root}: {len(self.train_set)} training samples")
+        torch.manual_seed(cfg.seed)
+        self.net = BeatTCN().to(self.device)
+        self.model = wrap(self.net, ctx)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+
+    def loader(self, batches: list[list[int]]):
+        return batches  # sample indices: train_step cuts the excerpts with the step's own random generator
+
+    def state_parts(self):
+        return {"beat_tcn": self.net, "optimizer": self.optimizer}
+
+    def train_step(self, batch, gen):
+        frames, targets, mask = excerpt_batch([self.train_set[i] for i in batch], self.excerpt_frames, gen)
+        frames, targets, mask = (t.to(self.device, non_blocking=True) for t in (frames, targets, mask))
+        self.net.train()
+        with self.autocast():
+            logits = self.model(frames)
+        loss, per_output = masked_bce(logits.float(), targets, mask)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        beat, downbeat = per_output.tolist()
+        return {"train/loss": loss.item(), "train/beat_loss": beat, "train/downbeat_loss": downbeat}
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Loss over every validation frame, and the mean F-measures of peak-picked beats and downbeats."""
+        losses, frames, beat_f, downbeat_f = np.zeros(2), 0, [], []
+        for s in self.val_set:
+            act = array_activations(self.net, np.asarray(s.frames, np.float32))
+            probs = torch.from_numpy(act.T).clamp(1e-7, 1 - 1e-7)
+            bce = F.binary_cross_entropy(probs, torch.from_numpy(s.targets), reduction="none").sum(dim=1)
+            losses += bce.numpy()
+            frames += act.shape[0]
+            beats, downbeats = beats_and_downbeats(act)
+            beat_f.append(beat_f_measure(beats, s.beats_s, F_TOLERANCE_S)[0])
+            downbeat_f.append(beat_f_measure(downbeats, s.downbeats_s, F_TOLERANCE_S)[0])
+        if not frames:
+            return {}
+        beat_loss, downbeat_loss = losses / frames
+        return {
+            "val/loss": beat_loss + downbeat_loss,
+            "val/beat_loss": beat_loss,
+            "val/downbeat_loss": downbeat_loss,
+            "val/beat_f": float(np.mean(beat_f)),
+            "val/downbeat_f": float(np.mean(downbeat_f)),
+        }
+
+    def export(self) -> None:
+        save_beat_tracker(self.net, self.out / WEIGHTS_FILE, step=self.step, training=self.cfg.to_dict())
+        with atomic_output(self.out / SPLIT_FILE) as tmp:
+            tmp.write_text(json.dumps(self.split, indent=1) + "\n", encoding="utf-8")
+
+
+def train_beats(cfg: BeatTrainConfig, ctx: DistContext, resume: bool = False) -> dict[str, float]:
+    return BeatTrainer(cfg, ctx).run(resume)

@@ -1,0 +1,206 @@
+"""Our beat tracker's network (vconductor.beat_tracking) and its training (`vconductor train beats`): size,
+block inference equal to one pass, the weights file and its errors, and a real short training run on samples
+rendered here by `vconductor beats-data build`, resumed exactly from its checkpoint."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from conftest import REPO, randomized
+from vconductor.audio import HOP, SAMPLE_RATE
+from vconductor.beat_tracking import (
+    FRAME_RATE,
+    BeatNetworkConfig,
+    BeatTCN,
+    array_activations,
+    file_activations,
+    load_beat_tracker,
+    parameter_count,
+    pick_peaks,
+    save_beat_tracker,
+)
+from vconductor.models import CheckpointError, save_checkpoint
+from vconductor.training.beat_samples import BeatDataError, SampleFiles, frame_targets, split_by_work
+from vconductor.training.beat_tracker import WEIGHTS_FILE, BeatTrainConfig, train_beats
+from vconductor.training.distributed import DistContext
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "backend")}
+TINY_WORKS = ["bach/bwv26.6.mxl", "bach/bwv6.6.mxl"]  # chorales: parsed in a fraction of a second
+
+
+def _vconductor(*args, timeout=180) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "vconductor", *map(str, args)]
+    return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_network_is_small_and_gives_two_activations_per_frame():
+    net = BeatTCN()
+    assert parameter_count(net) < 1_000_000
+    frames = torch.rand(2, 300, 128)
+    with torch.no_grad():
+        out = net.eval().activations(frames)
+    assert out.shape == (2, 2, 300) and float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    assert net.cfg.context_frames / FRAME_RATE > 20.0  # it hears more than 20 s each side
+
+
+def test_block_inference_equals_one_pass_over_a_long_input():
+    torch.manual_seed(0)
+    net = randomized(BeatTCN(), seed=3)
+    frames = np.random.default_rng(0).random((5000, 128), dtype=np.float32)
+    with torch.no_grad():
+        whole = net.activations(torch.from_numpy(frames)[None])[0].T.numpy()
+    for block in (700, 2048, 5000):
+        blocks = array_activations(net, frames, block_frames=block)
+        assert np.abs(blocks - whole).max() < 1e-5, block
+
+
+def test_a_smaller_reach_than_the_network_has_would_differ():
+    """The equality above is not trivial: blocks with too little context change the output."""
+    torch.manual_seed(0)
+    net = randomized(BeatTCN(BeatNetworkConfig(dilations=(1, 2, 4, 8, 16, 32, 64, 128))), seed=3)
+    frames = np.random.default_rng(1).random((3000, 128), dtype=np.float32)
+    exact = array_activations(net, frames, block_frames=500)
+    short = BeatTCN(BeatNetworkConfig(dilations=(1, 2, 4, 8)))  # reports a much smaller context
+    net.cfg = short.cfg
+    assert np.abs(array_activations(net, frames, block_frames=500) - exact).max() > 1e-4
+
+
+def test_activations_of_an_audio_file(tmp_path):
+    clicks = np.zeros(SAMPLE_RATE * 6, np.float32)
+    clicks[:: SAMPLE_RATE // 2] = 0.8  # 120 BPM
+    path = tmp_path / "clicks.flac"
+    soundfile.write(path, clicks, SAMPLE_RATE)
+    act = file_activations(BeatTCN(), path, block_frames=100)
+    assert act.shape == (1 + len(clicks) // HOP, 2) and np.isfinite(act).all()
+
+
+def test_weights_round_trip(tmp_path):
+    net = randomized(BeatTCN(BeatNetworkConfig(channels=16, dilations=(1, 2, 4))), seed=5)
+    path = tmp_path / "beats.pt"
+    save_beat_tracker(net, path, step=7)
+    loaded, meta = load_beat_tracker(path)
+    frames = torch.rand(1, 400, 128)
+    assert meta["step"] == 7 and loaded.cfg == net.cfg and not loaded.training
+    assert torch.equal(loaded.activations(frames), net.activations(frames))
+
+
+def _load_error(path: Path) -> str:
+    with pytest.raises(CheckpointError) as caught:
+        load_beat_tracker(path)
+    message = str(caught.value)
+    assert str(path) in message and "\n" not in message, message
+    return message
+
+
+def test_weights_errors_are_one_clear_line(tmp_path):
+    assert "not found" in _load_error(tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"PK\x03\x04 not a zip at all" * 10)
+    assert "not a loadable PyTorch weights file" in _load_error(corrupt)
+    other_kind = tmp_path / "generator.pt"
+    save_checkpoint(torch.nn.Linear(3, 2), other_kind, "generator")
+    assert "is a generator checkpoint, not beat tracker weights" in _load_error(other_kind)
+    plain = tmp_path / "plain.pt"
+    torch.save(BeatTCN().state_dict(), plain)
+    assert "records no kind" in _load_error(plain)
+    net = BeatTCN(BeatNetworkConfig(dilations=(1, 2)))
+    mismatched = tmp_path / "mismatched.pt"
+    save_checkpoint(net, mismatched, "beat_tracker", network=BeatNetworkConfig().to_dict(), features=None)
+    assert "input features None" in _load_error(mismatched)
+    from vconductor.beat_tracking import FEATURES_VERSION
+
+    save_checkpoint(
+        net, mismatched, "beat_tracker", network=BeatNetworkConfig().to_dict(), features=FEATURES_VERSION
+    )
+    assert "does not fit the beat tracker network it describes" in _load_error(mismatched)
+
+
+def test_targets_are_widened_to_the_neighbouring_frames():
+    target = frame_targets(np.array([0.0, 1.0, 100.0]), 200)
+    beat = round(1.0 * FRAME_RATE)
+    assert target[0] == 1.0 and target[1] == 0.5 and target[beat] == 1.0
+    assert target[beat - 1] == target[beat + 1] == 0.5 and target.sum() == 1.5 + 2.0
+
+
+def test_validation_takes_whole_works():
+    def sample(work, i):
+        return SampleFiles(f"{work}_{i}", work, Path("x.flac"), np.zeros(0), np.zeros(0))
+
+    samples = [sample(w, i) for w, n in (("a", 10), ("b", 3), ("c", 2), ("d", 5)) for i in range(n)]
+    train, val = split_by_work(samples, 0.25)
+    assert val and train and not {s.work for s in train} & {s.work for s in val}
+    assert len(val) <= 5 and {s.name for s in train + val} == {s.name for s in samples}
+    assert split_by_work(samples, 0.25) == (train, val)
+    assert split_by_work(samples, 0.01)[1]  # the smallest work when none fits
+    with pytest.raises(BeatDataError, match="one work"):
+        split_by_work([sample("a", i) for i in range(4)], 0.2)
+
+
+def test_peak_picking_keeps_one_peak_per_gap():
+    act = np.zeros(400, np.float32)
+    act[[50, 52, 200, 300]] = [0.9, 0.8, 0.5, 0.1]
+    assert np.allclose(pick_peaks(act, 0.3, 0.2), np.array([50, 200]) / FRAME_RATE)
+
+
+@pytest.fixture(scope="module")
+def tiny_beats_data(tmp_path_factory):
+    pytest.importorskip(
+        "music21", reason="the beats-data extra is not installed (pip install -e '.[beats-data]')"
+    )
+    from vconductor.beat_data.render import fluidsynth_executable, training_soundfonts
+
+    fonts = [f for f in training_soundfonts() if f.name.startswith("TimGM6mb")] or training_soundfonts()
+    if fluidsynth_executable() is None or not fonts:
+        pytest.skip("fluidsynth or a training soundfont is missing (Debian: fluidsynth, timgm6mb-soundfont)")
+    out = tmp_path_factory.mktemp("beats") / "data"
+    works = [arg for work in TINY_WORKS for arg in ("--work", work)]
+    done = _vconductor("beats-data", "build", out, "--max-seconds", 20, "--soundfont", fonts[0], *works, "-q")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def _train_args(data, out, steps):
+    return ["train", "beats", data, "--out", out, "--max-steps", steps, "--batch-size", 2, "--sample-length", 4,
+            "--checkpoint-every", 10, "--eval-every", 10, "--no-tensorboard", "-q"]  # fmt: skip
+
+
+def _scalars(run: Path, tag: str) -> dict[int, float]:
+    with open(run / "metrics.csv", newline="") as f:
+        return {int(r["step"]): float(r["value"]) for r in csv.DictReader(f) if r["tag"] == tag}
+
+
+def test_training_lowers_the_loss_and_resumes_exactly(tiny_beats_data, tmp_path):
+    resumed = tmp_path / "resumed"
+    first = _vconductor(*_train_args(tiny_beats_data, resumed, 10))
+    assert first.returncode == 0, first.stderr
+    again = _vconductor(*_train_args(tiny_beats_data, resumed, 20), "--resume")
+    assert again.returncode == 0, again.stderr
+    val_loss = _scalars(resumed, "val/loss")
+    assert sorted(val_loss) == [0, 10, 20] and val_loss[20] < 0.5 * val_loss[0]
+    split = json.loads((resumed / "split.json").read_text())
+    assert split["train"] and split["val"] and not set(split["train"]) & set(split["val"])
+    assert sorted(p.name for p in (tiny_beats_data / ".beat_features").rglob("*.npy"))  # features cached
+
+    torch.set_num_threads(1)
+    straight = tmp_path / "straight"
+    cfg = BeatTrainConfig(str(tiny_beats_data), str(straight), max_steps=20, batch_size=2, sample_length=4.0,
+                          checkpoint_every=10, eval_every=10, tensorboard=False, progress=False)  # fmt: skip
+    train_beats(cfg, DistContext(0, 1, torch.device("cpu")))
+    a, _ = load_beat_tracker(resumed / WEIGHTS_FILE)
+    b, meta = load_beat_tracker(straight / WEIGHTS_FILE)
+    assert meta["step"] == 20
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(x, y), name
+
+
+def test_a_folder_without_samples_is_one_clear_line(tmp_path):
+    done = _vconductor("train", "beats", tmp_path, "--out", tmp_path / "run", "-q")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no samples" in done.stderr, done.stderr
