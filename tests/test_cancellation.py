@@ -49,6 +49,7 @@ def test_every_stage_has_points(points_by_stage):
     assert counts["music analysis: spectral features"] >= 1  # per block of spectrogram frames
     assert counts["music analysis: tempo and beats"] >= 3  # tempogram blocks, tempo-path chunks
     assert counts["music analysis: beat tracking"] >= 4  # per candidate level and its evidence
+    assert counts["music analysis: phrases"] >= 3  # novelty blocks, beat spans
     assert counts["conducting"] >= 4  # between the conductor's steps
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..progress import cancellation_point
 from . import tuning as tun
 from .beat_levels import BeatCandidate
 from .features import FEATURE_RATE, SpectralFeatures
@@ -32,7 +33,9 @@ def conducted_beats(
     fit, phase = candidate.bars[per_bar]
     phase = phase if np.isfinite(fit) else 0
     in_bar = (np.arange(len(frames)) - phase) % per_bar
+    cancellation_point()
     keep = beats_to_conduct(features, frames, beat_bpm)
+    cancellation_point()
     in_bar = restart_bars(features, frames, keep, in_bar, per_bar)
     name = {2: "2/4", 3: "3/4", 4: "4/4"}[per_bar]
     in_two = candidate.compound and per_bar == 2 and meter is None

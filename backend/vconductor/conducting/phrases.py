@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..progress import cancellation_point
 from . import tuning as tun
 from .beats import DetectedBeats
 from .features import FEATURE_RATE, SpectralFeatures
@@ -14,6 +15,7 @@ def phrase_starts(features: SpectralFeatures, beats: DetectedBeats) -> np.ndarra
         return np.zeros(0)
     frames = np.clip(np.round((times + tun.LATENCY_S) * FEATURE_RATE).astype(int), 0, features.num_frames - 1)
     found = [(time, 0) for time in _after_rests(features, times, frames)]  # (time, priority)
+    cancellation_point()
     found += [(time, 1) for time in _novelty_peaks(features, times, frames)]
     found.sort(key=lambda x: (x[1], x[0]))
     chosen: list[float] = []
@@ -34,6 +36,7 @@ def _diagonal_novelty(x: np.ndarray, half: int) -> np.ndarray:
     n = x.shape[1]
     novelty = np.empty(n)
     for a in range(0, n, 4096):
+        cancellation_point()
         index = np.clip(np.arange(a, min(n, a + 4096))[:, None] + k[None, :], 0, n - 1)  # (beats, 2 half)
         near = x[:, index]  # (bands, beats, 2 half)
         novelty[a : a + len(index)] = np.einsum("bik,bil,kl->i", near, near, kernel)
@@ -76,6 +79,8 @@ def span_means(data: np.ndarray, frames: np.ndarray) -> np.ndarray:
     edges = np.unique(np.concatenate(([0, n], np.clip(frames, 0, n)))).astype(int).tolist()
     means = np.empty(data.shape[:-1] + (len(edges) - 1,), dtype=data.dtype)
     for k, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        if k % 4096 == 0:
+            cancellation_point()
         means[..., k] = np.mean(data[..., start:stop], axis=-1)
     return means
 
