@@ -296,7 +296,9 @@ def test_ctrl_c_leaves_only_whole_samples_and_the_same_command_finishes(tmp_path
     command = [sys.executable, "-m", "vconductor", "beats-data", "build", str(out), "--max-seconds", "4", "-q",
                "--variants", "4", "--soundfont", str(soundfont), "--work", "ryansMammoth/BanjoReel.abc"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO / "backend")}
-    build = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    # A shell running this suite in the background starts its children with SIGINT ignored, which the build
+    # would inherit (Python then installs no KeyboardInterrupt handler): give it a terminal's default.
+    build = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
     while not _sample_jsons(out) and time.monotonic() < deadline and build.poll() is None:
         time.sleep(0.05)
@@ -318,3 +320,7 @@ def test_ctrl_c_leaves_only_whole_samples_and_the_same_command_finishes(tmp_path
 
 def _sample_jsons(folder):
     return [p for p in folder.glob("*.json") if p.stem != "manifest"]
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
