@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parent
 ADDON = REPO / "virtual_conductor_addon"
 RIGS = REPO / "rigs"
 # The backend/add-on contract: one source (the backend's), byte-copied into the add-on (docs/architecture.md).
-CONTRACT_SOURCE = REPO / "backend" / "vconductor" / "contract.py"
-CONTRACT_COPY = ADDON / "contract.py"
+CONTRACT_FILES = ("contract.py", "contract_beats.py")
+CONTRACT_SOURCE = REPO / "backend" / "vconductor"
+CONTRACT_COPY = ADDON
 MANIFEST = "blender_manifest.toml"
 EXCLUDED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".*", "*.zip")
 # What Blender's Python has besides the standard library: numpy and Blender's own modules.
@@ -88,12 +89,17 @@ def foreign_imports(folder: Path) -> list[str]:
 
 
 def contract_in_sync() -> bool:
-    return CONTRACT_COPY.is_file() and CONTRACT_COPY.read_bytes() == CONTRACT_SOURCE.read_bytes()
+    return all(
+        (CONTRACT_COPY / name).is_file()
+        and (CONTRACT_COPY / name).read_bytes() == (CONTRACT_SOURCE / name).read_bytes()
+        for name in CONTRACT_FILES
+    )
 
 
 def sync_contract() -> Path:
-    """Copy the backend's contract.py into the add-on (run after editing the contract)."""
-    shutil.copyfile(CONTRACT_SOURCE, CONTRACT_COPY)
+    """Copy the backend's contract files into the add-on (run after editing the contract)."""
+    for name in CONTRACT_FILES:
+        shutil.copyfile(CONTRACT_SOURCE / name, CONTRACT_COPY / name)
     return CONTRACT_COPY
 
 
@@ -127,7 +133,7 @@ def run_blender_ext(blender_ext: Path, *args: str) -> str:
 def build(output_dir: Path, blender_ext: Path) -> Path:
     if not contract_in_sync():
         raise BuildError(
-            f"{CONTRACT_COPY.relative_to(REPO)} differs from {CONTRACT_SOURCE.relative_to(REPO)}: "
+            f"the contract files in {CONTRACT_COPY.relative_to(REPO)} differ from {CONTRACT_SOURCE.relative_to(REPO)}: "
             "run `python build_addon.py --sync-contract`"
         )
     problems = foreign_imports(ADDON)

@@ -11,11 +11,21 @@ from conftest import REPO
 BACKEND = REPO / "backend" / "vconductor"
 ADDON = REPO / "virtual_conductor_addon"
 
-_BASE = {"contract", "progress", "skeleton", "scratch"}
-_BELOW_PIPELINE = _BASE | {"audio", "models", "conducting", "generation", "motion_io", "registry", "pipeline"}
+_BASE = {"contract", "contract_beats", "progress", "skeleton", "scratch"}
+_BELOW_PIPELINE = _BASE | {
+    "audio",
+    "models",
+    "conducting",
+    "beat_tracking",
+    "generation",
+    "motion_io",
+    "registry",
+    "pipeline",
+}
 # component -> the components it may import (docs/architecture.md, "Layers and what may import what").
 BACKEND_ALLOWED = {
     "contract": set(),
+    "contract_beats": {"contract"},
     "scratch": set(),
     "progress": {"contract"},
     "skeleton": {"contract"},
@@ -30,20 +40,31 @@ BACKEND_ALLOWED = {
     "metrics": {"models", "registry", "contract", "skeleton"},
     "data": _BASE | {"audio", "conducting", "motion_io", "cli_options"},
     "beat_data": _BASE | {"audio"},
-    "beat_tracking": {"audio", "models", "contract"},
+    "beat_tracking": {"audio", "models", "contract", "contract_beats", "progress", "conducting"},
     "training": _BASE | {"data", "metrics", "models", "beat_tracking", "cli_options"},
     "evaluation": _BASE | {"data", "metrics", "models", "registry", "generation", "training", "motion_io"},
     "service": _BELOW_PIPELINE | {"__init__"},
     "cli_options": set(),
     "cli_outputs": {"contract"},
+    "cli_analyze": {
+        "cli",
+        "cli_outputs",
+        "contract",
+        "contract_beats",
+        "audio",
+        "pipeline",
+        "beat_tracking",
+        "conducting",
+    },
     "cli": {"*"},
     "__main__": {"cli"},
     "__init__": set(),
 }
 ADDON_ALLOWED = {
     "contract": set(),
+    "contract_beats": {"contract"},
     "motion": {"contract"},
-    "service": {"contract"},
+    "service": {"contract", "contract_beats"},
     "blender": {"*"},
     "__init__": {"blender"},
 }

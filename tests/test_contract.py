@@ -11,9 +11,10 @@ from vconductor import contract
 from vconductor.contract import JobState, Motion, MotionFileError, motion_from_bytes, motion_to_bytes
 
 
-def test_addon_copy_is_identical_to_the_backend_contract():
-    source = REPO / "backend" / "vconductor" / "contract.py"
-    copy = REPO / "virtual_conductor_addon" / "contract.py"
+@pytest.mark.parametrize("name", ["contract.py", "contract_beats.py"])
+def test_addon_copy_is_identical_to_the_backend_contract(name):
+    source = REPO / "backend" / "vconductor" / name
+    copy = REPO / "virtual_conductor_addon" / name
     assert copy.read_bytes() == source.read_bytes(), "run `python build_addon.py --sync-contract`"
 
 

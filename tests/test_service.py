@@ -163,6 +163,7 @@ def test_health_models_and_schema(server):
         "/v1/jobs/{job_id}",
         "/v1/jobs/{job_id}/result",
         "/v1/jobs/{job_id}/result.npz",
+        "/v1/jobs/{job_id}/beats",
     } <= set(schema["paths"])
     assert server.client.get("/docs").status_code == 200
 
@@ -221,6 +222,26 @@ def test_procedural_conductor_when_available(server, audio_dir):
     wav = write_music(audio_dir / "proc.wav", 4.0)
     response = submit_file(server.client, wav, model="procedural", seed=1)
     assert generate(server.client, response).shape == (120, 13, 2)
+
+
+@pytest.mark.parametrize("model", ["rand", "procedural"])
+def test_a_done_job_has_the_beats_vconductor_analyze_finds(server, model):
+    """Either model's job carries the tracker's beats of its audio: the document `vconductor analyze` writes."""
+    from vconductor.beat_tracking.tracker import track_file
+    from vconductor.contract_beats import beats_from_document
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "ode_to_joy.ogg"
+    c = server.client
+    response = submit_file(c, example, model=model)
+    job_id = response.json()["id"]
+    assert response.json()["links"]["beats"] == f"/v1/jobs/{job_id}/beats"
+    assert wait_final(c, job_id)["state"] == "done"
+    served = beats_from_document(c.get(f"/v1/jobs/{job_id}/beats").json())
+    expected = track_file(example)
+    assert len(expected.beats_s) >= 20 and np.allclose(served.beats_s, expected.beats_s, atol=1e-4)
+    assert np.array_equal(served.beat_in_bar, expected.beat_in_bar)
+    assert served.source == "ode_to_joy.ogg" and served.duration_s == pytest.approx(32.475, abs=0.01)
+    assert error_of(c.get("/v1/jobs/0123456789abcdef/beats"))["code"] == "not_found"
 
 
 def test_concurrent_submissions_all_complete_with_their_own_results(server, audio_dir):

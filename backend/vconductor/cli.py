@@ -1,4 +1,4 @@
-"""The `vconductor` command line: generate, preview, models.
+"""The `vconductor` command line: generate, preview, analyze, models.
 
 Heavy libraries (torch, matplotlib) are imported inside the commands so that `vconductor --help` and errors
 are instant.
@@ -323,6 +323,7 @@ def _add_preview(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from . import registry
     from .beat_data.cli import add_cli as add_beat_data_cli
+    from .cli_analyze import add_cli as add_analyze_cli
     from .data.cli import add_cli as add_data_cli
     from .evaluation.cli import add_cli as add_evaluate_cli
     from .service import add_cli as add_serve_cli
@@ -333,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_generate(sub)
     _add_preview(sub)
+    add_analyze_cli(sub)
     registry.add_cli(sub)
     add_serve_cli(sub)
     add_data_cli(sub)

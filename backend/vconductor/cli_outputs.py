@@ -33,49 +33,56 @@ class OutputError(Exception):
     """A problem with where results go, as one line naming the file."""
 
 
-def output_formats(spec: str | None) -> list[str] | None:
+def output_formats(spec: str | None, allowed: tuple[str, ...] = MOTION_FORMATS) -> list[str] | None:
     """`--format npz,json` as [".npz", ".json"] (duplicates dropped), or None when not given."""
     if spec is None:
         return None
     formats = list(dict.fromkeys("." + f.strip().lstrip(".").lower() for f in spec.split(",") if f.strip()))
-    if bad := [f[1:] for f in formats if f not in MOTION_FORMATS]:
-        raise OutputError(f"unknown format(s) {', '.join(bad)}: use npz, json, csv")
+    names = ", ".join(f[1:] for f in allowed)
+    if bad := [f[1:] for f in formats if f not in allowed]:
+        raise OutputError(f"unknown format(s) {', '.join(bad)}: use {names}")
     if not formats:
-        raise OutputError("--format is empty: use npz, json, csv")
+        raise OutputError(f"--format is empty: use {names}")
     return formats
 
 
 def plan_outputs(
-    output: str, inputs: list[Path], single_file: bool, formats: list[str] | None
+    output: str,
+    inputs: list[Path],
+    single_file: bool,
+    formats: list[str] | None,
+    allowed: tuple[str, ...] = MOTION_FORMATS,
+    tag: str = "",
 ) -> list[tuple[Path, ...]]:
-    """The files each input will write (same order as `inputs`), or OutputError before any work."""
+    """The files each input will write (same order as `inputs`), or OutputError before any work. `allowed` are
+    the formats (the first is the default in a folder); `tag` goes before the suffix there (x.beats.json)."""
     out = Path(output)
     suffix = out.suffix.lower()
     names_a_folder = out.is_dir() or output.endswith(("/", os.sep))
+    kind = "beats file" if tag == ".beats" else "motion file"
+    use = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
     if single_file and not names_a_folder:
-        if suffix in MOTION_FORMATS:
+        if suffix in allowed:
             if formats not in (None, [suffix]):
                 raise OutputError(
                     f"{out}: --format is for folder output; a file output is written in its suffix's format"
                 )
             _check_writable(out.parent)
             return [(out,)]
-        if suffix in _PREVIEW_SUFFIXES:
+        if suffix in _PREVIEW_SUFFIXES and allowed == MOTION_FORMATS:
             raise OutputError(
                 f"{out}: not a motion file (use .npz, .json or .csv); for {suffix[1:]}, write a .npz and run "
                 f"`vconductor preview MOTION -o {out.name}`"
             )
         if suffix:
-            raise OutputError(
-                f"{out}: not a motion file (use .npz, .json or .csv, or end it with / for a folder)"
-            )
-    elif suffix in MOTION_FORMATS and not names_a_folder:
+            raise OutputError(f"{out}: not a {kind} (use {use}, or end it with / for a folder)")
+    elif suffix in allowed and not names_a_folder:
         raise OutputError(f"{out}: several inputs (or a folder) need an output folder, not a {suffix} file")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
     _check_writable(out)
     names = _output_names(inputs)
-    plan = [tuple(out / f"{name}{fmt}" for fmt in formats or [".npz"]) for name in names]
+    plan = [tuple(out / f"{name}{tag}{fmt}" for fmt in formats or [allowed[0]]) for name in names]
     _refuse_collisions(inputs, plan)
     return plan
 

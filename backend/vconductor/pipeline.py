@@ -6,13 +6,15 @@ and no weights. Reading the audio needs no torch, so callers can prepare the inp
 (``prepare_input`` then ``run``); ``generate`` does both in turn.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 
 from .audio import SILENCE_PEAK, AudioError, Spectrogram, audio_spectrogram, official_features
+from .beat_tracking.tracker import beat_track, track_spectrogram
 from .contract import FPS, MAX_DURATION_S, MIN_DURATION_S, Motion, MotionFileError
-from .progress import Progress
+from .progress import Progress, cancellable
 
 PROCEDURAL = "procedural"
 
@@ -38,6 +40,9 @@ class PreparedInput:
     num_frames: int  # ceil(duration * 30)
     mel: object | None = None  # MelFeatures (T, 128) at 90 Hz, for the learned model, computed as read
     analysis: object | None = None  # a vconductor.conducting.MusicAnalysis, for the procedural conductor
+    beats: object | None = (
+        None  # the contract's BeatTrack: the tracker's beats, bars and tempo (either model)
+    )
     # seconds each preparation stage took: they travel with the input (it may be prepared in another process)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -99,15 +104,29 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
     prepared = PreparedInput(name, spectrogram.duration_s, frames)
     prepared.seconds["decode"] = decode_s
     t0 = perf_counter()
+    tracked = _track_beats(spectrogram, meter, check)
+    prepared.beats = beat_track(tracked, spectrogram.duration_s, name)
+    prepared.seconds["beats"] = perf_counter() - t0
+    t0 = perf_counter()
     if needs == "mel":
         prepared.mel = official_features(spectrogram)
         prepared.seconds["features"] = perf_counter() - t0
     else:
-        from .conducting import analyze
+        from .conducting import DEFAULT_BEAT_SOURCE, analyze
 
-        prepared.analysis = analyze(spectrogram, meter=meter, check=check)
+        prepared.analysis = analyze(
+            spectrogram, meter=meter, check=check, beat_source=DEFAULT_BEAT_SOURCE, tracked=tracked
+        )
         prepared.seconds["analysis"] = perf_counter() - t0
     return prepared
+
+
+def _track_beats(spectrogram: Spectrogram, meter: str | None, check):
+    """Our tracker's beats, bars and tempo (what either conductor may follow, and markers show)."""
+    from .conducting.beats import tracker_bar_lengths
+
+    with cancellable(check) if check is not None else nullcontext():
+        return track_spectrogram(spectrogram, tracker_bar_lengths(meter))
 
 
 class LearnedConductor:

@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import bone_map_ops, exports, operators, panels, preferences, properties, takes
+from . import bone_map_ops, exports, markers, operators, panels, preferences, properties, takes
 
 CLASSES = (
     *properties.CLASSES,
@@ -11,6 +11,7 @@ CLASSES = (
     *bone_map_ops.CLASSES,
     *takes.CLASSES,
     *exports.CLASSES,
+    *markers.CLASSES,
     *panels.CLASSES,
 )
 

@@ -13,6 +13,7 @@ import dataclasses
 import bpy
 
 from ..contract import JobState, Motion
+from ..contract_beats import BeatTrack
 from ..motion.bone_map import BoneMap
 from ..motion.lifting import LiftConfig
 from ..motion.pipeline import MotionError, animate_rig, key_frames
@@ -62,7 +63,7 @@ def run_sync(request: Request, settings: BackendSettings):
     job.run()
     if job.state is not JobState.DONE:
         raise JobError(job.error or "Generation was cancelled")
-    return apply_result(request, job.result)
+    return apply_result(request, job.result, job.beats)
 
 
 def cancel_current() -> None:
@@ -92,7 +93,7 @@ def poll_job() -> float | None:
 def _apply_reporting_errors(job: GenerationJob) -> None:
     state = bpy.context.window_manager.vconductor_job
     try:
-        action = apply_result(job.request, job.result)
+        action = apply_result(job.request, job.result, job.beats)
     except JobError as exc:
         report_error(str(exc))
     except Exception as exc:  # a timer must not raise: the user would only see a console traceback
@@ -110,8 +111,9 @@ def forget_job_on_load(*_args) -> None:
     SESSION.forget_job()
 
 
-def apply_result(request: Request, motion: Motion):
-    """Turn the backend's keypoints into a new action on the armature. All checks happen before any change."""
+def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = None):
+    """Turn the backend's keypoints into a new action on the armature (the audio's beats kept with it, for
+    markers). All checks happen before any change."""
     rig = bpy.data.objects.get(request.armature_name)
     if rig is None or rig.type != "ARMATURE":
         raise JobError(f"Armature '{request.armature_name}' no longer exists")
@@ -130,7 +132,7 @@ def apply_result(request: Request, motion: Motion):
     action_name = f"VC {request.strip_name} {model or 'default'} seed{request.seed}"
     action = keys.write_take(rig, action_name, frame_numbers, animation.rotations, animation.locations)
     take = dataclasses.replace(motion, model=model, source=request.source or motion.source)
-    take_data.store_take(action, take, frames.start, frames.fps)
+    take_data.store_take(action, take, frames.start, frames.fps, beats)
     if request.store_bone_map:  # only once the take is written: a failed generation changes nothing
         armature.store_bone_map(rig, request.bone_map)
     return action

@@ -94,6 +94,7 @@ def draw_takes(layout, context) -> None:
     row = layout.row(align=True)
     row.operator("vconductor.export_bvh", icon="EXPORT", text="BVH")
     row.operator("vconductor.export_keypoints", icon="EXPORT", text="Keypoints")
+    layout.operator("vconductor.add_beat_markers", icon="MARKER_HLT")
 
 
 class _Sidebar:

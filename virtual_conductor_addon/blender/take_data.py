@@ -5,22 +5,30 @@ Stored as custom properties of the action: the keypoints as zlib-compressed floa
 backend's metadata as plain values. A take is an action carrying `vconductor_take`.
 """
 
+import json
 import zlib
 
 import numpy as np
 
 from ..contract import NUM_JOINTS, Motion
+from ..contract_beats import BeatsFileError, BeatTrack, beats_from_document
 
 TAKE_KEY = "vconductor_take"  # {"fps", "duration_s", "model", "seed", "source", "frame_start", "scene_fps"}
 KEYPOINTS_KEY = "vconductor_keypoints"  # bytes: zlib(float32 (T, 13, 2), C order)
+BEATS_KEY = "vconductor_beats"  # str: the backend's beats document (contract.BeatTrack.to_document) as JSON
 
 
 def is_take(action) -> bool:
     return action is not None and TAKE_KEY in action
 
 
-def store_take(action, take: Motion, frame_start: float, scene_fps: float) -> None:
-    """Attach the keypoints and where audio time 0 sits in the scene (the take's key timing)."""
+def store_take(
+    action, take: Motion, frame_start: float, scene_fps: float, beats: BeatTrack | None = None
+) -> None:
+    """Attach the keypoints, the audio's beats (when the backend sent them) and where audio time 0 sits in the
+    scene (the take's key timing)."""
+    if beats is not None:
+        action[BEATS_KEY] = json.dumps(beats.to_document())
     action[KEYPOINTS_KEY] = zlib.compress(np.ascontiguousarray(take.keypoints, np.float32).tobytes(), 6)
     action[TAKE_KEY] = {
         "fps": int(take.fps),
@@ -50,6 +58,18 @@ def take_keypoints(action) -> Motion | None:
             source=str(meta.get("source", "")),
         )
     except (zlib.error, ValueError, KeyError, TypeError):
+        return None
+
+
+def take_beats(action) -> tuple[BeatTrack, float, float] | None:
+    """(beats, frame of audio time 0, scene fps) stored with a take, or None when it has none."""
+    if not is_take(action) or BEATS_KEY not in action:
+        return None
+    meta = action[TAKE_KEY]
+    try:
+        beats = beats_from_document(json.loads(str(action[BEATS_KEY])))
+        return beats, float(meta["frame_start"]), float(meta["scene_fps"])
+    except (BeatsFileError, ValueError, KeyError, TypeError):
         return None
 
 

@@ -7,7 +7,6 @@ Every failure is a ServiceError whose text is one line a user can act on; `code`
 
 import http.client
 import json
-import re
 import socket
 import time
 import urllib.parse
@@ -16,33 +15,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..contract import JobState, Motion, MotionFileError, motion_from_bytes
+from ..contract_beats import BeatsFileError, BeatTrack, beats_from_document
+from .errors import (  # noqa: F401 (callers import the codes from here)
+    AUTH,
+    BACKEND_GONE,
+    BAD_INPUT,
+    BAD_REPLY,
+    CANCELLED,
+    DISCONNECTED,
+    JOB_FAILED,
+    REFUSED,
+    SERVER_ERROR,
+    TIMEOUT,
+    UNREACHABLE,
+    ServiceError,
+    error_body,
+    job_failed,
+    job_gone,
+    one_line_reason,
+)
 
 SLOW_CALL_TIMEOUT_S = 120.0  # uploads (decoded before the reply: ~5 s for 3 h of audio) and results
 UPLOAD_BYTES_PER_S = 2e6  # the slowest link an upload is given time for (the timeout covers the whole send)
 WIRE_STATES = frozenset(state.value for state in JobState)
-
-# ServiceError codes
-UNREACHABLE = "unreachable"  # nothing listens (connection refused), or the host cannot be reached
-TIMEOUT = "timeout"
-DISCONNECTED = "disconnected"  # the connection broke during a call
-BACKEND_GONE = "backend_gone"  # the backend stopped while a job was in progress: the job is lost
-AUTH = "auth"  # 401/403: missing or wrong token
-REFUSED = "refused"  # other 4xx: the request was refused, with the service's reason
-SERVER_ERROR = "server_error"  # 5xx
-BAD_REPLY = "bad_reply"  # not JSON, or not what the API promises
-JOB_FAILED = "job_failed"
-CANCELLED = "cancelled"
-BAD_INPUT = "bad_input"  # refused before sending (the caller's arguments)
-
-
-class ServiceError(Exception):
-    """A failure talking to the backend. str() is one line for the user; `code` is one of the codes above;
-    `status` the HTTP status when there was one."""
-
-    def __init__(self, message: str, code: str = SERVER_ERROR, status: int | None = None):
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -160,7 +155,7 @@ class ServiceClient:
         try:
             status = self._json("GET", f"/v1/jobs/{_quote(job_id)}", "reading the job's status")
         except ServiceError as exc:
-            raise _gone(exc, self.base_url) from None
+            raise job_gone(exc, self.base_url) from None
         if not isinstance(status, dict) or status.get("state") not in WIRE_STATES:
             raise ServiceError(
                 f"The backend at {self.base_url} sent a job status without a valid state", BAD_REPLY
@@ -212,7 +207,7 @@ class ServiceClient:
                 return self._motion(reply.body, ".npz")
             except ServiceError as exc:
                 if exc.code in (UNREACHABLE, TIMEOUT, DISCONNECTED, AUTH, JOB_FAILED, CANCELLED):
-                    raise _gone(exc, self.base_url) from None
+                    raise job_gone(exc, self.base_url) from None
                 if exc.status in (409, 410):  # not ready: the JSON route says the same
                     raise
             except MotionFileError:  # not a readable .npz: fall back to JSON
@@ -220,12 +215,27 @@ class ServiceClient:
         try:
             reply = self._call("GET", path, "fetching the result", timeout_s=timeout)
         except ServiceError as exc:
-            raise _gone(exc, self.base_url) from None
+            raise job_gone(exc, self.base_url) from None
         try:
             return self._motion(reply.body, ".json")
         except MotionFileError as exc:
             raise ServiceError(
                 f"The backend at {self.base_url} sent an unreadable {exc}", BAD_REPLY
+            ) from None
+
+    def beats(self, job_id: str) -> BeatTrack | None:
+        """The beats the backend tracked in a done job's audio; None on a 404 (a backend without the route,
+        or the job expired). A reply that is no beat track is BAD_REPLY."""
+        try:
+            doc = self._json("GET", f"/v1/jobs/{_quote(job_id)}/beats", "fetching the beats")
+            return beats_from_document(doc)
+        except ServiceError as exc:
+            if exc.status == 404:
+                return None
+            raise job_gone(exc, self.base_url) from None
+        except BeatsFileError as exc:
+            raise ServiceError(
+                f"The backend at {self.base_url} sent unreadable beats: {exc}", BAD_REPLY
             ) from None
 
     def cancel(self, job_id: str) -> None:
@@ -236,7 +246,7 @@ class ServiceClient:
         except ServiceError as exc:
             if exc.status == 404:
                 return
-            raise _gone(exc, self.base_url) from None
+            raise job_gone(exc, self.base_url) from None
 
     # ------------------------------------------------------------------------------------------- plumbing
 
@@ -311,7 +321,7 @@ class ServiceClient:
             )
         if isinstance(exc, (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead)):
             return ServiceError(
-                f"The backend at {self.base_url} closed the connection while {what} ({_reason(exc)}): "
+                f"The backend at {self.base_url} closed the connection while {what} ({one_line_reason(exc)}): "
                 "it may have stopped",
                 DISCONNECTED,
             )
@@ -321,14 +331,16 @@ class ServiceClient:
                 UNREACHABLE,
             )
         if isinstance(exc, OSError):
-            return ServiceError(f"Cannot reach the backend at {self.base_url}: {_reason(exc)}", UNREACHABLE)
+            return ServiceError(
+                f"Cannot reach the backend at {self.base_url}: {one_line_reason(exc)}", UNREACHABLE
+            )
         return ServiceError(
-            f"The server at {self.base_url} sent a malformed HTTP reply while {what} ({_reason(exc)})",
+            f"The server at {self.base_url} sent a malformed HTTP reply while {what} ({one_line_reason(exc)})",
             BAD_REPLY,
         )
 
     def _http_error(self, reply: _Reply, what: str) -> ServiceError:
-        code, message = _error_body(reply.body)
+        code, message = error_body(reply.body)
         status = reply.status
         if status == 401:
             return ServiceError(
@@ -361,39 +373,5 @@ class ServiceClient:
         )
 
 
-def job_failed(status: dict) -> ServiceError:
-    """The ServiceError for a job whose status says it failed, quoting the backend's reason."""
-    error = status.get("error") or {}
-    reason = error.get("message") if isinstance(error, dict) else None
-    return ServiceError(f"The backend could not generate the motion: {reason or 'unknown error'}", JOB_FAILED)
-
-
-def _gone(exc: ServiceError, base_url: str) -> ServiceError:
-    """A call about an existing job that found no backend: the backend stopped and took the job with it."""
-    if exc.code not in (UNREACHABLE, DISCONNECTED):
-        return exc
-    return ServiceError(
-        f"The backend at {base_url} stopped while working on the job (it crashed or was stopped), so the job "
-        "is lost: start the backend again and generate again",
-        BACKEND_GONE,
-    )
-
-
 def _quote(job_id: str) -> str:
     return urllib.parse.quote(str(job_id), safe="")
-
-
-def _reason(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())
-
-
-def _error_body(body: bytes) -> tuple[str, str]:
-    """(code, message) of the service's error shape {"error": {"code", "message"}}; else a text snippet."""
-    try:
-        error = json.loads(body)["error"]
-        return str(error.get("code", "")), " ".join(str(error["message"]).split())
-    except (ValueError, KeyError, TypeError, AttributeError):
-        text = re.sub(r"<[^>]*>", " ", body[:400].decode("utf-8", "replace"))  # an HTML error page
-        text = " ".join(text.split())[:200]
-        return "", text or "no details"

@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from ..contract import JobState, Motion
+from ..contract_beats import BeatTrack
 from .client import BACKEND_GONE, CANCELLED, DISCONNECTED, UNREACHABLE, ServiceClient, ServiceError
 from .process import BackendProcess
 
@@ -237,6 +238,7 @@ class GenerationJob:
         self.message = getattr(request.pcm, "description", "Starting")  # a PcmSource is decoded first
         self.error = ""
         self.result: Motion | None = None
+        self.beats: BeatTrack | None = None  # the backend's beats of the audio, for timeline markers
         self.job_id: str | None = None  # the backend's id, once submitted
         self._cancel = threading.Event()
         self.thread: threading.Thread | None = None
@@ -295,6 +297,7 @@ class GenerationJob:
             self._fail(f"The backend cancelled the job: {reason or self.message}")
             return
         self.result = client.result(handle.id)
+        self.beats = client.beats(handle.id)
         self.progress, self.state = 1.0, JobState.DONE
 
     @contextlib.contextmanager

@@ -28,6 +28,7 @@ from .render import (
     RenderError,
     check_training_soundfont,
     draw_programs,
+    evaluation_soundfonts,
     fluidsynth_executable,
     performance_midi,
     soundfont_label,
@@ -46,6 +47,8 @@ HELD_OUT = (
     "Haydn op. 1-76, Bach BWV 250-300 and BWV 66.6 (vconductor.beat_data.scores.is_held_out)"
 )
 
+EVALUATION = "evaluation set: held-out works only, Fluid R3 timbre, no augmentation; never train on it"
+
 
 class BeatDataError(ValueError):
     """A build that cannot run as asked, in one line."""
@@ -61,6 +64,8 @@ class BuildOptions:
     work_ids: list[str] = field(
         default_factory=list
     )  # empty: --works of the whole corpus, in ordered_works order
+    max_windows: int = 0  # windows rendered per performance (0: all), so long works do not crowd out the rest
+    evaluation: bool = False  # held-out works only, with the Fluid R3 timbre and no augmentation
 
 
 def ordered_works(works: list[Work], seed: int) -> list[Work]:
@@ -91,15 +96,17 @@ def _score_data(out: Path, work: Work) -> ScoreData:
     return data
 
 
-def _render_window(data: ScoreData, window: Window, tempo, performance: dict, rng) -> tuple[np.ndarray, dict]:
+def _render_window(
+    data: ScoreData, window: Window, tempo, performance: dict, rng, clean: bool
+) -> tuple[np.ndarray, dict]:
     """One window's audio and its JSON record."""
     lead_in = float(rng.uniform(0.0, 1.0))  # recordings start with a little silence, of any length
     notes = window_notes(data.notes, window.start_q, window.end_q)
     midi, drawn = performance_midi(notes, tempo, performance["programs"], rng, window.start_q, lead_in)
-    audio, synth = synthesize(midi, performance["soundfont"], rng, scratch_folder())
+    audio, synth = synthesize(midi, performance["soundfont"], rng, scratch_folder(), evaluation=clean)
     length = float(tempo.seconds(window.end_q) - tempo.seconds(window.start_q)) + lead_in + TAIL_S
     audio = np.pad(audio, (0, max(0, int(length * SAMPLE_RATE) - len(audio))))[: int(length * SAMPLE_RATE)]
-    audio, augmentation = augment(audio, rng)
+    audio, augmentation = (audio, {}) if clean else augment(audio, rng)
     record = label_record(data.labels, window, tempo, lead_in)
     record["window"] = {
         "index": window.index,
@@ -133,14 +140,17 @@ def build_variant(out: Path, work: Work, data: ScoreData, variant: int, options,
     soundfont = soundfonts[int(rng.integers(len(soundfonts)))]
     performance = {"programs": programs, "soundfont": soundfont}
     names = []
-    for window in cut_windows(data.labels, tempo, options.max_seconds):
+    windows = cut_windows(data.labels, tempo, options.max_seconds)
+    if 0 < options.max_windows < len(windows):
+        windows = [windows[i] for i in sorted(rng.choice(len(windows), options.max_windows, replace=False))]
+    for window in windows:
         name = f"{work.slug}__v{variant}_w{window.index:02d}"
         window_rng = np.random.default_rng([options.seed, zlib.crc32(name.encode())])
         names.append(name)
         if sample_complete(out, name):
             continue
         started = time.perf_counter()
-        audio, record = _render_window(data, window, tempo, performance, window_rng)
+        audio, record = _render_window(data, window, tempo, performance, window_rng, options.evaluation)
         record["render_s"] = round(time.perf_counter() - started, 3)
         common = {
             "source": f"music21 corpus: {work.path}" + (f" #{work.number}" if work.number else ""),
@@ -175,8 +185,9 @@ def _load_manifest(out: Path, options: BuildOptions) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BeatDataError(f"{path}: unreadable manifest ({exc}); remove it to start over") from None
-    for key in ("seed", "max_seconds"):
-        if manifest.get(key) != getattr(options, key):
+    defaults = {"max_windows": 0, "evaluation": False}  # manifests written before these options
+    for key in ("seed", "max_seconds", "max_windows", "evaluation"):
+        if manifest.get(key, defaults.get(key)) != getattr(options, key):
             raise BeatDataError(
                 f"{out} was built with --{key.replace('_', '-')} {manifest.get(key)}: use the same value to "
                 "resume, or another folder"
@@ -190,9 +201,11 @@ def _save_manifest(out: Path, manifest: dict, options: BuildOptions, soundfonts)
         generator="vconductor beats-data build",
         seed=options.seed,
         max_seconds=options.max_seconds,
+        max_windows=options.max_windows,
+        evaluation=options.evaluation,
         sample_rate=SAMPLE_RATE,
         soundfonts=[soundfont_label(s) for s in soundfonts],
-        held_out=HELD_OUT,
+        held_out=EVALUATION if options.evaluation else HELD_OUT,
         totals={"works": len(manifest["works"]), "samples": len(samples)},
     )
     with atomic_output(out / MANIFEST_FILE) as tmp:
@@ -201,12 +214,19 @@ def _save_manifest(out: Path, manifest: dict, options: BuildOptions, soundfonts)
 
 def _check_tools(options: BuildOptions) -> list[Path]:
     try:
-        fonts = [check_training_soundfont(s) for s in options.soundfonts] or training_soundfonts()
+        if options.evaluation:
+            fonts = [Path(s).resolve() for s in options.soundfonts] or evaluation_soundfonts()
+        else:
+            fonts = [check_training_soundfont(s) for s in options.soundfonts] or training_soundfonts()
     except RenderError as exc:
         raise BeatDataError(str(exc)) from None
     if not fonts:
+        wanted = (
+            "fluid-soundfont-gm" if options.evaluation else "musescore-general-soundfont timgm6mb-soundfont"
+        )
         raise BeatDataError(
-            "no training soundfont found (Debian: apt-get install musescore-general-soundfont timgm6mb-soundfont)"
+            f"no {'evaluation' if options.evaluation else 'training'} soundfont found (Debian: "
+            f"apt-get install {wanted})"
         )
     if fluidsynth_executable() is None:
         raise BeatDataError("the fluidsynth program is not installed (Debian: apt-get install fluidsynth)")
@@ -250,10 +270,16 @@ def build_dataset(out, options: BuildOptions | None = None, *, progress: bool = 
 def _candidates(options: BuildOptions) -> list[Work]:
     """The works to build in order: the chosen ones (never a held-out work), else the whole corpus's."""
     if not options.work_ids:
+        if options.evaluation:
+            return ordered_works(
+                [w for w in list_works(include_held_out=True) if is_held_out(w.id)], options.seed
+            )
         return ordered_works(list_works(), options.seed)
     known = {work.id: work for work in list_works(include_held_out=True)}
     for work_id in options.work_ids:
-        if is_held_out(work_id):
+        if options.evaluation and not is_held_out(work_id):
+            raise BeatDataError(f"{work_id}: not a held-out work (an evaluation set holds only those)")
+        if not options.evaluation and is_held_out(work_id):
             raise BeatDataError(f"{work_id}: a held-out evaluation work, never rendered for training")
         if work_id not in known:
             raise BeatDataError(

@@ -40,6 +40,23 @@ def add_cli(subparsers):
         help="build this corpus work (repeatable, e.g. bach/bwv1.6.mxl or airdsAirs/book1.abc#17) instead of "
         "--works drawn from the whole corpus",
     )
+    build.add_argument(
+        "--max-windows",
+        type=int,
+        default=0,
+        help="windows rendered per performance of a long work (default 0: all), chosen at random",
+    )
+    build.add_argument(
+        "--evaluation",
+        action="store_true",
+        help="an evaluation set instead: held-out works only, Fluid R3 timbre (or --soundfont), no augmentation",
+    )
+    build.add_argument(
+        "--clicks",
+        type=int,
+        default=0,
+        help="also write this many metronome samples (click tracks, metre changes; --works 0: only these)",
+    )
     build.add_argument("-q", "--quiet", action="store_true")
     build.set_defaults(func=_cmd_build)
     return parser
@@ -49,9 +66,30 @@ def _cmd_build(args) -> int:
     from .build import BeatDataError, BuildOptions, build_dataset
     from .render import RenderError
 
-    options = BuildOptions(args.works, args.variants, args.seed, args.max_seconds, args.soundfont, args.work)
+    options = BuildOptions(
+        args.works,
+        args.variants,
+        args.seed,
+        args.max_seconds,
+        args.soundfont,
+        args.work,
+        args.max_windows,
+        args.evaluation,
+    )
     try:
-        build_dataset(args.out, options, progress=not args.quiet)
+        if args.clicks < 0:
+            raise BeatDataError("--clicks must be at least 0")
+        if args.works > 0 or not args.clicks:
+            build_dataset(args.out, options, progress=not args.quiet)
+        if args.clicks:
+            from pathlib import Path
+
+            from .clicks import build_clicks
+
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            written = build_clicks(Path(args.out), args.clicks, args.seed)
+            if not args.quiet:
+                print(f"{args.out}: {args.clicks} metronome samples ({written} written now)")
     except (BeatDataError, RenderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

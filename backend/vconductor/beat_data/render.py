@@ -65,12 +65,24 @@ def check_training_soundfont(path) -> Path:
 
 
 def training_soundfonts() -> list[Path]:
-    """The training soundfonts installed in Debian's folders, each once (links resolved)."""
-    found: dict[Path, None] = {}
+    """The training soundfonts installed in Debian's folders, each once (links resolved; a lossless .sf2 is
+    taken over the same font's .sf3, which fluidsynth decompresses on every start)."""
+    found: dict[str, Path] = {}
     for folder in SOUNDFONT_FOLDERS:
         for pattern in TRAINING_SOUNDFONT_PATTERNS:
             for path in sorted(Path(folder).glob(pattern)):
-                found.setdefault(check_training_soundfont(path))
+                real = check_training_soundfont(path)
+                if real.stem not in found or real.suffix == ".sf2":
+                    found[real.stem] = real
+    return list(found.values())
+
+
+def evaluation_soundfonts() -> list[Path]:
+    """The held-out evaluation timbre (Fluid R3) where Debian installed it, each once (links resolved)."""
+    found: dict[Path, None] = {}
+    for folder in SOUNDFONT_FOLDERS:
+        for path in sorted(Path(folder).glob("FluidR3*.sf[23]")):
+            found.setdefault(path.resolve())
     return list(found)
 
 
@@ -139,14 +151,18 @@ def performance_midi(notes, tempo: TempoMap, programs: list[int], rng, start_q: 
     return midi, drawn
 
 
-def synthesize(midi, soundfont: Path, rng, folder: Path | None = None) -> tuple[np.ndarray, dict]:
-    """Render a PrettyMIDI through the fluidsynth program to 22050 Hz mono float32 (with its drawn settings)."""
+def synthesize(
+    midi, soundfont: Path, rng, folder: Path | None = None, evaluation: bool = False
+) -> tuple[np.ndarray, dict]:
+    """Render a PrettyMIDI through the fluidsynth program to 22050 Hz mono float32 (with its drawn settings);
+    only an evaluation render may use the held-out Fluid R3 timbre."""
     import soundfile
 
     exe = fluidsynth_executable()
     if exe is None:
         raise RenderError("the fluidsynth program is not installed (Debian: apt-get install fluidsynth)")
-    check_training_soundfont(soundfont)
+    if not evaluation:
+        check_training_soundfont(soundfont)
     reverb, chorus = int(rng.random() < 0.5), int(rng.random() < 0.3)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         midi_path, wav_path = Path(tmp) / "take.mid", Path(tmp) / "take.wav"

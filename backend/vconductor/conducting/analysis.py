@@ -8,16 +8,27 @@ from ..audio import Spectrogram, audio_spectrogram
 from ..progress import cancellable, cancellation_point
 from . import tuning as tun
 from .beat_levels import beat_candidates, plausibility
-from .beats import DetectedBeats, conducted_beats
+from .beats import DetectedBeats, conducted_beats, tracked_beats
 from .features import FEATURE_RATE, SpectralFeatures, motion_contours, spectral_features
 from .metre import choose_beats_per_bar
 from .music_analysis import METERS, MusicAnalysis
 from .phrases import phrase_starts
 from .tempo import TempoSalience, pick_tatum, tempogram
 
+BEAT_SOURCES = ("network", "classic")  # our trained tracker (beat_tracking), or the tempogram analysis below
+DEFAULT_BEAT_SOURCE = (
+    "classic"  # what conducts: benchmarks/bench_beat_tracking.py decides (docs/beat-tracker.md)
+)
+
 
 def analyze(
-    audio, meter: str | None = None, frame_rate: float = 30.0, progress=None, check=None
+    audio,
+    meter: str | None = None,
+    frame_rate: float = 30.0,
+    progress=None,
+    check=None,
+    beat_source: str = DEFAULT_BEAT_SOURCE,
+    tracked=None,
 ) -> MusicAnalysis:
     """Analyse `audio` for conducting: the conducted beats, metre, tempo, and contours at `frame_rate`.
 
@@ -26,8 +37,14 @@ def analyze(
     per bar are then fixed and only the downbeat phase is found ("6/8" also fixes compound beats, conducted in
     six). `progress(fraction, message)`, when given, is called as the analysis goes; `check()`, when given, is
     called between blocks of work and may raise to stop it. Silence, noise or a held tone give no beats and
-    ``meter="4/4"``.
+    ``meter="4/4"``. `beat_source` "network" conducts `tracked`, the trained tracker's result for this audio
+    (a beat_tracking.TrackedBeats, which the caller computes: that package builds on this one); "classic" finds
+    the beats with the tempogram analysis below.
     """
+    if beat_source == "network" and tracked is None:
+        raise ValueError("beat_source 'network' needs the tracker's result: pass tracked=")
+    if beat_source not in BEAT_SOURCES:
+        raise ValueError(f"beat_source must be one of {BEAT_SOURCES}, got {beat_source!r}")
 
     if meter is not None and meter not in METERS:
         raise ValueError(f"meter must be one of {sorted(METERS)} or None, got {meter!r}")
@@ -41,10 +58,10 @@ def analyze(
             progress(fraction, message)
 
     with cancellable(check) if check is not None else nullcontext():
-        return _analyze(audio, meter, frame_rate, report)
+        return _analyze(audio, meter, frame_rate, report, tracked if beat_source == "network" else None)
 
 
-def _analyze(audio, meter: str | None, frame_rate: float, report) -> MusicAnalysis:
+def _analyze(audio, meter: str | None, frame_rate: float, report, tracked) -> MusicAnalysis:
     spectrogram = audio if isinstance(audio, Spectrogram) else audio_spectrogram(audio)
     try:
         duration = spectrogram.duration_s
@@ -58,7 +75,10 @@ def _analyze(audio, meter: str | None, frame_rate: float, report) -> MusicAnalys
         report(0.3, "music analysis: loudness and articulation")
         contours = motion_contours(features, num_frames, frame_rate)
         report(0.45, "music analysis: tempo and beats")
-        beats = find_beats(features, meter, report)
+        if tracked is not None:
+            beats = tracked_beats(features, tracked, meter)
+        else:
+            beats = find_beats(features, meter, report)
         report(0.9, "music analysis: phrases")
         phrases = phrase_starts(features, beats)
     finally:

@@ -10,6 +10,7 @@ from . import tuning as tun
 from .beat_levels import BeatCandidate
 from .features import FEATURE_RATE, SpectralFeatures
 from .metre import bar_levels, beat_accents, fit_bar_template, local_max
+from .music_analysis import METERS
 
 
 @dataclass
@@ -47,6 +48,29 @@ def conducted_beats(
     times = np.maximum(frames / FEATURE_RATE - tun.LATENCY_S, 0.0)
     tempo = beat_tempo(times, beat_bpm)
     return DetectedBeats(times.astype(np.float64), in_bar.astype(np.int64), name, tempo)
+
+
+def tracker_bar_lengths(meter: str | None) -> tuple[int, ...]:
+    """The beats per bar the tracker may choose: any it knows, or the user's metre (6/8: two dotted beats)."""
+    if meter is None:
+        return (2, 3, 4)
+    return (2,) if meter == "6/8" else (METERS[meter],)
+
+
+def tracked_beats(features: SpectralFeatures, tracked, meter: str | None) -> DetectedBeats:
+    """The tracker's beats (a beat_tracking.TrackedBeats) as conducted: none through long rests or before the first and after the last clear
+    onset (beats_to_conduct), counted in the tracker's bars; 6/8 given by the user is conducted in six."""
+    if len(tracked.beats_s) == 0:
+        return DetectedBeats.empty(meter)
+    frames = np.clip(np.rint(tracked.beats_s * FEATURE_RATE).astype(int), 0, features.num_frames - 1)
+    keep = beats_to_conduct(features, frames, tracked.tempo_bpm)
+    in_bar = tracked.beat_in_bar.copy()
+    name = meter or {2: "2/4", 3: "3/4", 4: "4/4"}[tracked.main_bar_length]
+    times, tempo = tracked.beats_s, tracked.tempo_bpm
+    if meter == "6/8":
+        frames, in_bar, tempo, keep = _in_six(frames, in_bar, tempo, keep)
+        times = frames / FEATURE_RATE
+    return DetectedBeats(times[keep].astype(np.float64), in_bar[keep].astype(np.int64), name, tempo[keep])
 
 
 def _in_six(frames: np.ndarray, in_bar: np.ndarray, beat_bpm: np.ndarray, keep: np.ndarray):

@@ -160,15 +160,18 @@ class Service:
             started_at=job.started_at,
             finished_at=job.finished_at,
             expires_at=self.store.expires_at(job),
-            links=JobLinks(status=base, result=f"{base}/result", result_npz=f"{base}/result.npz"),
+            links=JobLinks(
+                status=base, result=f"{base}/result", result_npz=f"{base}/result.npz", beats=f"{base}/beats"
+            ),
         )
 
-    def result(self, job_id: str):
-        """The Motion of a done job; 409 while it is unfinished or when it failed, 410 when cancelled."""
+    def result(self, job_id: str, part: str = "motion"):
+        """The Motion (or BeatTrack: `part` "beats") of a done job; 409 while it is unfinished or when it
+        failed, 410 when cancelled."""
         job = self.job(job_id)
-        motion = job.motion
-        if job.state == JobState.DONE and motion is not None:
-            return motion
+        found = job.motion if part == "motion" else job.beats
+        if job.state == JobState.DONE and found is not None:
+            return found
         if job.state == JobState.FAILED:
             raise ApiError(
                 409, "job_failed", f"the job failed: {job.error[1] if job.error else 'unknown error'}"
@@ -294,6 +297,14 @@ def job_result_npz(job_id: str, svc: Svc):
     data = motion_to_bytes(svc.result(job_id), ".npz")
     disposition = f'attachment; filename="{job_id}.npz"'
     return Response(data, media_type="application/octet-stream", headers={"Content-Disposition": disposition})
+
+
+_BEATS = {"description": "the audio's beats, bars, tempo and confidence (vconductor analyze's JSON document)"}
+
+
+@api.get("/jobs/{job_id}/beats", responses={200: _BEATS, **_errors(404, 409, 410)})
+def job_beats(job_id: str, svc: Svc):
+    return JSONResponse(svc.result(job_id, "beats").to_document())
 
 
 @api.delete(

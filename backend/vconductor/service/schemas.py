@@ -61,6 +61,7 @@ class JobLinks(BaseModel):
     status: str
     result: str
     result_npz: str
+    beats: str
 
 
 class JobStatus(BaseModel):

@@ -58,6 +58,7 @@ class Job:
     message: str = "queued"
     error: tuple[str, str] | None = None  # (code, message)
     motion: object = None  # a vconductor.motion_io.Motion once done
+    beats: object = None  # the contract's BeatTrack of the audio, once done
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
@@ -164,7 +165,7 @@ class JobStore:
     def _drop(self, job: Job) -> None:
         if self._jobs.pop(job.id, None) is not None:
             self._result_bytes -= job.result_bytes()
-            job.motion = None
+            job.motion = job.beats = None
 
     def _sweep(self) -> None:
         now = time.time()

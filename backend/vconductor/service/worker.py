@@ -166,6 +166,7 @@ class Worker:
 
             with cancellable(lambda: self._check_cancel(job)):  # the procedural conductor's steps
                 motion = run(prepared, conductor, job.seed, progress, job.cancel.is_set)
+            job.beats = prepared.beats
             del prepared
             self._check_cancel(job)
             self.store.finish(job, JobState.DONE, motion=motion)

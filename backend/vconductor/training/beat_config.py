@@ -29,6 +29,11 @@ class BeatTrainConfig(RunConfig):
     checkpoint_every: int = 100
     eval_every: int | None = 100
     val_fraction: float = option(0.15, "share of the samples held out for validation, as whole works")
+    max_stretch: float = option(1.3, "excerpts play up to this much faster or slower (1: no tempo change)")
+    max_band_shift: int = option(3, "excerpts are transposed by up to this many mel bands (0: never)")
+    lr_decay: str = option(
+        "cosine", "learning rate over the run: cosine (down to 5%% at the end) or constant"
+    )
     train_split: str = _hidden("train")  # the split is by work (val_fraction), not by folder
     val_split: str = _hidden("val")
 
@@ -36,5 +41,9 @@ class BeatTrainConfig(RunConfig):
         super().validate()
         if not 0.0 < self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+        if self.lr_decay not in ("cosine", "constant"):
+            raise ConfigError(f"lr_decay must be cosine or constant, got {self.lr_decay!r}")
+        if self.max_stretch < 1.0 or self.max_band_shift < 0:
+            raise ConfigError("max_stretch must be at least 1 and max_band_shift at least 0")
         if self.sample_length < MIN_EXCERPT_S:
             raise ConfigError(f"sample_length {self.sample_length} s is too short to learn beats from")

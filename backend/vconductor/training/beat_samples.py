@@ -142,22 +142,60 @@ def load_samples(root: str | Path, files: list[SampleFiles], progress: bool = Fa
     return out
 
 
+@dataclass(frozen=True)
+class ExcerptAugment:
+    """Random changes to each training excerpt: a tempo change (the frames resampled in time, the targets moved
+    with them), so the network hears every piece at many tempi, and a shift of the mel bands (a transposition)."""
+
+    max_stretch: float = 1.3  # tempo ratios drawn log-uniformly in [1 / max_stretch, max_stretch]
+    max_band_shift: int = 3
+
+    @classmethod
+    def none(cls) -> "ExcerptAugment":
+        return cls(1.0, 0)
+
+
+def _draw(gen: torch.Generator) -> float:
+    return float(torch.rand((), generator=gen))
+
+
 def excerpt_batch(
-    samples: list[BeatSample], length: int, gen: torch.Generator
+    samples: list[BeatSample], length: int, gen: torch.Generator, augment: ExcerptAugment | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Random excerpts of `length` frames, one per sample: frames (B, L, bands), targets (B, 2, L) and a
     mask (B, L) of the frames inside the sample (a shorter sample is padded with silence, masked out)."""
+    augment = augment or ExcerptAugment.none()
     frames = torch.zeros(len(samples), length, N_BANDS)
     targets = torch.zeros(len(samples), 2, length)
     mask = torch.zeros(len(samples), length)
     for i, s in enumerate(samples):
+        rate = float(np.exp((2 * _draw(gen) - 1) * np.log(augment.max_stretch)))  # source frames per frame
+        shift = int(round((2 * _draw(gen) - 1) * augment.max_band_shift))
         n = len(s.frames)
-        start = int(torch.randint(0, max(1, n - length + 1), (1,), generator=gen))
-        m = min(length, n - start)
-        frames[i, :m] = torch.from_numpy(np.asarray(s.frames[start : start + m], np.float32))
-        targets[i, :, :m] = torch.from_numpy(s.targets[:, start : start + m])
+        span = min(n, int(np.ceil(length * rate)))
+        start = int(torch.randint(0, max(1, n - span + 1), (1,), generator=gen))
+        m = min(length, int((n - 1 - start) / rate) + 1)
+        position = start + np.arange(m) * rate  # source frame of each excerpt frame
+        frames[i, :m] = torch.from_numpy(_resampled(s.frames, position, shift))
+        for k, times in enumerate((s.beats_s, s.downbeats_s)):
+            moved = (np.asarray(times) * FRAME_RATE - start) / rate / FRAME_RATE
+            targets[i, k, :m] = torch.from_numpy(frame_targets(moved, m))
         mask[i, :m] = 1.0
     return frames, targets, mask
+
+
+def _resampled(frames: np.ndarray, position: np.ndarray, band_shift: int) -> np.ndarray:
+    """Frames at fractional `position`s (linear interpolation), the bands moved up by `band_shift`."""
+    lo = np.floor(position).astype(np.int64)
+    hi = np.minimum(lo + 1, len(frames) - 1)
+    frac = (position - lo).astype(np.float32)[:, None]
+    block = np.asarray(frames[lo[0] : hi[-1] + 1], np.float32)
+    out = block[lo - lo[0]] * (1 - frac) + block[hi - lo[0]] * frac
+    if band_shift > 0:
+        out = np.concatenate([np.zeros_like(out[:, :band_shift]), out[:, :-band_shift]], axis=1)
+    elif band_shift < 0:
+        out = np.concatenate([out[:, -band_shift:], np.zeros_like(out[:, :-band_shift])], axis=1)
+    return out
 
 
 def masked_bce(

@@ -13,15 +13,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..beat_tracking import FRAME_RATE, BeatTCN, array_activations, beats_and_downbeats, save_beat_tracker
+from ..beat_tracking import FRAME_RATE, beats_and_downbeats
+from ..beat_tracking.network import BeatTCN
+from ..beat_tracking.numpy_network import export_npz
+from ..beat_tracking.torch_inference import array_activations
+from ..beat_tracking.weights import save_beat_tracker
 from ..contract import atomic_output
 from ..metrics.beats import beat_f_measure
 from .beat_config import BeatTrainConfig
-from .beat_samples import excerpt_batch, list_samples, load_samples, masked_bce, split_by_work
+from .beat_samples import ExcerptAugment, excerpt_batch, list_samples, load_samples, masked_bce, split_by_work
 from .distributed import DistContext, wrap
 from .loop import StageTrainer
 
 WEIGHTS_FILE = "beat_tracker.pt"
+RUNTIME_WEIGHTS_FILE = (
+    "beat_tracker.npz"  # what the package ships (vconductor/data/), run by the numpy network
+)
 SPLIT_FILE = "split.json"
 F_TOLERANCE_S = 0.07  # the usual beat-tracking tolerance (mir_eval's)
 
@@ -41,6 +48,7 @@ class BeatTrainer(StageTrainer):
         self.train_set = load_samples(cfg.data_root, train_files[: cfg.limit], progress)
         self.val_set = load_samples(cfg.data_root, val_files[: cfg.val_limit], progress)
         self.excerpt_frames = round(cfg.sample_length * FRAME_RATE)
+        self.augment = ExcerptAugment(cfg.max_stretch, cfg.max_band_shift)
         self.start_loop_state(f"{cfg.data_root}: {len(self.train_set)} training samples")
         torch.manual_seed(cfg.seed)
         self.net = BeatTCN().to(self.device)
@@ -53,8 +61,23 @@ class BeatTrainer(StageTrainer):
     def state_parts(self):
         return {"beat_tcn": self.net, "optimizer": self.optimizer}
 
+    def learning_rate(self) -> float:
+        """The step's learning rate: cosine decay from lr to 5 % of it over the run (a function of the step, so
+        a resumed run continues the same schedule)."""
+        if self.cfg.lr_decay == "constant":
+            return self.cfg.lr
+        total = self.cfg.max_steps or self.cfg.epochs * len(self.batches_of_epoch(0))
+        progress = min(1.0, self.step / max(1, total))
+        return float(
+            self.cfg.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
+        )  # a plain float: weights_only
+
     def train_step(self, batch, gen):
-        frames, targets, mask = excerpt_batch([self.train_set[i] for i in batch], self.excerpt_frames, gen)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate()
+        frames, targets, mask = excerpt_batch(
+            [self.train_set[i] for i in batch], self.excerpt_frames, gen, self.augment
+        )
         frames, targets, mask = (t.to(self.device, non_blocking=True) for t in (frames, targets, mask))
         self.net.train()
         with self.autocast():
@@ -93,6 +116,7 @@ class BeatTrainer(StageTrainer):
 
     def export(self) -> None:
         save_beat_tracker(self.net, self.out / WEIGHTS_FILE, step=self.step, training=self.cfg.to_dict())
+        export_npz(self.net.state_dict(), self.net.cfg, self.out / RUNTIME_WEIGHTS_FILE, step=self.step)
         with atomic_output(self.out / SPLIT_FILE) as tmp:
             tmp.write_text(json.dumps(self.split, indent=1) + "\n", encoding="utf-8")
 

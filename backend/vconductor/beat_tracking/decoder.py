@@ -1,0 +1,212 @@
+"""From the network's activations to beats, downbeats and metre (docs/beat-tracker.md).
+
+Two stages, each cheap enough for hours of music:
+1. Beats: the beat activation's tempogram gives the piece's tempo, a smooth Viterbi path through it the local
+   tempo (conducting.tempo), and the dynamic-programming beat tracker places beats on the activation's peaks
+   along that tempo (conducting.beat_tracker). Leading and trailing beats with no activation (silence) go.
+2. Bars: a small hidden Markov model over the beats, whose states are (beats per bar, position in the bar) for
+   2, 3 and 4 beats a bar; a bar's position advances one per beat and a new bar may change its metre (rarely).
+   Each beat's evidence is the downbeat activation relative to the beat activation there. Its Viterbi path gives
+   every beat's place in its bar, the downbeats, and the metre of every bar, changes included.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..conducting import tuning as tun
+from ..conducting.tempo import TempoSalience, tempo_curve, tempogram, track_beats
+from ..progress import cancellation_point
+from .features import FRAME_RATE
+
+BAR_LENGTHS = (2, 3, 4)  # beats per bar the bar model knows (6/8 is 2 dotted beats, 12/8 is 4)
+TEMPO_RANGE_BPM = (35.0, 210.0)  # where the piece's beat tempo is looked for
+METRE_CHANGE_PER_BAR = 0.003  # prior probability that a bar has another metre than the one before
+LEVEL_PERCENTILE = 99.5  # the activation's level: its strongest beats
+MIN_LEVEL = 0.01  # below this the network found no beats at all
+PRIOR_BPM, PRIOR_OCTAVES = 100.0, 1.0  # log-normal prior on the piece's beat tempo (librosa uses 120, 1)
+PEAK_RADIUS = 3  # frames either side of a beat searched for its activation peaks (35 ms)
+SILENT_BEAT = 0.1  # leading/trailing beats whose activation stays below this are dropped
+EXTEND_PEAK = 0.3  # a beat beyond the tracked ones needs this much activation
+TIGHTNESS = 200.0  # how strictly beats follow the tempo path (librosa's tightness, for 21.5 frames a beat)
+
+
+@dataclass
+class TrackedBeats:
+    """Beats of a piece with their place in the bar: the tracker's result."""
+
+    beats_s: np.ndarray  # (B,) float64, increasing
+    beat_in_bar: np.ndarray  # (B,) int, 0 = downbeat
+    bar_length: np.ndarray  # (B,) int, beats in the bar this beat belongs to
+    tempo_bpm: np.ndarray  # (B,) float64, local beat tempo
+    confidence: np.ndarray  # (B,) float32 in [0, 1], the beat activation at the beat
+
+    @property
+    def downbeats_s(self) -> np.ndarray:
+        return self.beats_s[self.beat_in_bar == 0]
+
+    @property
+    def main_bar_length(self) -> int:
+        """The most common beats per bar (4 when there are no beats)."""
+        if len(self.beats_s) == 0:
+            return 4
+        downbeat_lengths = self.bar_length[self.beat_in_bar == 0]
+        counts = np.bincount(downbeat_lengths if len(downbeat_lengths) else self.bar_length, minlength=5)
+        return int(np.argmax(counts))
+
+    @classmethod
+    def empty(cls) -> "TrackedBeats":
+        none = np.zeros(0)
+        return cls(none, none.astype(int), none.astype(int), none, none.astype(np.float32))
+
+
+def decode(activations: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS) -> TrackedBeats:
+    """Beats, bars and metre from (n, 2) beat and downbeat activations at FRAME_RATE; `bar_lengths` are the
+    beats per bar allowed (one of them to fix the metre)."""
+    activations = np.nan_to_num(np.asarray(activations, np.float64), nan=0.0).clip(0.0, 1.0)
+    if activations.ndim != 2 or activations.shape[1] != 2:
+        raise ValueError(f"activations must be (frames, 2), got shape {activations.shape}")
+    if len(activations) < 2 * FRAME_RATE:
+        return TrackedBeats.empty()
+    level = float(np.percentile(activations[:, 0], LEVEL_PERCENTILE))
+    if level < MIN_LEVEL:
+        return TrackedBeats.empty()  # nothing beat-like anywhere: silence, noise, a drone
+    # relative to the piece's own level: the network is less sure of some timbres, not less right
+    beat_act = np.minimum(activations[:, 0] / level, 1.0)
+    bpm_frames = beat_tempo_curve(beat_act)
+    if bpm_frames is None:
+        return TrackedBeats.empty()
+    cancellation_point()
+    frames = _trim_silent(track_beats(beat_act, bpm_frames, TIGHTNESS), beat_act)
+    frames = np.unique(_snap_to_peaks(_extend_ends(frames, beat_act, bpm_frames), beat_act))
+    beat_peak = _peaks_at(beat_act, frames)
+    if len(frames) < 2:
+        return TrackedBeats.empty()
+    cancellation_point()
+    downbeat_peak = _peaks_at(activations[:, 1], frames)
+    ratio = downbeat_peak / np.maximum(_peaks_at(activations[:, 0], frames), 1e-4)
+    in_bar, length = bar_positions(ratio, bar_lengths)
+    times = _refined(frames, beat_act) / FRAME_RATE
+    return TrackedBeats(times, in_bar, length, _beat_tempo(times), beat_peak.astype(np.float32))
+
+
+def beat_tempo_curve(beat_act: np.ndarray) -> np.ndarray | None:
+    """Per-frame beat tempo (BPM): the strongest pulse of the activation, followed through the piece."""
+    tempi = tempogram(beat_act)
+    salience = tempi.autocorrelation * tempi.fourier
+    energy = tempi.energy
+    valid = energy > 1e-6 * max(float(energy.max()), 1e-30)
+    if valid.sum() < 3:
+        return None
+    per_window = salience[valid] / np.maximum(salience[valid].max(axis=1, keepdims=True), 1e-12)
+    prior = np.exp(-0.5 * (np.log2(tun.TEMPO_GRID_BPM / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
+    mean = per_window.mean(axis=0) * prior
+    grid = tun.TEMPO_GRID_BPM
+    inside = (grid >= TEMPO_RANGE_BPM[0]) & (grid <= TEMPO_RANGE_BPM[1])
+    centre = float(grid[inside][np.argmax(mean[inside])])
+    return tempo_curve(TempoSalience(salience, valid, tempi.centres, len(beat_act)), centre)
+
+
+def _snap_to_peaks(frames: np.ndarray, activation: np.ndarray) -> np.ndarray:
+    """Each beat moved to the largest activation within PEAK_RADIUS frames (the tempo path is smooth, the
+    network's peaks are where the beats are)."""
+    offsets = np.arange(-PEAK_RADIUS, PEAK_RADIUS + 1)
+    index = np.clip(frames[:, None] + offsets[None, :], 0, len(activation) - 1)
+    return index[np.arange(len(frames)), np.argmax(activation[index], axis=1)]
+
+
+def _refined(frames: np.ndarray, activation: np.ndarray) -> np.ndarray:
+    """Fractional frames: the vertex of the parabola through each peak and its two neighbours."""
+    left = activation[np.maximum(frames - 1, 0)]
+    right = activation[np.minimum(frames + 1, len(activation) - 1)]
+    centre = activation[frames]
+    curvature = left - 2 * centre + right
+    shift = np.where(curvature < -1e-9, 0.5 * (left - right) / np.where(curvature < -1e-9, curvature, 1), 0)
+    return frames + np.clip(shift, -0.5, 0.5)
+
+
+def _peaks_at(activation: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The largest activation within PEAK_RADIUS frames of each frame."""
+    offsets = np.arange(-PEAK_RADIUS, PEAK_RADIUS + 1)
+    index = np.clip(frames[:, None] + offsets[None, :], 0, len(activation) - 1)
+    return activation[index].max(axis=1)
+
+
+def _extend_ends(frames: np.ndarray, beat_act: np.ndarray, bpm_frames: np.ndarray) -> np.ndarray:
+    """Beats the dynamic programme leaves off either end (it cannot reach a first beat less than a period
+    from the start): a clear peak about one period beyond the first or last beat is added, repeatedly."""
+    if len(frames) < 2:
+        return frames
+    frames = list(frames)
+    for step, end in ((-1, 0), (1, -1)):
+        while True:
+            period = 60.0 * FRAME_RATE / bpm_frames[frames[end]]
+            expected = frames[end] + step * period
+            lo, hi = int(expected - 0.2 * period), int(expected + 0.2 * period) + 1
+            if lo < 0 or hi > len(beat_act):
+                break
+            peak = lo + int(np.argmax(beat_act[lo:hi]))
+            if beat_act[peak] < EXTEND_PEAK:
+                break
+            frames.insert(len(frames) if step > 0 else 0, peak)
+    return np.asarray(frames, np.int64)
+
+
+def _trim_silent(frames: np.ndarray, beat_act: np.ndarray) -> np.ndarray:
+    """Without the leading and trailing beats that have no activation (the tracker beats on through silence)."""
+    strong = np.flatnonzero(_peaks_at(beat_act, frames) >= SILENT_BEAT)
+    return frames[strong[0] : strong[-1] + 1] if len(strong) else frames[:0]
+
+
+def _beat_tempo(times: np.ndarray) -> np.ndarray:
+    """Local tempo at each beat from the mean of the intervals either side of it."""
+    intervals = np.diff(times)
+    if len(intervals) == 0:
+        return np.zeros(len(times))
+    pairs = np.c_[np.r_[intervals[0], intervals], np.r_[intervals, intervals[-1]]]
+    return 60.0 / pairs.mean(axis=1)
+
+
+def _bar_states(bar_lengths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.concatenate([[m] * m for m in bar_lengths])
+    positions = np.concatenate([np.arange(m) for m in bar_lengths])
+    return lengths, positions
+
+
+def bar_transition(bar_lengths: tuple[int, ...] = BAR_LENGTHS) -> np.ndarray:
+    """(S, S) log-probabilities between the bar model's states from one beat to the next."""
+    lengths, positions = _bar_states(bar_lengths)
+    n = len(lengths)
+    log_t = np.full((n, n), -np.inf)
+    starts = {m: int(np.flatnonzero((lengths == m) & (positions == 0))[0]) for m in bar_lengths}
+    change = np.log(METRE_CHANGE_PER_BAR / max(1, len(bar_lengths) - 1))
+    for s in range(n):
+        if positions[s] < lengths[s] - 1:
+            log_t[s, s + 1] = 0.0
+            continue
+        for m, start in starts.items():
+            same = np.log1p(-METRE_CHANGE_PER_BAR) if len(bar_lengths) > 1 else 0.0
+            log_t[s, start] = same if m == lengths[s] else change
+    return log_t
+
+
+def bar_positions(
+    downbeat_ratio: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS
+) -> tuple[np.ndarray, np.ndarray]:
+    """(position in bar, beats in bar) of each beat: the Viterbi path of the bar model, where a beat's
+    `downbeat_ratio` (downbeat over beat activation, about the chance that it starts a bar) is the evidence."""
+    lengths, positions = _bar_states(bar_lengths)
+    p = np.clip(np.asarray(downbeat_ratio, np.float64), 0.02, 0.98)
+    log_emit = np.where(positions[None, :] == 0, np.log(p)[:, None], np.log1p(-p)[:, None])
+    log_t = bar_transition(bar_lengths)
+    score = log_emit[0] - np.log(len(lengths))  # any state first: a piece may start with a pickup
+    back = np.zeros((len(p), len(lengths)), np.int16)
+    for b in range(1, len(p)):
+        candidates = score[:, None] + log_t
+        back[b] = np.argmax(candidates, axis=0)
+        score = candidates[back[b], np.arange(len(lengths))] + log_emit[b]
+    path = np.zeros(len(p), np.int64)
+    path[-1] = int(np.argmax(score))
+    for b in range(len(p) - 1, 0, -1):
+        path[b - 1] = back[b, path[b]]
+    return positions[path], lengths[path]

@@ -1,0 +1,128 @@
+"""The beat tracker's runtime without the trained weights: the decoder on activations with known beats and
+bars (tempo changes, metre changes, pickups), the numpy network against the torch one, and its weights file."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import randomized
+from vconductor.beat_tracking import FRAME_RATE, WeightsError, decode, load_npz
+from vconductor.beat_tracking.decoder import bar_positions
+from vconductor.beat_tracking.network import BeatTCN
+from vconductor.beat_tracking.numpy_network import NPZ_META, export_npz
+from vconductor.beat_tracking.torch_inference import array_activations
+from vconductor.metrics.beats import beat_f_measure
+
+
+def activations_for(beats_s: np.ndarray, downbeats_s: np.ndarray, seconds: float, noise: float = 0.0, seed=0):
+    """(n, 2) activations with a peak (3 frames wide) at each beat and downbeat, plus uniform noise."""
+    n = int(seconds * FRAME_RATE)
+    act = np.random.default_rng(seed).uniform(0, noise, (n, 2)) if noise else np.zeros((n, 2))
+    for column, times in enumerate((beats_s, downbeats_s)):
+        frames = np.rint(np.asarray(times) * FRAME_RATE).astype(int)
+        for offset, value in ((-1, 0.5), (1, 0.5), (0, 0.95)):
+            inside = (frames + offset >= 0) & (frames + offset < n)
+            act[frames[inside] + offset, column] = np.maximum(act[frames[inside] + offset, column], value)
+    return act
+
+
+def grid(bpm: float, bars: list[int], start: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    in_bar = np.concatenate([np.arange(m) for m in bars])
+    beats = start + np.arange(len(in_bar)) * 60.0 / bpm
+    return beats, in_bar
+
+
+@pytest.mark.parametrize(("bpm", "metre"), [(60.0, 3), (96.0, 4), (132.0, 2), (180.0, 3), (45.0, 4)])
+def test_a_steady_pulse_is_tracked_exactly_with_its_metre(bpm, metre):
+    beats, in_bar = grid(bpm, [metre] * 12)
+    act = activations_for(beats, beats[in_bar == 0], beats[-1] + 2.0, noise=0.05)
+    tracked = decode(act)
+    assert beat_f_measure(tracked.beats_s, beats, 0.07)[0] == 1.0
+    assert np.abs(tracked.beats_s - beats).max() < 1.5 / FRAME_RATE
+    assert np.array_equal(tracked.beat_in_bar, in_bar)
+    assert tracked.main_bar_length == metre
+    assert np.allclose(np.median(tracked.tempo_bpm), bpm, rtol=0.02)
+    assert tracked.confidence.min() > 0.9
+
+
+def test_a_metre_change_from_three_to_four_is_found():
+    beats, in_bar = grid(100.0, [3] * 8 + [4] * 8)
+    act = activations_for(beats, beats[in_bar == 0], beats[-1] + 2.0, noise=0.05)
+    tracked = decode(act)
+    assert np.array_equal(tracked.beat_in_bar, in_bar)
+    assert list(tracked.bar_length[tracked.beat_in_bar == 0]) == [3] * 8 + [4] * 8
+
+
+def test_a_pickup_and_a_tempo_change_are_followed():
+    in_bar = np.r_[3, np.tile(np.arange(4), 10)]  # a one-beat pickup, then 4/4
+    periods = np.r_[np.full(20, 0.5), np.full(20, 0.62)]  # 120 BPM, then about 97
+    beats = 0.8 + np.r_[0.0, np.cumsum(periods)]
+    act = activations_for(beats, beats[in_bar == 0], beats[-1] + 2.0, noise=0.05)
+    tracked = decode(act)
+    assert beat_f_measure(tracked.beats_s, beats, 0.07)[0] == 1.0
+    assert np.array_equal(tracked.beat_in_bar, in_bar)
+
+
+def test_the_bar_model_can_be_held_to_one_metre():
+    in_bar, length = bar_positions(np.tile([0.9, 0.1, 0.1, 0.1], 6), bar_lengths=(3,))
+    assert set(length) == {3}  # four-beat accents, but only 3/4 is allowed
+
+
+def test_silence_and_flat_activations_give_no_beats():
+    assert len(decode(np.zeros((2000, 2))).beats_s) == 0
+    assert len(decode(np.full((2000, 2), 0.05)).beats_s) == 0
+    assert len(decode(np.full((50, 2), 0.9)).beats_s) == 0  # under two seconds
+    with pytest.raises(ValueError, match="frames, 2"):
+        decode(np.zeros((100, 3)))
+
+
+def test_the_numpy_network_computes_what_the_torch_one_does(tmp_path):
+    torch.manual_seed(0)
+    net = randomized(BeatTCN(), seed=5).eval()
+    export_npz(net.state_dict(), net.cfg, tmp_path / "w.npz", step=7)
+    numpy_net, meta = load_npz(tmp_path / "w.npz")
+    assert meta["step"] == 7 and meta["network"] == net.cfg.to_dict()
+    frames = np.random.default_rng(1).random((3000, 128), dtype=np.float32)
+    expected = array_activations(net, frames, block_frames=1000)
+    assert np.abs(numpy_net.activations(frames) - expected).max() < 1e-4
+
+
+def _rewrite(src, dst, change):
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    change(arrays)
+    np.savez(dst, **arrays)
+
+
+def test_unusable_weights_files_are_one_line_errors(tmp_path):
+    torch.manual_seed(0)
+    net = BeatTCN()
+    export_npz(net.state_dict(), net.cfg, tmp_path / "ok.npz")
+    (tmp_path / "text.npz").write_text("not weights")
+    with pytest.raises(WeightsError, match="text.npz: not readable"):
+        load_npz(tmp_path / "text.npz")
+    with pytest.raises(WeightsError, match="missing.npz: not readable"):
+        load_npz(tmp_path / "missing.npz")
+    _rewrite(tmp_path / "ok.npz", tmp_path / "nometa.npz", lambda a: a.pop(NPZ_META))
+    with pytest.raises(WeightsError, match="no usable beat network description"):
+        load_npz(tmp_path / "nometa.npz")
+
+    def other_features(arrays):
+        meta = json.loads(str(arrays[NPZ_META]))
+        arrays[NPZ_META] = np.array(json.dumps({**meta, "features": "mfcc-v0"}))
+
+    _rewrite(tmp_path / "ok.npz", tmp_path / "features.npz", other_features)
+    with pytest.raises(WeightsError, match="mfcc-v0"):
+        load_npz(tmp_path / "features.npz")
+    _rewrite(tmp_path / "ok.npz", tmp_path / "gone.npz", lambda a: a.pop("head.weight"))
+    with pytest.raises(WeightsError, match="missing weights head.weight"):
+        load_npz(tmp_path / "gone.npz")
+
+    def wrong_shape(arrays):
+        arrays["blocks.2.mix.weight"] = arrays["blocks.2.mix.weight"][:5]
+
+    _rewrite(tmp_path / "ok.npz", tmp_path / "shape.npz", wrong_shape)
+    with pytest.raises(WeightsError, match="do not fit"):
+        load_npz(tmp_path / "shape.npz")
