@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import randomized
-from vconductor.beat_tracking import FRAME_RATE, WeightsError, decode, load_npz
+from vconductor.beat_tracking import FRAME_RATE, BeatNetworkConfig, WeightsError, decode, load_npz
 from vconductor.beat_tracking.decoder import bar_positions
 from vconductor.beat_tracking.network import BeatTCN
 from vconductor.beat_tracking.numpy_network import NPZ_META, export_npz
@@ -78,9 +78,10 @@ def test_silence_and_flat_activations_give_no_beats():
         decode(np.zeros((100, 3)))
 
 
-def test_the_numpy_network_computes_what_the_torch_one_does(tmp_path):
+@pytest.mark.parametrize("flux", [False, True])
+def test_the_numpy_network_computes_what_the_torch_one_does(tmp_path, flux):
     torch.manual_seed(0)
-    net = randomized(BeatTCN(), seed=5).eval()
+    net = randomized(BeatTCN(BeatNetworkConfig(flux=flux)), seed=5).eval()
     export_npz(net.state_dict(), net.cfg, tmp_path / "w.npz", step=7)
     numpy_net, meta = load_npz(tmp_path / "w.npz")
     assert meta["step"] == 7 and meta["network"] == net.cfg.to_dict()

@@ -161,9 +161,27 @@ def tiny_beats_data(tmp_path_factory):
 
 
 def _train_args(data, out, steps):
-    return ["train", "beats", data, "--out", out, "--max-steps", steps, "--batch-size", 2, "--sample-length", 4,
-            "--checkpoint-every", 10, "--eval-every", 10, "--no-tensorboard", "-q",
-            "--lr-decay", "constant"]  # fmt: skip (a cosine schedule spans max_steps: extending a run changes it)
+    return [
+        "train",
+        "beats",
+        data,
+        "--out",
+        out,
+        "--max-steps",
+        steps,
+        "--batch-size",
+        2,
+        "--sample-length",
+        4,
+        "--checkpoint-every",
+        10,
+        "--eval-every",
+        10,
+        "--no-tensorboard",
+        "-q",
+        "--lr-decay",
+        "constant",
+    ]  # fmt: skip (a cosine schedule spans max_steps: extending a run changes it)
 
 
 def _scalars(run: Path, tag: str) -> dict[int, float]:

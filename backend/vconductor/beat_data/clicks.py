@@ -49,14 +49,10 @@ def _click(rng, pitch_hz: float, length_s: float, noisy: bool) -> np.ndarray:
     return (body * np.exp(-t / (length_s / 5))).astype(np.float32)
 
 
-def click_sample(rng) -> tuple[np.ndarray, dict]:
-    """One click track and its labels (the fields the trainer reads, and a few more)."""
-    bars = _bars(rng)
-    in_bar = np.concatenate([np.arange(m) for m in bars])
-    lead_in = float(rng.uniform(0.0, 1.0))
-    beats, bpm = _beat_times(rng, len(in_bar), lead_in)
-    period = np.diff(np.r_[beats, beats[-1] + (beats[-1] - beats[-2])])
-    subdivide = int(rng.choice([1, 1, 2, 3]))
+def click_track(beats: np.ndarray, in_bar: np.ndarray, rng, subdivide: int = 1) -> np.ndarray:
+    """A metronome playing `beats` (seconds), the downbeats (in_bar 0) accented, `subdivide` - 1 soft clicks
+    between beats; tones or noise bursts and their pitch drawn from `rng`."""
+    period = np.diff(np.r_[beats, beats[-1] + (beats[-1] - beats[-2] if len(beats) > 1 else 0.5)])
     noisy = bool(rng.random() < 0.3)
     pitch = float(rng.uniform(600.0, 1600.0))
     sounds = {
@@ -69,6 +65,16 @@ def click_sample(rng) -> tuple[np.ndarray, dict]:
         _add(audio, when, sounds["down" if pos == 0 else "beat"], 1.0 if pos == 0 else 0.5)
         for k in range(1, subdivide):
             _add(audio, when + length * k / subdivide, sounds["sub"], 0.25)
+    return audio
+
+
+def click_sample(rng) -> tuple[np.ndarray, dict]:
+    """One click track and its labels (the fields the trainer reads, and a few more)."""
+    bars = _bars(rng)
+    in_bar = np.concatenate([np.arange(m) for m in bars])
+    beats, bpm = _beat_times(rng, len(in_bar), float(rng.uniform(0.0, 1.0)))
+    subdivide = int(rng.choice([1, 1, 2, 3]))
+    audio = click_track(beats, in_bar, rng, subdivide)
     audio, augmentation = augment(audio, rng)
     starts = beats[in_bar == 0]
     record = {

@@ -15,6 +15,7 @@ class BeatNetworkConfig:
     n_bands: int = N_BANDS
     frontend_channels: int = 48
     frontend_kernel: int = 1  # frames the front end sees at once (the TCN's first layer adds +-2)
+    flux: bool = False  # also feed each band's rise since the previous frame (onsets), computed inside
     channels: int = 32
     kernel: int = 5
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -39,4 +40,8 @@ class BeatNetworkConfig:
     @property
     def context_frames(self) -> int:
         """Frames each side that can change an output frame: the front end's plus the TCN's reach."""
-        return (self.frontend_kernel - 1) // 2 + (self.kernel - 1) // 2 * sum(self.dilations)
+        return int(self.flux) + (self.frontend_kernel - 1) // 2 + (self.kernel - 1) // 2 * sum(self.dilations)
+
+    @property
+    def input_channels(self) -> int:
+        return self.n_bands * (2 if self.flux else 1)

@@ -25,6 +25,7 @@ METRE_CHANGE_PER_BAR = 0.003  # prior probability that a bar has another metre t
 LEVEL_PERCENTILE = 99.5  # the activation's level: its strongest beats
 MIN_LEVEL = 0.01  # below this the network found no beats at all
 PRIOR_BPM, PRIOR_OCTAVES = 100.0, 1.0  # log-normal prior on the piece's beat tempo (librosa uses 120, 1)
+SUBDIVISION_RATIO = 0.5  # beats between the network's beats carry less than this share of their activation
 PEAK_RADIUS = 3  # frames either side of a beat searched for its activation peaks (35 ms)
 SILENT_BEAT = 0.1  # leading/trailing beats whose activation stays below this are dropped
 EXTEND_PEAK = 0.3  # a beat beyond the tracked ones needs this much activation
@@ -79,6 +80,7 @@ def decode(activations: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS) 
     cancellation_point()
     frames = _trim_silent(track_beats(beat_act, bpm_frames, TIGHTNESS), beat_act)
     frames = np.unique(_snap_to_peaks(_extend_ends(frames, beat_act, bpm_frames), beat_act))
+    frames = beat_level(frames, beat_act)
     beat_peak = _peaks_at(beat_act, frames)
     if len(frames) < 2:
         return TrackedBeats.empty()
@@ -105,6 +107,26 @@ def beat_tempo_curve(beat_act: np.ndarray) -> np.ndarray | None:
     inside = (grid >= TEMPO_RANGE_BPM[0]) & (grid <= TEMPO_RANGE_BPM[1])
     centre = float(grid[inside][np.argmax(mean[inside])])
     return tempo_curve(TempoSalience(salience, valid, tempi.centres, len(beat_act)), centre)
+
+
+def beat_level(frames: np.ndarray, beat_act: np.ndarray) -> np.ndarray:
+    """The beats at the level the network marks: when every 2nd (or 3rd) tracked beat carries clearly more
+    activation than the others, the tempo path followed a subdivision, and only those beats are kept."""
+    while len(frames) >= 8:
+        peaks = _peaks_at(beat_act, frames)
+        best = None
+        for step in (2, 3):
+            means = [peaks[phase::step].mean() for phase in range(step)]
+            phase = int(np.argmax(means))
+            others = np.mean([m for k, m in enumerate(means) if k != phase])
+            if others < SUBDIVISION_RATIO * means[phase] and (
+                best is None or others / means[phase] < best[2]
+            ):
+                best = (step, phase, others / means[phase])
+        if best is None:
+            return frames
+        frames = frames[best[1] :: best[0]]
+    return frames
 
 
 def _snap_to_peaks(frames: np.ndarray, activation: np.ndarray) -> np.ndarray:

@@ -25,7 +25,10 @@ class FrontEnd(nn.Module):
             raise ValueError(f"frontend_kernel must be odd, got {cfg.frontend_kernel}")
         self.layers = nn.Sequential(
             nn.Conv1d(
-                cfg.n_bands, cfg.frontend_channels, cfg.frontend_kernel, padding=cfg.frontend_kernel // 2
+                cfg.input_channels,
+                cfg.frontend_channels,
+                cfg.frontend_kernel,
+                padding=cfg.frontend_kernel // 2,
             ),
             nn.ELU(),
             nn.Dropout1d(cfg.dropout),
@@ -34,8 +37,14 @@ class FrontEnd(nn.Module):
             nn.Dropout1d(cfg.dropout),
         )
 
+        self.flux = cfg.flux
+
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.layers(frames.transpose(1, 2))
+        x = frames.transpose(1, 2)
+        if self.flux:  # each band's rise since the previous frame (0 at the first)
+            rise = torch.relu(x[:, :, 1:] - x[:, :, :-1])
+            x = torch.cat([x, torch.nn.functional.pad(rise, (1, 0))], dim=1)
+        return self.layers(x)
 
 
 class ResidualBlock(nn.Module):

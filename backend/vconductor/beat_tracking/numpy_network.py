@@ -59,6 +59,10 @@ class NumpyBeatTCN:
 
     def _frontend(self, frames: np.ndarray) -> np.ndarray:
         w = self.w
+        if self.cfg.flux:  # each band's rise since the previous frame (0 at the first)
+            rise = np.zeros_like(frames)
+            np.maximum(frames[1:] - frames[:-1], 0, out=rise[1:])
+            frames = np.concatenate([frames, rise], axis=1)
         x = _elu(_conv1d(frames, w["frontend.layers.0.weight"], w["frontend.layers.0.bias"]))
         return _elu(_conv1d(x, w["frontend.layers.3.weight"], w["frontend.layers.3.bias"]))
 

@@ -31,6 +31,7 @@ class BeatTrainConfig(RunConfig):
     val_fraction: float = option(0.15, "share of the samples held out for validation, as whole works")
     max_stretch: float = option(1.3, "excerpts play up to this much faster or slower (1: no tempo change)")
     max_band_shift: int = option(3, "excerpts are transposed by up to this many mel bands (0: never)")
+    no_flux: bool = option(False, "feed the network the log-mel frames only, not also each band's rise")
     lr_decay: str = option(
         "cosine", "learning rate over the run: cosine (down to 5%% at the end) or constant"
     )

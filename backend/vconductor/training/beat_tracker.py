@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..beat_tracking import FRAME_RATE, beats_and_downbeats
+from ..beat_tracking import FRAME_RATE, BeatNetworkConfig, beats_and_downbeats
 from ..beat_tracking.network import BeatTCN
 from ..beat_tracking.numpy_network import export_npz
 from ..beat_tracking.torch_inference import array_activations
@@ -51,7 +51,7 @@ class BeatTrainer(StageTrainer):
         self.augment = ExcerptAugment(cfg.max_stretch, cfg.max_band_shift)
         self.start_loop_state(f"{cfg.data_root}: {len(self.train_set)} training samples")
         torch.manual_seed(cfg.seed)
-        self.net = BeatTCN().to(self.device)
+        self.net = BeatTCN(BeatNetworkConfig(flux=not cfg.no_flux)).to(self.device)
         self.model = wrap(self.net, ctx)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
 
