@@ -159,7 +159,9 @@ def _generate_file(
         prepared = prepare()
         try:
             with _progress_bar(audio_path.name, args.quiet) as progress:
-                motion = run(prepared, conductor, args.seed, progress, report=report)
+                motion = run(
+                    prepared, conductor, args.seed, progress, report=report, beat_lock=args.beat_lock
+                )
         finally:
             prepared.close()
         t0 = time.perf_counter()
@@ -295,6 +297,12 @@ def _add_generate(sub) -> None:
     )
     gen.add_argument(
         "--seed", type=int, default=0, help="the same seed gives the same motion; others vary it"
+    )
+    gen.add_argument(
+        "--beat-lock",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="move a learned model's gestures onto the tracked beats (auto: when the beats are confident)",
     )
     gen.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     gen.add_argument(

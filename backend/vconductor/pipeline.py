@@ -25,9 +25,10 @@ class ResultError(ValueError):
 
 @dataclass
 class JobReport:
-    """Wall-clock seconds per stage of a job, for --timings and benchmarks."""
+    """Wall-clock seconds per stage of a job, for --timings and benchmarks; what beat-locking did."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    beat_lock: dict | None = None  # beat_lock.beat_lock's account, when the motion was locked
 
 
 @dataclass
@@ -193,14 +194,22 @@ def run(
     progress: Progress | None = None,
     should_cancel=None,
     report: JobReport | None = None,
+    beat_lock: str = "auto",
 ) -> Motion:
     """The motion for prepared input; `report` receives the preparation's and the conductor's timings.
 
-    A result with non-finite values raises ResultError: no caller may write or return it.
+    A learned model's motion is beat-locked to the tracked beats (beat_lock.py) when `beat_lock` is "on", or
+    "auto" and the tracker is confident. A result with non-finite values raises ResultError: no caller may
+    write or return it.
     """
+    from . import beat_lock as lock
+
     report = report if report is not None else JobReport()
     report.seconds.update(prepared.seconds)
     keypoints = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds)
+    beats = prepared.beats
+    if conductor.needs == "mel" and beats is not None and lock.should_lock(beat_lock, beats.confidence):
+        keypoints, report.beat_lock = lock.beat_lock(keypoints, beats.beats_s)
     try:
         return Motion(keypoints, prepared.duration_s, conductor.model_id, seed, source=prepared.name)
     except MotionFileError as exc:

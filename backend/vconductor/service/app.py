@@ -113,6 +113,7 @@ class Service:
         finally:
             received.unlink(missing_ok=True)
         job = Job(model, options.seed, options.meter, audio, motion_frames(audio.num_samples, SAMPLE_RATE))
+        job.beat_lock = options.beat_lock
         try:
             self.worker.submit(job)
         except StoreFull as exc:

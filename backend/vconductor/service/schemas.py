@@ -36,6 +36,9 @@ class JobOptions(BaseModel):
     meter: Literal["2/4", "3/4", "4/4", "6/8"] | None = Field(
         None, description="metre for the procedural conductor (default: detected); learned models ignore it"
     )
+    beat_lock: Literal["auto", "on", "off"] = Field(
+        "auto", description="learned models: move the gestures onto the tracked beats (auto: when confident)"
+    )
     sample_rate: int | None = Field(
         None, ge=1000, le=768000, description="raw PCM only: samples per second per channel (required)"
     )

@@ -64,6 +64,7 @@ class Job:
     finished_at: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     prep: object = None  # the worker's Future of the prepared input
+    beat_lock: str = "auto"  # JobOptions.beat_lock
 
     def result_bytes(self) -> int:
         return self.motion.keypoints.nbytes if self.motion is not None else 0

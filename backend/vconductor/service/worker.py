@@ -165,7 +165,9 @@ class Worker:
                 job.message = message
 
             with cancellable(lambda: self._check_cancel(job)):  # the procedural conductor's steps
-                motion = run(prepared, conductor, job.seed, progress, job.cancel.is_set)
+                motion = run(
+                    prepared, conductor, job.seed, progress, job.cancel.is_set, beat_lock=job.beat_lock
+                )
             job.beats = prepared.beats
             del prepared
             self._check_cancel(job)
