@@ -6,7 +6,10 @@ rubato, no augmentation (`vconductor beats-data build --evaluation`; built into 
 Ground truth comes from each score's own bars. For each piece and method: beat F and downbeat F (librosa has no
 downbeats), then the means and the worst piece; the procedural conductor's right-wrist period against the true
 beat period (a match is within 8 %, or half or double) and its Beat Align Score; with --robust, the tracker's
-F after an MP3 round trip (64 kbit/s), added reverb (RT60 1.5 s) and noise 20 dB below the music.
+F after an MP3 round trip (64 kbit/s), added reverb (RT60 1.5 s) and noise 20 dB below the music. Then
+beat-locking (beat_lock.py) of the official model's output on ../shared/corpus: its Beat Align Score against
+the true beats before and after locking to our tracked beats, and the sync error (the test-split M2S-Net's
+motion features, official L1 definition, 10 s clips) between the locked and the unlocked motion.
 
     .venv/bin/python benchmarks/bench_beat_tracking.py [--renders DIR] [--works 14] [--robust]
 """
@@ -152,6 +155,27 @@ def main() -> None:
     )
     if args.robust:
         robustness(pieces(args.renders, args.works), args.renders / "degraded")
+    locking()
+
+
+def locking() -> None:
+    from vconductor.beat_lock import beat_lock
+    from vconductor.metrics import sync_error
+
+    encoder = SHARED / "reference" / "checkpoints" / "M2SNet_test_official_pretrained.pt"
+    print(
+        "\n| corpus piece | BAS official | BAS locked | sync error locked vs unlocked | pairs |\n|---|---|---|---|---|"
+    )
+    for audio in sorted(SHARED.glob("corpus/*.flac")):
+        motion = np.load(audio.with_suffix(".official.npz"))["motion"]
+        truth = np.asarray(json.loads(audio.with_suffix(".json").read_text())["beats_s"])
+        locked, info = beat_lock(motion, track_file(audio).beats_s)
+        clips = len(motion) // 300
+        sync = sync_error(motion[: clips * 300].reshape(clips, 300, 13, 2),
+                          locked[: clips * 300].reshape(clips, 300, 13, 2), encoder=str(encoder))  # fmt: skip
+        before = beat_align_score(motion_beats(motion), truth)
+        after = beat_align_score(motion_beats(locked), truth)
+        print(f"| {audio.stem} | {before:.3f} | {after:.3f} | {sync:.4f} | {info['pairs']} |")
 
 
 def robustness(found, folder: Path) -> None:

@@ -38,22 +38,29 @@ def generate_walls(model: str, runs: int, tmp: Path, fresh_numba: bool) -> list[
     return walls
 
 
-def analysis_seconds(piece: Path, runs: int) -> tuple[list[float], list[float]]:
-    """(decode seconds, analysis seconds) of each run, in this process (warm imports)."""
+def analysis_seconds(piece: Path, runs: int) -> dict[str, list[float]]:
+    """Seconds of each stage of each run, in this process (warm imports): decoding into the spectrogram, our
+    beat tracker (network + decoder), and the procedural conductor's analysis with each beat source."""
     from vconductor.audio import audio_spectrogram
+    from vconductor.beat_tracking.tracker import track_spectrogram
     from vconductor.conducting import analyze
 
-    decode, analysis = [], []
-    for _ in range(runs + 1):  # the first run warms imports and caches: not counted
+    stages: dict[str, list[float]] = {"decode": [], "tracker": [], "classic": [], "network": []}
+    for run in range(runs + 1):  # the first run warms imports and caches: not counted
         t0 = time.perf_counter()
         spectrogram = audio_spectrogram(piece)
         t1 = time.perf_counter()
-        analyze(spectrogram)
+        tracked = track_spectrogram(spectrogram)
         t2 = time.perf_counter()
+        analyze(spectrogram, beat_source="classic")
+        t3 = time.perf_counter()
+        analyze(spectrogram, beat_source="network", tracked=tracked)
+        t4 = time.perf_counter()
         spectrogram.close()
-        decode.append(t1 - t0)
-        analysis.append(t2 - t1)
-    return decode[1:], analysis[1:]
+        if run:
+            for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                stages[name].append(seconds)
+    return stages
 
 
 def main() -> None:
@@ -76,10 +83,12 @@ def main() -> None:
         ratio = statistics.median(first) / statistics.median(model)
         print(f"  first procedural run / learned: x{ratio:.2f} (goal: at most x1.5)")
         piece = long_piece(tmp / "ten-minutes.flac", 600.0, rate=22050)
-        decode, analysis = analysis_seconds(piece, args.runs)
+        stages = analysis_seconds(piece, args.runs)
         print("10 minutes of music, in one process:")
-        print(f"  decode + spectrogram: {describe(decode)}")
-        print(f"  analysis:             {describe(analysis)} (goal: well under 2 s)")
+        print(f"  decode + spectrogram:                {describe(stages['decode'])}")
+        print(f"  beat tracker (network + decoder):    {describe(stages['tracker'])} (goal: well under 2 s)")
+        print(f"  procedural analysis, classic beats:  {describe(stages['classic'])}")
+        print(f"  procedural analysis, tracker's beats: {describe(stages['network'])} (after the tracker)")
 
 
 if __name__ == "__main__":

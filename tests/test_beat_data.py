@@ -324,3 +324,45 @@ def _sample_jsons(folder):
 
 def _default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_an_evaluation_set_holds_only_held_out_works_in_the_fluid_r3_timbre_unaugmented(tmp_path):
+    if not FLUID_R3.is_file() or shutil.which("fluidsynth") is None:
+        pytest.skip(
+            "needs fluidsynth and Debian's fluid-soundfont-gm (the evaluation timbre, installed by .ci/run)"
+        )
+    out = tmp_path / "eval"
+    options = BuildOptions(
+        seed=0, max_seconds=15.0, max_windows=1, evaluation=True, work_ids=["bach/bwv253.mxl"]
+    )
+    manifest = build_dataset(out, options, progress=False)
+    (name,) = manifest["works"]["bach/bwv253.mxl"]["variants"]["0"]
+    record = json.loads((out / f"{name}.json").read_text())
+    assert "FluidR3" in record["soundfont"] and set(record["augmentation"]) <= {
+        "fluidsynth_reverb",
+        "fluidsynth_chorus",
+    }
+    assert manifest["evaluation"] is True and "never train" in manifest["held_out"]
+    with pytest.raises(BeatDataError, match="not a held-out work"):
+        build_dataset(
+            tmp_path / "e2", BuildOptions(evaluation=True, work_ids=["bach/bwv6.6.mxl"]), progress=False
+        )
+    with pytest.raises(BeatDataError, match="--evaluation"):  # a folder keeps what it was built as
+        build_dataset(
+            out, BuildOptions(seed=0, max_seconds=15.0, max_windows=1, work_ids=["bach/bwv6.6.mxl"])
+        )
+
+
+def test_click_tracks_are_labelled_metronomes_with_metre_changes(tmp_path):
+    from vconductor.beat_data.clicks import build_clicks
+
+    assert build_clicks(tmp_path, 6, seed=3) == 6 and build_clicks(tmp_path, 6, seed=3) == 0  # resumable
+    records = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("clicks__*.json"))]
+    lengths = set()
+    for record in records:
+        beats, downbeats = np.array(record["beats_s"]), np.array(record["downbeats_s"])
+        in_bar = np.array(record["beat_in_bar"])
+        assert np.all(np.diff(beats) > 0.25) and np.array_equal(beats[in_bar == 0], downbeats)
+        assert record["duration_s"] > beats[-1] and record["work"].startswith("clicks/")
+        lengths |= {bar[1] for bar in record["bars"]}
+    assert lengths <= {2, 3, 4} and len(lengths) >= 2

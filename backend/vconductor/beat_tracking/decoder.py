@@ -219,7 +219,10 @@ def bar_positions(
     `downbeat_ratio` (downbeat over beat activation, about the chance that it starts a bar) is the evidence."""
     lengths, positions = _bar_states(bar_lengths)
     p = np.clip(np.asarray(downbeat_ratio, np.float64), 0.02, 0.98)
-    log_emit = np.where(positions[None, :] == 0, np.log(p)[:, None], np.log1p(-p)[:, None])
+    # against the piece's own mean: a network unsure of every downbeat should not favour long bars
+    mean = float(np.clip(p.mean(), 0.05, 0.95))
+    down, other = np.log(p / mean), np.log((1 - p) / (1 - mean))
+    log_emit = np.where(positions[None, :] == 0, down[:, None], other[:, None])
     log_t = bar_transition(bar_lengths)
     score = log_emit[0] - np.log(len(lengths))  # any state first: a piece may start with a pickup
     back = np.zeros((len(p), len(lengths)), np.int16)
