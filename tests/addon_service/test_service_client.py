@@ -179,6 +179,16 @@ def test_refusals_quote_the_service(client):
     assert unknown.value.status == 404
     with pytest.raises(ServiceError, match="shape"):
         client.submit_pcm(np.zeros((2, 3, 4), np.float32), 22050)
+    with pytest.raises(ServiceError, match="beat_lock") as lock:
+        client.submit_pcm(music(1.0), 22050, model="procedural", beat_lock="sometimes")
+    assert lock.value.status == 422
+
+
+def test_the_job_beats_come_with_the_result(client, procedural_job):
+    beats = client.beats(procedural_job["handle"].id)
+    assert beats is not None and beats.duration_s == pytest.approx(4.0, abs=0.01)
+    assert np.all(np.diff(beats.beats_s) > 0) and len(beats.confidence) == len(beats.beats_s)
+    assert client.beats("0123456789abcdef") is None  # unknown or expired: no beats, no error
 
 
 def test_failed_job_quotes_its_error(client, home, monkeypatch, random_generator_file):

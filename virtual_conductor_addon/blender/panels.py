@@ -19,6 +19,7 @@ def draw_generation(layout, context) -> None:
     column.prop(settings, "armature", icon="ARMATURE_DATA")
     column.prop(settings, "model")
     column.prop(settings, "seed")
+    column.prop(settings, "beat_lock")
     column.prop(settings, "motion_size")
     column.prop(settings, "smoothing")
     column.prop(settings, "sway")

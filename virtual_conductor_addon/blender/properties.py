@@ -41,6 +41,21 @@ class VCONDUCTOR_PG_scene(bpy.types.PropertyGroup):
         search_options={"SUGGESTION"},  # free text stays allowed: the list is what the backend last said
     )
     seed: IntProperty(name="Seed", default=0, min=0, description="Different seeds give different takes")
+    beat_lock: EnumProperty(
+        name="Beat Lock",
+        items=[
+            (
+                "auto",
+                "Auto",
+                "Learned models: move the gestures onto the music's beats when the beats are clear",
+            ),
+            ("on", "On", "Learned models: always move the gestures onto the tracked beats"),
+            ("off", "Off", "Keep the learned model's own timing"),
+        ],
+        default="auto",
+        description="Lock a learned model's gestures to the beats the backend tracks (the procedural "
+        "conductor always conducts the beats)",
+    )
     motion_size: FloatProperty(
         name="Motion Size", default=1.0, min=0.1, max=3.0, soft_max=2.0, description="Scale of the gestures"
     )

@@ -89,6 +89,7 @@ def build_request(context) -> Request:
         sample_rate=SAMPLE_RATE,
         model=model,
         seed=settings.seed,
+        beat_lock=settings.beat_lock,
         frames=frames,
         armature_name=rig.name,
         bone_map=bone_map,

@@ -110,6 +110,7 @@ class ServiceClient:
         model: str | None = None,
         seed: int = 0,
         meter: str | None = None,
+        beat_lock: str | None = None,
     ) -> JobHandle:
         """POST /v1/jobs with float32 PCM as the raw body: (n,) mono or (n, channels) interleaved.
 
@@ -128,6 +129,8 @@ class ServiceClient:
             query["model"] = model
         if meter:
             query["meter"] = meter
+        if beat_lock:
+            query["beat_lock"] = beat_lock
         reply = self._call(
             "POST",
             "/v1/jobs",

@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -67,6 +67,7 @@ class GenerationRequest:
     sample_rate: int
     model: str | None
     seed: int
+    beat_lock: str = field(default="auto", kw_only=True)  # auto | on | off (the backend's beat_lock option)
 
 
 def is_loopback(url: str) -> bool:
@@ -282,7 +283,9 @@ class GenerationJob:
                 return
             self.message = "Sending audio"
             request = self.request
-            handle = client.submit_pcm(pcm, request.sample_rate, model=request.model, seed=request.seed)
+            handle = client.submit_pcm(
+                pcm, request.sample_rate, model=request.model, seed=request.seed, beat_lock=request.beat_lock
+            )
             del pcm  # a decoded file goes once nothing maps it
         self.job_id = handle.id
         final = client.wait(
