@@ -52,9 +52,9 @@ def analysis_seconds(piece: Path, runs: int) -> dict[str, list[float]]:
         t1 = time.perf_counter()
         tracked = track_spectrogram(spectrogram)
         t2 = time.perf_counter()
-        analyze(spectrogram, beat_source="classic")
+        analyze(spectrogram)
         t3 = time.perf_counter()
-        analyze(spectrogram, beat_source="network", tracked=tracked)
+        analyze(spectrogram, tracked=tracked)
         t4 = time.perf_counter()
         spectrogram.close()
         if run:

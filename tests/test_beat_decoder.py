@@ -127,3 +127,10 @@ def test_unusable_weights_files_are_one_line_errors(tmp_path):
     _rewrite(tmp_path / "ok.npz", tmp_path / "shape.npz", wrong_shape)
     with pytest.raises(WeightsError, match="do not fit"):
         load_npz(tmp_path / "shape.npz")
+
+
+def test_beats_are_increasing_apart_and_never_before_zero():
+    beats, in_bar = grid(120.0, [4] * 10, start=0.0)  # a beat on the very first frame
+    act = activations_for(np.r_[beats, beats[3] + 0.02], beats[in_bar == 0], beats[-1] + 2.0, noise=0.05)
+    tracked = decode(act)  # a second peak 20 ms after a beat: one beat, not two
+    assert tracked.beats_s[0] >= 0.0 and np.all(np.diff(tracked.beats_s) >= 0.1)

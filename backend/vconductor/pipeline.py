@@ -52,6 +52,11 @@ class PreparedInput:
             self.mel.spectrogram.close()
 
 
+# Which beats the procedural conductor follows: our tracker's ("tracker") or the tempogram analysis's
+# ("classic"). benchmarks/bench_beat_tracking.py measures both (docs/beat-tracker.md).
+CONDUCTED_BEATS = "tracker"
+
+
 def motion_frames(num_samples: int, sample_rate: int) -> int:
     """ceil(duration * 30) in exact integer arithmetic."""
     return -(-num_samples * FPS // sample_rate)
@@ -113,11 +118,10 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
         prepared.mel = official_features(spectrogram)
         prepared.seconds["features"] = perf_counter() - t0
     else:
-        from .conducting import DEFAULT_BEAT_SOURCE, analyze
+        from .conducting import analyze
 
-        prepared.analysis = analyze(
-            spectrogram, meter=meter, check=check, beat_source=DEFAULT_BEAT_SOURCE, tracked=tracked
-        )
+        conducted = tracked if CONDUCTED_BEATS == "tracker" else None
+        prepared.analysis = analyze(spectrogram, meter=meter, check=check, tracked=conducted)
         prepared.seconds["analysis"] = perf_counter() - t0
     return prepared
 

@@ -26,7 +26,8 @@ LEVEL_PERCENTILE = 99.5  # the activation's level: its strongest beats
 MIN_LEVEL = 0.01  # below this the network found no beats at all
 PRIOR_BPM, PRIOR_OCTAVES = 100.0, 1.0  # log-normal prior on the piece's beat tempo (librosa uses 120, 1)
 SUBDIVISION_RATIO = 0.5  # beats between the network's beats carry less than this share of their activation
-PEAK_RADIUS = 3  # frames either side of a beat searched for its activation peaks (35 ms)
+PEAK_RADIUS = 3
+MIN_GAP_FRAMES = 9  # beats are at least 0.1 s apart (600 BPM)  # frames either side of a beat searched for its activation peaks (35 ms)
 SILENT_BEAT = 0.1  # leading/trailing beats whose activation stays below this are dropped
 EXTEND_PEAK = 0.3  # a beat beyond the tracked ones needs this much activation
 TIGHTNESS = 200.0  # how strictly beats follow the tempo path (librosa's tightness, for 21.5 frames a beat)
@@ -79,7 +80,7 @@ def decode(activations: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS) 
         return TrackedBeats.empty()
     cancellation_point()
     frames = _trim_silent(track_beats(beat_act, bpm_frames, TIGHTNESS), beat_act)
-    frames = np.unique(_snap_to_peaks(_extend_ends(frames, beat_act, bpm_frames), beat_act))
+    frames = _spaced(_snap_to_peaks(_extend_ends(frames, beat_act, bpm_frames), beat_act))
     frames = beat_level(frames, beat_act)
     beat_peak = _peaks_at(beat_act, frames)
     if len(frames) < 2:
@@ -88,7 +89,7 @@ def decode(activations: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS) 
     downbeat_peak = _peaks_at(activations[:, 1], frames)
     ratio = downbeat_peak / np.maximum(_peaks_at(activations[:, 0], frames), 1e-4)
     in_bar, length = bar_positions(ratio, bar_lengths)
-    times = _refined(frames, beat_act) / FRAME_RATE
+    times = np.maximum(_refined(frames, beat_act), 0.0) / FRAME_RATE
     return TrackedBeats(times, in_bar, length, _beat_tempo(times), beat_peak.astype(np.float32))
 
 
@@ -127,6 +128,16 @@ def beat_level(frames: np.ndarray, beat_act: np.ndarray) -> np.ndarray:
             return frames
         frames = frames[best[1] :: best[0]]
     return frames
+
+
+def _spaced(frames: np.ndarray) -> np.ndarray:
+    """Increasing beat frames at least MIN_GAP_FRAMES apart (two beats snapped to one peak become one), so
+    the sub-frame refinement (at most half a frame each way) keeps them in order."""
+    kept: list[int] = []
+    for frame in np.sort(frames).tolist():
+        if not kept or frame - kept[-1] >= MIN_GAP_FRAMES:
+            kept.append(frame)
+    return np.asarray(kept, np.int64)
 
 
 def _snap_to_peaks(frames: np.ndarray, activation: np.ndarray) -> np.ndarray:

@@ -1,14 +1,12 @@
 """The conductor without a learned model: the music analysis (``analyze``) and the procedural conductor
 (``conduct``). docs/conducting.md describes how they work and which module holds what."""
 
-from .analysis import BEAT_SOURCES, DEFAULT_BEAT_SOURCE, analyze
+from .analysis import analyze
 from .music_analysis import METERS, MusicAnalysis
 from .procedural import conduct
 from .tuning import ConductorConfig
 
 __all__ = [
-    "BEAT_SOURCES",
-    "DEFAULT_BEAT_SOURCE",
     "METERS",
     "ConductorConfig",
     "MusicAnalysis",

@@ -15,11 +15,6 @@ from .music_analysis import METERS, MusicAnalysis
 from .phrases import phrase_starts
 from .tempo import TempoSalience, pick_tatum, tempogram
 
-BEAT_SOURCES = ("network", "classic")  # our trained tracker (beat_tracking), or the tempogram analysis below
-DEFAULT_BEAT_SOURCE = (
-    "classic"  # what conducts: benchmarks/bench_beat_tracking.py decides (docs/beat-tracker.md)
-)
-
 
 def analyze(
     audio,
@@ -27,7 +22,6 @@ def analyze(
     frame_rate: float = 30.0,
     progress=None,
     check=None,
-    beat_source: str = DEFAULT_BEAT_SOURCE,
     tracked=None,
 ) -> MusicAnalysis:
     """Analyse `audio` for conducting: the conducted beats, metre, tempo, and contours at `frame_rate`.
@@ -37,14 +31,10 @@ def analyze(
     per bar are then fixed and only the downbeat phase is found ("6/8" also fixes compound beats, conducted in
     six). `progress(fraction, message)`, when given, is called as the analysis goes; `check()`, when given, is
     called between blocks of work and may raise to stop it. Silence, noise or a held tone give no beats and
-    ``meter="4/4"``. `beat_source` "network" conducts `tracked`, the trained tracker's result for this audio
-    (a beat_tracking.TrackedBeats, which the caller computes: that package builds on this one); "classic" finds
-    the beats with the tempogram analysis below.
+    ``meter="4/4"``. With `tracked`, the trained tracker's result for this audio (a beat_tracking.TrackedBeats,
+    which the caller computes: that package builds on this one), its beats are conducted; without, the beats
+    come from the tempogram analysis below (the "classic" analysis, kept for comparison).
     """
-    if beat_source == "network" and tracked is None:
-        raise ValueError("beat_source 'network' needs the tracker's result: pass tracked=")
-    if beat_source not in BEAT_SOURCES:
-        raise ValueError(f"beat_source must be one of {BEAT_SOURCES}, got {beat_source!r}")
 
     if meter is not None and meter not in METERS:
         raise ValueError(f"meter must be one of {sorted(METERS)} or None, got {meter!r}")
@@ -58,7 +48,7 @@ def analyze(
             progress(fraction, message)
 
     with cancellable(check) if check is not None else nullcontext():
-        return _analyze(audio, meter, frame_rate, report, tracked if beat_source == "network" else None)
+        return _analyze(audio, meter, frame_rate, report, tracked)
 
 
 def _analyze(audio, meter: str | None, frame_rate: float, report, tracked) -> MusicAnalysis:
