@@ -23,6 +23,7 @@ OPERATIONS = [
     ("GET", "/v1/jobs/{job_id}"),
     ("GET", "/v1/jobs/{job_id}/result"),
     ("GET", "/v1/jobs/{job_id}/result.npz"),
+    ("GET", "/v1/jobs/{job_id}/beats"),
     ("DELETE", "/v1/jobs/{job_id}"),
 ]
 EXAMPLES = 100

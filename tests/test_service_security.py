@@ -119,7 +119,7 @@ def test_the_openapi_document_lists_these_refusals_on_every_route(server):
     """421 (Host) and 403 (Origin, token) can answer any route: clients generated from the schema expect them."""
     schema = server.client.get("/openapi.json").json()
     operations = [(m, path, op) for path, ops in schema["paths"].items() for m, op in ops.items()]
-    assert len(operations) == 7
+    assert len(operations) == 8
     for method, path, op in operations:
         for status in ("403", "421"):
             assert status in op["responses"], (method, path, status, sorted(op["responses"]))
