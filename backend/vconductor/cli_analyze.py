@@ -81,6 +81,7 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
     from .audio import AudioError, audio_spectrogram
     from .beat_tracking.numpy_network import WeightsError
     from .beat_tracking.tracker import beat_track, track_spectrogram
+    from .conducting.beats import tracker_bar_lengths
     from .contract import atomic_output
     from .contract_beats import beats_to_bytes
     from .pipeline import check_usable
@@ -90,7 +91,7 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
         spectrogram = audio_spectrogram(path)
         try:
             check_usable(spectrogram)
-            tracked = track_spectrogram(spectrogram, _bar_lengths(args.meter))
+            tracked = track_spectrogram(spectrogram, tracker_bar_lengths(args.meter))
             track = beat_track(tracked, spectrogram.duration_s, path.name)
         finally:
             spectrogram.close()
@@ -105,9 +106,3 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
         where = ", ".join(map(str, targets)) or "stdout"
         summary = f"{len(track.beats_s)} beats, {len(track.downbeats_s)} bars"
         print(f"{path.name}: {summary} -> {where} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
-
-
-def _bar_lengths(meter: str | None) -> tuple[int, ...]:
-    from .conducting.beats import tracker_bar_lengths
-
-    return tracker_bar_lengths(meter)

@@ -216,6 +216,8 @@ def _check_tools(options: BuildOptions) -> list[Path]:
     try:
         if options.evaluation:
             fonts = [Path(s).resolve() for s in options.soundfonts] or evaluation_soundfonts()
+            if missing := [str(f) for f in fonts if not f.is_file()]:
+                raise BeatDataError(f"{missing[0]}: soundfont not found")
         else:
             fonts = [check_training_soundfont(s) for s in options.soundfonts] or training_soundfonts()
     except RenderError as exc:
