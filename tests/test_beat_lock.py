@@ -78,7 +78,9 @@ def test_the_pipeline_locks_a_learned_model_and_never_the_procedural_one(random_
     finally:
         prepared.close()
     assert free.keypoints.shape == locked.keypoints.shape and report.beat_lock["pairs"] > 10
-    assert np.abs(free.keypoints - locked.keypoints).max() > 1e-3
+    # random weights move the joints only ~1% of the frame, so compare with the motion's own range
+    moved = np.abs(free.keypoints - locked.keypoints).max()
+    assert moved > 0.02 * np.ptp(free.keypoints, axis=0).max()
     before = beat_align_score(motion_beats(free.keypoints), prepared.beats.beats_s)
     after = beat_align_score(motion_beats(locked.keypoints), prepared.beats.beats_s)
     assert after > before
