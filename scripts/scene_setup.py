@@ -106,12 +106,12 @@ def workbench(scene, resolution) -> None:
     scene.render.engine = "BLENDER_WORKBENCH"
     shading = scene.display.shading
     shading.light = "STUDIO"
-    shading.color_type = "SINGLE"
-    shading.single_color = (0.8, 0.72, 0.6)
+    shading.color_type = "MATERIAL"  # the rig's clay body and its lighter baton
     shading.show_cavity = True
     shading.show_shadows = True
     scene.render.resolution_x, scene.render.resolution_y = resolution
     scene.render.resolution_percentage = 100
+    scene.render.dither_intensity = 0.0  # no noise: a far smaller PNG
 
 
 @contextlib.contextmanager
