@@ -119,11 +119,13 @@ RIGIFY_DEF_NAMES = {
 
 
 def conducting_keypoints(
-    seconds: float = 8.0, fps: float = 30.0, seed: int = 0, jitter: float = 0.0
+    seconds: float = 8.0, fps: float = 30.0, seed: int = 0, jitter: float = 0.0, arm_scale: float = 0.55
 ) -> np.ndarray:
     """(T, 13, 2) image-space keypoints (y down, shoulder width ~0.2) of a 4/4 beat pattern with a mirrored,
-    smaller left hand, head nods and turns, shoulder shrugs and hips drift. Arms reach nearly straight at
-    times, so the scale limit is exercised."""
+    smaller left hand, head nods and turns, shoulder shrugs and hips drift. Elbows and wrists are `arm_scale`
+    times a pattern whose arms reach nearly straight on a rig with arms as long as its shoulders are wide:
+    0.55 keeps every frame within reach of every test rig at natural size; 1 takes arms past the reach of
+    most (the saturation is exercised)."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * fps)) / fps
     beat = 2 * np.pi * t / 0.6
@@ -141,10 +143,10 @@ def conducting_keypoints(
         -1,
     )
     wrist_l = np.stack([0.15 - 0.05 * np.sin(bar), 0.14 - 0.04 * np.abs(np.cos(beat / 2))], -1)
-    kp[:, 10] = kp[:, 6] + wrist_r
-    kp[:, 9] = kp[:, 5] + wrist_l
-    kp[:, 8] = kp[:, 6] + np.stack([-0.12 + 0.03 * np.sin(bar), 0.11 + 0.02 * np.cos(beat)], -1)
-    kp[:, 7] = kp[:, 5] + np.stack([0.11 - 0.02 * np.sin(bar), 0.12 + 0.01 * np.cos(beat)], -1)
+    kp[:, 10] = kp[:, 6] + arm_scale * wrist_r
+    kp[:, 9] = kp[:, 5] + arm_scale * wrist_l
+    kp[:, 8] = kp[:, 6] + arm_scale * np.stack([-0.12 + 0.03 * np.sin(bar), 0.11 + 0.02 * np.cos(beat)], -1)
+    kp[:, 7] = kp[:, 5] + arm_scale * np.stack([0.11 - 0.02 * np.sin(bar), 0.12 + 0.01 * np.cos(beat)], -1)
     head = center + np.stack([0.01 * np.sin(0.4 * t), -0.1 + 0.005 * np.sin(beat)], -1)
     turn = 0.015 * np.sin(0.35 * t)
     kp[:, 0] = head + np.stack([turn, 0.01 + 0.005 * np.sin(beat)], -1)
@@ -192,11 +194,7 @@ def follow_error(keypoints: np.ndarray, times: np.ndarray, rig_points: dict[str,
     relative to their shoulder midpoint / median shoulder width, y flipped; the rig's projected (X, Z) joints
     relative to its projected shoulder midpoint; one least-squares scale for the clip. Returns the per-frame
     RMS residual over elbows and wrists in units of the rig's shoulder width."""
-    position = np.clip(times * 30.0, 0, len(keypoints) - 1)
-    lo = np.floor(position).astype(int)
-    hi = np.minimum(lo + 1, len(keypoints) - 1)
-    w = (position - lo)[:, None, None]
-    kp = keypoints[lo] * (1 - w) + keypoints[hi] * w
+    kp = _at_times(keypoints, times)
     width = np.median(np.linalg.norm(keypoints[:, 5] - keypoints[:, 6], axis=-1))
     kp_rel = (kp - 0.5 * (kp[:, 5:6] + kp[:, 6:7])) / width * np.array([1.0, -1.0])
     xz = {k: v[:, [0, 2]] for k, v in rig_points.items()}
@@ -207,6 +205,43 @@ def follow_error(keypoints: np.ndarray, times: np.ndarray, rig_points: dict[str,
     b = np.stack([xz[k] - rig_mid for k in joints], 1)
     scale = np.sum(a * b) / np.sum(a * a)
     return np.sqrt(np.mean(np.sum((b - scale * a) ** 2, axis=-1), axis=1)) / rig_width
+
+
+def wrist_amplitude_ratio(
+    keypoints: np.ndarray, times: np.ndarray, rig_points: dict[str, np.ndarray]
+) -> float:
+    """The rig's right-wrist amplitude over the keypoints', both in shoulder widths on the frontal plane:
+    amplitude = mean distance of the wrist (relative to the shoulder midpoint) from its mean."""
+    kp = _at_times(keypoints, times)
+    width = np.median(np.linalg.norm(keypoints[:, 5] - keypoints[:, 6], axis=-1))
+    kp_wrist = kp[:, 10] - 0.5 * (kp[:, 5] + kp[:, 6])
+    xz = {k: v[:, [0, 2]] for k, v in rig_points.items()}
+    rig_width = np.median(np.linalg.norm(xz["shoulder.L"] - xz["shoulder.R"], axis=-1))
+    rig_wrist = xz["wrist.R"] - 0.5 * (xz["shoulder.L"] + xz["shoulder.R"])
+
+    def amplitude(track, unit):
+        return np.mean(np.linalg.norm(track - track.mean(axis=0), axis=-1)) / unit
+
+    return float(amplitude(rig_wrist, rig_width) / amplitude(kp_wrist, width))
+
+
+def direction_steps(rig_points: dict[str, np.ndarray]) -> np.ndarray:
+    """Per key, the largest angle (degrees) any upper arm or forearm turns since the previous key."""
+    steps = []
+    for side in "LR":
+        for start, end in (("shoulder", "elbow"), ("elbow", "wrist")):
+            v = rig_points[f"{end}.{side}"] - rig_points[f"{start}.{side}"]
+            v = v / np.linalg.norm(v, axis=-1, keepdims=True)
+            steps.append(np.degrees(np.arccos(np.clip(np.sum(v[1:] * v[:-1], axis=-1), -1.0, 1.0))))
+    return np.max(steps, axis=0)
+
+
+def _at_times(keypoints: np.ndarray, times: np.ndarray) -> np.ndarray:
+    position = np.clip(times * 30.0, 0, len(keypoints) - 1)
+    lo = np.floor(position).astype(int)
+    hi = np.minimum(lo + 1, len(keypoints) - 1)
+    w = (position - lo)[:, None, None]
+    return keypoints[lo] * (1 - w) + keypoints[hi] * w
 
 
 def rig_cases() -> dict[str, RigRest]:

@@ -6,6 +6,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "ode_to_joy.ogg"
+CORPUS = REPO.parent / "shared" / "corpus"  # the learned model's outputs (tests/conftest.py: SHARED)
 ARM_BONES = ("upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R")
 
 

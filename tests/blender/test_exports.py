@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from .any_rig_scene import MIXAMO, ROLLS, RigCase, add_music, build_rig
-from .test_generate import _backend_keypoints
+from .test_generate import _backend_motion
 
 CASE = RigCase(MIXAMO, "mixamorig:", arm_angle_deg=40, rolls=ROLLS)
 
@@ -77,23 +77,27 @@ def read_keypoint_file(path) -> tuple[np.ndarray, dict]:
     )
     rows = [line.split(",") for line in lines[len(meta) + 1 :]]
     assert [int(r[0]) for r in rows] == list(range(len(rows)))
-    return np.array([[float(v) for v in r[2:]] for r in rows], np.float32).reshape(-1, 13, 2), meta
+    keypoints = [[float(v) for v in r[2:28]] for r in rows]  # any 3D columns follow the 2D ones
+    return np.array(keypoints, np.float32).reshape(-1, 13, 2), meta
 
 
-def backend_writes(backend_command: str, keypoints, duration_s: float, path) -> bytes | None:
+def backend_writes(backend_command: str, motion, duration_s: float, path) -> bytes | None:
     """The bytes the backend's own writer (motion_io.save_motion, behind `vconductor generate -o`) gives for
-    this motion, run in the backend's Python (the bpy 5.0 environment has no backend); None if unavailable."""
+    this motion (its 2D and any authored 3D), run in the backend's Python (the bpy 5.0 environment has no
+    backend); None if unavailable."""
     python = Path(backend_command).with_name("python")
     if not python.is_file():
         return None
-    np.save(path.with_suffix(".npy"), keypoints)
+    arrays = {"keypoints": motion.keypoints, "keypoints3d": motion.keypoints3d, "baton_tip": motion.baton_tip}
+    np.savez(path.with_suffix(".npz"), **{k: v for k, v in arrays.items() if v is not None})
     script = (
         "import sys, numpy as np; from vconductor.motion_io import Motion, save_motion; "
-        "save_motion(Motion(np.load(sys.argv[1]), float(sys.argv[2]), 'procedural', 0, "
-        "source='ode_to_joy.ogg'), sys.argv[3])"
+        "a = dict(np.load(sys.argv[1])); "
+        "save_motion(Motion(a.pop('keypoints'), float(sys.argv[2]), 'procedural', 0, "
+        "source='ode_to_joy.ogg', **a), sys.argv[3])"
     )
     done = subprocess.run(
-        [str(python), "-c", script, str(path.with_suffix(".npy")), repr(duration_s), str(path)],
+        [str(python), "-c", script, str(path.with_suffix(".npz")), repr(duration_s), str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -106,7 +110,8 @@ def test_keypoints_export_matches_the_backend_and_survives_save_and_reopen(
     bpy, started_backend, backend_command, tmp_path
 ):
     scene, strip, rig = generated(bpy)
-    expected = _backend_keypoints(bpy, strip, scene)
+    motion = _backend_motion(bpy, strip, scene)
+    expected = motion.keypoints
     take_name, rig_name = rig.animation_data.action.name, rig.name
     written = {}
     for suffix in (".json", ".csv"):
@@ -122,9 +127,7 @@ def test_keypoints_export_matches_the_backend_and_survives_save_and_reopen(
         )
         assert meta["num_frames"] == len(expected) and meta["duration_s"] == pytest.approx(3.0, abs=1.0 / 24)
         # the very bytes `vconductor generate -o` writes for the same motion
-        reference = backend_writes(
-            backend_command, expected, meta["duration_s"], tmp_path / f"backend{suffix}"
-        )
+        reference = backend_writes(backend_command, motion, meta["duration_s"], tmp_path / f"backend{suffix}")
         if reference is not None:
             assert path.read_bytes() == reference
         written[suffix] = path.read_bytes()

@@ -29,6 +29,11 @@ def _setup(bpy, fps: int, base: float, frame_start: int, trim_start: int, trim_e
 
 def _backend_keypoints(bpy, strip, scene) -> np.ndarray:
     """The backend's own keypoints for the same audio (what the rig must follow)."""
+    return _backend_motion(bpy, strip, scene).keypoints
+
+
+def _backend_motion(bpy, strip, scene):
+    """The backend's own motion for the same audio (keypoints and any authored 3D)."""
     from virtual_conductor_addon.blender import audio
     from virtual_conductor_addon.blender.backend import SESSION
 
@@ -38,7 +43,7 @@ def _backend_keypoints(bpy, strip, scene) -> np.ndarray:
     settings = scene.vconductor
     handle = client.submit_pcm(pcm, audio.SAMPLE_RATE, model="procedural", seed=settings.seed)
     client.wait(handle.id, poll_s=0.1, timeout_s=120)
-    return client.result(handle.id).keypoints
+    return client.result(handle.id)
 
 
 def _projection_errors(keypoints: np.ndarray, joints: dict, times_s: np.ndarray) -> np.ndarray:

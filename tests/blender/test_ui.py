@@ -89,18 +89,16 @@ class _WithLayout:
 
 
 def test_panel_settings_reach_the_motion_settings(bpy):
-    """What the panel shows is what the lifting gets: size, smoothing, sway and reach slack."""
+    """What the panel shows is what the lifting gets: size, smoothing and sway."""
     from virtual_conductor_addon.blender import panels, request
 
     scene = bpy.context.scene
     add_sound_strip(scene, EXAMPLE, frame_start=1)
     create_rig(bpy)
     settings = scene.vconductor
-    settings.motion_size, settings.smoothing, settings.sway, settings.reach_slack = 1.5, 0.1, 0.4, 0.02
+    settings.motion_size, settings.smoothing, settings.sway = 1.5, 0.1, 0.4
     layout = RecordingLayout()
     panels.draw_generation(layout, bpy.context)
-    assert {("prop", n) for n in ("motion_size", "smoothing", "sway", "reach_slack")} <= set(layout.log)
+    assert {("prop", n) for n in ("motion_size", "smoothing", "sway")} <= set(layout.log)
     lift = request.build_request(bpy.context).lift
-    assert (lift.size, lift.smoothing, lift.sway, lift.unreached) == pytest.approx(
-        (1.5, 0.1, 0.4, 0.02)
-    )  # float32
+    assert (lift.size, lift.smoothing, lift.sway) == pytest.approx((1.5, 0.1, 0.4))  # float32

@@ -112,8 +112,8 @@ def forget_job_on_load(*_args) -> None:
 
 
 def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = None):
-    """Turn the backend's keypoints into a new action on the armature (the audio's beats kept with it, for
-    markers). All checks happen before any change."""
+    """Turn the backend's keypoints into a new action on the armature (the arms from the motion's authored 3D
+    when it has some; the audio's beats kept with it, for markers). All checks happen before any change."""
     rig = bpy.data.objects.get(request.armature_name)
     if rig is None or rig.type != "ARMATURE":
         raise JobError(f"Armature '{request.armature_name}' no longer exists")
@@ -121,7 +121,12 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
     frame_numbers, times = key_frames(frames.start, frames.end, frames.fps, motion.duration_s)
     try:
         animation = animate_rig(
-            motion.keypoints, times, armature.rig_rest(rig), request.bone_map, request.lift
+            motion.keypoints,
+            times,
+            armature.rig_rest(rig),
+            request.bone_map,
+            request.lift,
+            keypoints3d=motion.keypoints3d,
         )
     except MotionError as exc:
         raise JobError(str(exc)) from exc

@@ -23,7 +23,6 @@ def draw_generation(layout, context) -> None:
     column.prop(settings, "motion_size")
     column.prop(settings, "smoothing")
     column.prop(settings, "sway")
-    column.prop(settings, "reach_slack")
     column.prop(settings, "use_frame_range")
     if settings.use_frame_range:
         row = column.row(align=True)

@@ -76,15 +76,6 @@ class VCONDUCTOR_PG_scene(bpy.types.PropertyGroup):
         description="Hips motion and spine lean from the generated hips and shoulders (0 = hips, spine and "
         "chest stay at rest)",
     )
-    reach_slack: FloatProperty(
-        name="Reach Slack",
-        default=0.0,
-        min=0.0,
-        max=0.2,
-        subtype="FACTOR",
-        description="Share of frames allowed past the rig's reach (softly limited) in exchange for bigger "
-        "gestures: 0 keeps every frame on target; 0.01 enlarges learned-model motion by about 10-20%",
-    )
     use_frame_range: BoolProperty(
         name="Custom Frame Range",
         default=False,

@@ -98,7 +98,6 @@ def build_request(context) -> Request:
             size=settings.motion_size,
             smoothing=settings.smoothing,
             sway=settings.sway,
-            unreached=settings.reach_slack,
         ),
         strip_name=strip.name,
         source=os.path.basename(bpy.path.abspath(strip.sound.filepath)) if strip.sound else "",

@@ -1,8 +1,9 @@
 """The backend's keypoints of a take, kept on the take's action so exports work after saving and reopening.
 
-Stored as custom properties of the action: the keypoints as zlib-compressed float32 bytes (exact; 10 minutes =
-18000 x 13 x 2 floats = 1.9 MB raw, ~1.7 MB stored, less after the .blend's own compression) and the
-backend's metadata as plain values. A take is an action carrying `vconductor_take`.
+Stored as custom properties of the action: the keypoints (and the authored 3D joints and baton tip, when the
+motion has them) as zlib-compressed float32 bytes (exact; 10 minutes = 18000 x 13 x 2 floats = 1.9 MB raw,
+~1.7 MB stored, less after the .blend's own compression) and the backend's metadata as plain values. A take is
+an action carrying `vconductor_take`.
 """
 
 import json
@@ -15,6 +16,8 @@ from ..contract_beats import BeatsFileError, BeatTrack, beats_from_document
 
 TAKE_KEY = "vconductor_take"  # {"fps", "duration_s", "model", "seed", "source", "frame_start", "scene_fps"}
 KEYPOINTS_KEY = "vconductor_keypoints"  # bytes: zlib(float32 (T, 13, 2), C order)
+KEYPOINTS3D_KEY = "vconductor_keypoints3d"  # bytes: zlib(float32 (T, 13, 3)), only when the motion has them
+BATON_KEY = "vconductor_baton_tip"  # bytes: zlib(float32 (T, 3)), only when the motion has it
 BEATS_KEY = "vconductor_beats"  # str: the backend's beats document (contract.BeatTrack.to_document) as JSON
 
 
@@ -29,7 +32,15 @@ def store_take(
     scene (the take's key timing)."""
     if beats is not None:
         action[BEATS_KEY] = json.dumps(beats.to_document())
-    action[KEYPOINTS_KEY] = zlib.compress(np.ascontiguousarray(take.keypoints, np.float32).tobytes(), 6)
+    for key, array in (
+        (KEYPOINTS_KEY, take.keypoints),
+        (KEYPOINTS3D_KEY, take.keypoints3d),
+        (BATON_KEY, take.baton_tip),
+    ):
+        if array is not None:
+            action[key] = _packed(array)
+        elif key in action:
+            del action[key]
     action[TAKE_KEY] = {
         "fps": int(take.fps),
         "duration_s": float(take.duration_s),
@@ -47,18 +58,30 @@ def take_keypoints(action) -> Motion | None:
         return None
     meta = action[TAKE_KEY]
     try:
-        raw = zlib.decompress(bytes(action[KEYPOINTS_KEY]))
-        keypoints = np.frombuffer(raw, dtype=np.float32).reshape(-1, NUM_JOINTS, 2)
         return Motion(
-            keypoints=keypoints.copy(),
+            keypoints=_unpacked(action, KEYPOINTS_KEY, (NUM_JOINTS, 2)),
             duration_s=float(meta["duration_s"]),
             model=str(meta["model"]),
             seed=int(meta["seed"]),
             fps=int(meta["fps"]),
             source=str(meta.get("source", "")),
+            keypoints3d=_unpacked(action, KEYPOINTS3D_KEY, (NUM_JOINTS, 3)),
+            baton_tip=_unpacked(action, BATON_KEY, (3,)),
         )
     except (zlib.error, ValueError, KeyError, TypeError):
         return None
+
+
+def _packed(array: np.ndarray) -> bytes:
+    return zlib.compress(np.ascontiguousarray(array, np.float32).tobytes(), 6)
+
+
+def _unpacked(action, key: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The stored array of that key (frames, *shape), or None when the take has none."""
+    if key not in action:
+        return None
+    raw = zlib.decompress(bytes(action[key]))
+    return np.frombuffer(raw, dtype=np.float32).reshape(-1, *shape).copy()
 
 
 def take_beats(action) -> tuple[BeatTrack, float, float] | None:

@@ -2,8 +2,9 @@
 
 Pure numpy + stdlib (Blender ships numpy, not scipy), no bpy: importable and tested without Blender.
 Flow (pipeline.animate_rig): keypoints.py (validate, repair, normalise) -> smoothing.py (zero phase, bounded)
--> retime.py (scene frames <-> audio time) -> body_signals.py (head, shoulders, torso angles) and lifting.py
-(2D -> 3D elbow/wrist targets in the rig's proportions) -> posing.py (numpy forward kinematics with Blender's
+-> retime.py (scene frames <-> audio time) -> body_signals.py (head, shoulders, torso angles) and the arms:
+authored 3D bone directions when the motion has them, else lifting.py (2D -> 3D elbows and wrists at the rig's
+natural size; docs/architecture.md, "Lifting motion onto a rig") -> posing.py (numpy forward kinematics with Blender's
 pose maths; aim bones at targets). rig.py / rig_geometry.py describe the armature, bone_map.py what its bones
 mean (presets in ../presets/*.json), rotations.py the quaternion and Euler maths.
 """

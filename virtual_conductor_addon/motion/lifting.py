@@ -1,11 +1,5 @@
-"""2D keypoints -> 3D joint targets on the rig's frontal plane, in the rig's own proportions.
-
-Elbows and wrists are placed at  shoulder midpoint + scale * keypoint offset  on the frontal plane (left, up),
-with the depth that keeps each bone its own length, hands in front of the body:
-elbow depth = sqrt(L_upper^2 - l^2) in front of the shoulder (l = projected shoulder->elbow distance), the
-wrist likewise in front of the elbow. One scale for the whole clip: the rig's shoulder width, reduced where
-the keypoint arm reaches further than the rig's arm could (so no frame needs clamping).
-"""
+"""2D keypoints -> 3D elbow and wrist positions on the rig, at the rig's natural size (docs/architecture.md,
+"Lifting motion onto a rig"). Body coordinates are (left, back, up); the frontal plane is (left, up)."""
 
 from __future__ import annotations
 
@@ -14,31 +8,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import MotionError
+from .rotations import normalize
+from .smoothing import gaussian_smooth
 
-REACH = 0.95  # projected arm length may use this fraction of the bone: keeps the depth away from sqrt's cusp
-LIMIT = 0.999  # beyond REACH (only on infeasible frames) the projected length saturates smoothly to this
+REACH = 0.95  # projected lengths up to this fraction of the bone are kept exactly ...
+LIMIT = 0.999  # ... longer ones (only frames past the rig's reach) saturate smoothly towards this fraction
+TOUCH = 0.25  # a bone whose depth is under this fraction of its length may change sides of the frontal plane
+BEHIND_COST = {"upper": 1.0, "fore": 20.0}  # per frame, per bone length of depth behind: hands stay in front
+DEPTH_SIGMA = 1.5  # key frames: depth near the frontal plane is smoothed this much (it moves fastest there)
+ALTERNATIONS = 6  # soft projections of an out-of-reach elbow onto the discs the two bones reach
+BEND_COST = 50.0  # per (bone length per frame^2)^2 of depth acceleration where a bone meets the frontal plane
 
 
 @dataclass
 class LiftConfig:
     """size scales the gestures about their clip median (1 = as generated); smoothing 0..1 (0 = off) is
     zero-phase and keeps each joint within 8% * smoothing of a shoulder width of the keypoints; sway 0..1 adds
-    hips motion and spine lean from the keypoint hips/shoulders (0 leaves hips, spine and chest alone);
-    see `choose_scale` for `unreached`."""
+    hips motion and spine lean from the keypoint hips/shoulders (0 leaves hips, spine and chest alone)."""
 
     size: float = 1.0
     smoothing: float = 0.3
     sway: float = 0.0
-    # Fraction of elbow frames the clip scale may give up (soft-clamped, off target) for larger gestures.
-    unreached: float = 0.0
 
     def validate(self) -> None:
-        for name, low, high in (
-            ("size", 0.0, 3.0),
-            ("smoothing", 0.0, 1.0),
-            ("sway", 0.0, 1.0),
-            ("unreached", 0.0, 0.2),
-        ):
+        for name, low, high in (("size", 0.0, 3.0), ("smoothing", 0.0, 1.0), ("sway", 0.0, 1.0)):
             value = getattr(self, name)
             if not (np.isfinite(value) and low <= value <= high) or (name == "size" and value == 0):
                 raise MotionError(
@@ -55,67 +48,81 @@ class LiftConfig:
         return 0.08 * self.smoothing
 
 
-def choose_scale(
-    natural: float,
-    shoulders: dict[str, np.ndarray],
-    elbows: dict[str, np.ndarray],
-    wrists: dict[str, np.ndarray],
-    upper_lengths: dict[str, float],
-    fore_lengths: dict[str, float],
-    unreached: float = 0.0,
-) -> float:
-    """One scale for the clip: the largest s <= natural that reaches the most elbow targets (all of them on any
-    rig whose upper arm is longer than half its shoulder width), every wrist target always reachable.
-
-    shoulders: side -> (F,2) posed shoulder relative to the posed shoulder midpoint (rig units, frontal plane);
-    elbows/wrists: side -> (F,2) keypoint offsets from the shoulder midpoint (keypoint shoulder widths).
-    Elbow: |s*v - h| <= REACH * L_upper gives per frame an interval of s (a quadratic in s).
-    Wrist: s * |v_wrist - v_elbow| <= REACH * L_fore.
-    unreached > 0 trades that fraction of elbow and of wrist frames (soft-clamped, off target) for a larger
-    scale: a frame turned sideways with an elbow across the chest, or one overlong generated forearm, otherwise
-    shrinks the gestures of the whole clip.
-    """
-    cap = float(natural)
-    intervals = []
-    for side in shoulders:
-        forearm = float(np.quantile(np.linalg.norm(wrists[side] - elbows[side], axis=-1), 1.0 - unreached))
-        if forearm > 1e-12:
-            cap = min(cap, REACH * fore_lengths[side] / forearm)
-        intervals.append(_elbow_intervals(elbows[side], shoulders[side], REACH * upper_lengths[side]))
-    candidates = np.concatenate([[cap]] + [high[high < cap] for _, high in intervals])
-    reached = np.zeros(len(candidates))
-    for low, high in intervals:
-        reached += np.searchsorted(np.sort(low), candidates, "right") - np.searchsorted(
-            np.sort(high), candidates, "left"
-        )
-    allowed = np.floor(unreached * sum(len(low) for low, _ in intervals))
-    best = candidates[reached >= reached.max() - allowed]
-    return float(best.max())
-
-
-def _elbow_intervals(v: np.ndarray, h: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame [low, high] of scales s with |s*v - h| <= reach ([inf, inf] where none)."""
-    a = np.sum(v * v, axis=-1)
-    b = np.sum(v * h, axis=-1)
-    c = np.sum(h * h, axis=-1) - reach**2
-    disc = b * b - a * c
-    root = np.sqrt(np.maximum(disc, 0.0))
-    safe_a = np.maximum(a, 1e-12)
-    low, high = np.maximum((b - root) / safe_a, 0.0), (b + root) / safe_a
-    still = a <= 1e-12  # target at the shoulder midpoint whatever the scale
-    low, high = np.where(still, 0.0, low), np.where(still, np.inf, high)
-    infeasible = np.where(still, c > 0, (disc < 0) | (high <= 0))
-    return np.where(infeasible, np.inf, low), np.where(infeasible, np.inf, high)
-
-
-def place_in_front(origin: np.ndarray, origin_depth: np.ndarray, target: np.ndarray, length: float):
-    """Put a joint `length` away from `origin` (frontal-plane (F,2) + depth (F,)), at `target` on the plane
-    where reachable, in front (smaller back-coordinate). Returns (plane position (F,2), depth (F,))."""
-    offset = target - origin
-    dist = np.linalg.norm(offset, axis=-1)
+def soft_reach(distance: np.ndarray, length: float) -> np.ndarray:
+    """The projected bone length for a target `distance` away: the distance itself up to REACH * length, then
+    a smooth (C1) saturation towards LIMIT * length. Only frames past the knee are changed."""
     knee, limit = REACH * length, LIMIT * length
-    over = np.maximum(dist - knee, 0.0)
-    projected = np.where(dist > knee, knee + (limit - knee) * np.tanh(over / (limit - knee)), dist)
-    plane = origin + offset * (projected / np.maximum(dist, 1e-12))[:, None]
-    depth = origin_depth - np.sqrt(np.maximum(length * length - projected * projected, 0.0))
-    return plane, depth
+    over = np.maximum(distance - knee, 0.0)
+    return np.where(distance > knee, knee + (limit - knee) * np.tanh(over / (limit - knee)), distance)
+
+
+def place_arm(
+    shoulder: np.ndarray, elbow_target: np.ndarray, wrist_target: np.ndarray, upper: float, fore: float
+):
+    """Elbow and wrist (F, 3 body coordinates each) of an arm from `shoulder` (F, 3) with bones `upper` and
+    `fore` long, whose projections on the frontal plane are at the targets (F, 2: left, up) where the rig can
+    reach, the wrist first: out of reach, the wrist saturates towards the shoulder and the elbow moves towards the
+    nearest point from which both bones still reach (alternating soft projections onto the two discs)."""
+    origin = shoulder[:, [0, 2]]
+    wrist = origin + _soft_toward(wrist_target - origin, upper + fore)
+    elbow = elbow_target
+    for _ in range(ALTERNATIONS):
+        elbow = wrist + _soft_toward(origin + _soft_toward(elbow - origin, upper) - wrist, fore)
+    elbow3 = _lift(shoulder, elbow, upper, "upper")
+    return elbow3, _lift(elbow3, wrist, fore, "fore")
+
+
+def _soft_toward(offset: np.ndarray, length: float) -> np.ndarray:
+    """`offset` (F, 2) shortened by soft_reach to fit a bone `length` long."""
+    distance = np.linalg.norm(offset, axis=-1)
+    return offset * (soft_reach(distance, length) / np.maximum(distance, 1e-12))[:, None]
+
+
+def _lift(origin: np.ndarray, target: np.ndarray, length: float, bone: str) -> np.ndarray:
+    """The far end (F, 3) of a bone `length` long from `origin` (F, 3) whose projection points at `target`
+    (F, 2), with the depth its foreshortening implies, on the side of the frontal plane `depth_signs` picks.
+    Near the plane, where the depth moves fastest, it is smoothed over DEPTH_SIGMA frames (elsewhere the
+    projection is exact). `bone` ("upper" or "fore") picks the behind cost."""
+    offset = _soft_toward(target - origin[:, [0, 2]], length)
+    projected = np.linalg.norm(offset, axis=-1)
+    depth = np.sqrt(np.maximum(length * length - projected * projected, 0.0))
+    forward = depth_signs(depth / length, BEHIND_COST[bone]) * depth
+    near_plane = np.clip(1.0 - depth / (TOUCH * length), 0.0, 1.0)  # 1 at the plane, 0 from TOUCH on
+    forward += near_plane * (gaussian_smooth(forward, DEPTH_SIGMA) - forward)
+    return origin + length * normalize(np.stack([offset[:, 0], -forward, offset[:, 1]], axis=-1))
+
+
+def depth_signs(depth: np.ndarray, behind_cost: float) -> np.ndarray:
+    """+1 (in front) or -1 (behind) per frame for a bone whose depth magnitudes are `depth` (in bone lengths).
+
+    The side may change only at a touch: a run of frames with depth < TOUCH, switching after its shallowest
+    frame. Sides are chosen for the stretches between touches by dynamic programming over the stretches: being
+    behind costs behind_cost per frame and bone length of depth; a touch costs BEND_COST * (depth
+    acceleration)^2 for the sides on each side of it (a bone swung through the plane crosses, one that turns
+    back at the plane stays)."""
+    frames = len(depth)
+    near = depth < TOUCH
+    starts = np.flatnonzero(near & ~np.concatenate([[False], near[:-1]]))
+    ends = np.flatnonzero(near & ~np.concatenate([near[1:], [False]]))
+    switch = np.array(
+        [s + int(np.argmin(depth[s : e + 1])) for s, e in zip(starts, ends, strict=True)], dtype=int
+    )
+    switch = switch[(switch > 0) & (switch < frames - 1)]
+    if switch.size == 0:
+        return np.ones(frames)
+    bounds = np.concatenate([[0], switch + 1, [frames]])
+    behind = behind_cost * np.add.reduceat(depth, bounds[:-1])
+    cost = np.array([0.0, behind[0]])  # best total so far ending in front / behind
+    choice = np.zeros((len(switch), 2), dtype=int)  # previous side (0 front, 1 behind) of each best total
+    for k, g in enumerate(switch):
+        before, at, after = depth[g - 1], depth[g], depth[g + 1]
+        stay = BEND_COST * (before - 2.0 * at + after) ** 2
+        cross = BEND_COST * (before - 2.0 * at - after) ** 2
+        step = cost[:, None] + np.array([[stay, cross], [cross, stay]])  # [previous side, next side]
+        choice[k] = np.argmin(step, axis=0)
+        cost = step[choice[k], [0, 1]] + np.array([0.0, behind[k + 1]])
+    sides = np.empty(len(bounds) - 1, dtype=int)
+    sides[-1] = int(np.argmin(cost))
+    for k in range(len(switch) - 1, -1, -1):
+        sides[k] = choice[k, sides[k + 1]]
+    return np.repeat(1.0 - 2.0 * sides, np.diff(bounds))

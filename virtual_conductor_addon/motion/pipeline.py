@@ -19,13 +19,13 @@ from ..contract import (
 from .body_signals import body_signals
 from .bone_map import BoneMap
 from .errors import MotionError
-from .keypoints import check_keypoints, to_frontal_plane
-from .lifting import LiftConfig, choose_scale, place_in_front
+from .keypoints import check_keypoints, shoulder_width, to_body_frame, to_frontal_plane
+from .lifting import LiftConfig, place_arm
 from .posing import PoseSolver
 from .retime import key_frames, sample_at
 from .rig import RigRest
 from .rig_geometry import SIDES, RigGeometry, rig_geometry
-from .rotations import make_continuous
+from .rotations import make_continuous, normalize
 from .smoothing import gaussian_smooth, smooth_within
 
 __all__ = ["MotionError", "RigAnimation", "animate_rig", "key_frames"]
@@ -39,15 +39,22 @@ class RigAnimation:
     rotations: dict[str, np.ndarray]  # rig bone -> (F, 4) float32 w, x, y, z: pose_bone.rotation_quaternion
     locations: dict[str, np.ndarray]  # rig bone -> (F, 3) pose_bone.location (the hips bone, only with sway)
     targets: np.ndarray  # (F, 13, 3) armature-space joint targets (diagnostics)
-    scale: float = 0.0  # rig units per keypoint shoulder width actually used
+    scale: float = 0.0  # rig units per keypoint shoulder width (the rig's shoulder width)
     notes: list[str] = field(default_factory=list)  # mapping problems that were worked around
 
 
 def animate_rig(
-    keypoints, times_s, rig: RigRest, bone_map: BoneMap, config: LiftConfig | None = None
+    keypoints,
+    times_s,
+    rig: RigRest,
+    bone_map: BoneMap,
+    config: LiftConfig | None = None,
+    keypoints3d=None,
 ) -> RigAnimation:
     """Pose rotations (local, relative to each bone's own rest pose) that make the rig's elbows and wrists
     follow the keypoints (T, 13, 2) at 30 fps, sampled at `times_s` (audio seconds, see key_frames).
+    With `keypoints3d` (T, 13, 3, the authored body frame of docs/motion-files.md) the arms take the authored
+    bone directions; without, they are lifted from the 2D (lifting.py).
     Only bones the motion drives are returned: arms, mapped shoulders, neck and head; hips/spine/chest with
     sway > 0. Raises MotionError with a one-line message for unusable keypoints, rigs or maps."""
     config = config or LiftConfig()
@@ -56,27 +63,49 @@ def animate_rig(
     if times.size == 0 or not np.all(np.isfinite(times)):
         raise MotionError("No finite key times to sample the motion at.")
     geometry = rig_geometry(rig, bone_map)
-    rel, mid = _prepared_keypoints(keypoints, config)
+    kp = check_keypoints(keypoints)
+    rel, mid = _prepared_keypoints(kp, config)
     rel, mid = sample_at(rel, times, FPS), sample_at(mid, times, FPS)
+    rel3d = (
+        None if keypoints3d is None else sample_at(_prepared_keypoints3d(kp, keypoints3d, config), times, FPS)
+    )
     solver = PoseSolver(rig, len(times))
     _pose_torso(solver, geometry, rel, mid, config)
-    targets, scale = _pose_arms(solver, geometry, rel, config)
+    targets = _pose_arms(solver, geometry, rel, rel3d)
     rotations = {name: make_continuous(q).astype(np.float32) for name, q in solver.quaternions().items()}
     locations = {name: loc.astype(np.float32) for name, loc in solver.locations.items()}
-    return RigAnimation(rotations, locations, targets.astype(np.float32), scale, geometry.notes)
+    return RigAnimation(
+        rotations, locations, targets.astype(np.float32), geometry.shoulder_width, geometry.notes
+    )
 
 
-def _prepared_keypoints(keypoints, config: LiftConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Valid, frontal-plane, smoothed keypoints with the gesture size applied (still at 30 fps)."""
-    rel, mid = to_frontal_plane(check_keypoints(keypoints))
+def _prepared_keypoints(kp: np.ndarray, config: LiftConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Frontal-plane, smoothed keypoints with the gesture size applied (still at 30 fps)."""
+    rel, mid = to_frontal_plane(kp)
+    return _smoothed_and_sized(rel, config), gaussian_smooth(mid, config.smoothing_sigma_frames)
+
+
+def _prepared_keypoints3d(kp: np.ndarray, keypoints3d, config: LiftConfig) -> np.ndarray:
+    """Authored 3D keypoints in body coordinates relative to the shoulder midpoint (keypoint shoulder widths),
+    smoothed and sized as the 2D."""
+    kp3d = check_keypoints(keypoints3d, dims=3, name="3D keypoints")
+    if len(kp3d) != len(kp):
+        raise MotionError(f"3D keypoints have {len(kp3d)} frames; the keypoints have {len(kp)}.")
+    rel3d, _ = to_body_frame(kp3d, shoulder_width(kp))
+    return _smoothed_and_sized(rel3d, config)
+
+
+def _smoothed_and_sized(rel: np.ndarray, config: LiftConfig) -> np.ndarray:
+    """Arms smoothed within the tolerance and scaled by `size` about their clip median; the rest (head,
+    shoulders and hips only feed clamped, relative signals or bone origins) Gaussian-smoothed."""
     sigma = config.smoothing_sigma_frames
     arms = smooth_within(rel[:, ARM_JOINTS], sigma, config.smoothing_tolerance)
-    rel = gaussian_smooth(rel, sigma)  # head, shoulders and hips only feed clamped, relative signals
+    rel = gaussian_smooth(rel, sigma)
     rel[:, ARM_JOINTS] = arms
     if config.size != 1.0:
         median = np.median(arms, axis=0)
         rel[:, ARM_JOINTS] = median + config.size * (arms - median)
-    return rel, gaussian_smooth(mid, sigma)
+    return rel
 
 
 def _pose_torso(solver: PoseSolver, geo: RigGeometry, rel, mid, config: LiftConfig) -> None:
@@ -105,40 +134,38 @@ def _pose_torso(solver: PoseSolver, geo: RigGeometry, rel, mid, config: LiftConf
             solver.aim(arm.shoulder_bone, arm.shoulder, raised)
 
 
-def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, config: LiftConfig) -> tuple[np.ndarray, float]:
-    """Aim upper arms and forearms at their targets; returns the (F, 13, 3) armature-space targets and scale."""
+def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, rel3d) -> np.ndarray:
+    """Aim upper arms and forearms at their targets; returns the (F, 13, 3) armature-space targets.
+    Positions are the rig's shoulder midpoint + its shoulder width * the keypoints' offsets (face and hips on
+    the shoulders' plane without 3D); elbows and wrists keep the rig's bone lengths."""
     shoulders = {
         side: geo.to_body(solver.point(geo.arms[side].upper_arm, geo.arms[side].shoulder)) for side in SIDES
     }
     mid = 0.5 * (shoulders["L"] + shoulders["R"])
-    plane = [0, 2]  # (left, up) columns of body coordinates
-    scale = choose_scale(
-        geo.shoulder_width,
-        {s: shoulders[s][:, plane] - mid[:, plane] for s in SIDES},
-        {s: rel[:, SIDE_ARM_JOINTS[s][0]] for s in SIDES},
-        {s: rel[:, SIDE_ARM_JOINTS[s][1]] for s in SIDES},
-        {s: geo.arms[s].upper_length for s in SIDES},
-        {s: geo.arms[s].fore_length for s in SIDES},
-        config.unreached,
-    )
-    body_targets = mid[:, None, :] + np.insert(
-        scale * rel, 1, 0.0, axis=-1
-    )  # face and hips on the shoulders' plane
+    scale = geo.shoulder_width
+    body_targets = mid[:, None, :] + scale * (np.insert(rel, 1, 0.0, axis=-1) if rel3d is None else rel3d)
     for side in SIDES:
         arm, (elbow_index, wrist_index) = geo.arms[side], SIDE_ARM_JOINTS[side]
         shoulder = shoulders[side]
-        elbow_plane, elbow_depth = place_in_front(
-            shoulder[:, plane], shoulder[:, 1], mid[:, plane] + scale * rel[:, elbow_index], arm.upper_length
-        )
-        wrist_plane, wrist_depth = place_in_front(
-            elbow_plane, elbow_depth, mid[:, plane] + scale * rel[:, wrist_index], arm.fore_length
-        )
+        if rel3d is None:
+            plane_target = mid[:, None, [0, 2]] + scale * rel
+            elbow, wrist = place_arm(
+                shoulder,
+                plane_target[:, elbow_index],
+                plane_target[:, wrist_index],
+                arm.upper_length,
+                arm.fore_length,
+            )
+        else:
+            upper = rel3d[:, elbow_index] - rel3d[:, SIDE_SHOULDER_JOINT[side]]
+            fore = rel3d[:, wrist_index] - rel3d[:, elbow_index]
+            if min(np.linalg.norm(upper, axis=-1).min(), np.linalg.norm(fore, axis=-1).min()) < 1e-6:
+                raise MotionError("3D keypoints put an elbow on its shoulder or a wrist on its elbow.")
+            elbow = shoulder + arm.upper_length * normalize(upper)
+            wrist = elbow + arm.fore_length * normalize(fore)
         body_targets[:, SIDE_SHOULDER_JOINT[side]] = shoulder
-        for index, flat, depth in (
-            (elbow_index, elbow_plane, elbow_depth),
-            (wrist_index, wrist_plane, wrist_depth),
-        ):
-            body_targets[:, index] = np.stack([flat[:, 0], depth, flat[:, 1]], axis=-1)
-        solver.aim(arm.upper_arm, arm.elbow, geo.to_armature(body_targets[:, elbow_index]))
-        solver.aim(arm.forearm, arm.wrist, geo.to_armature(body_targets[:, wrist_index]))
-    return geo.to_armature(body_targets), scale
+        body_targets[:, elbow_index], body_targets[:, wrist_index] = elbow, wrist
+        forward = -geo.axes[:, 1]
+        solver.aim(arm.upper_arm, arm.elbow, geo.to_armature(elbow), via=forward)
+        solver.aim(arm.forearm, arm.wrist, geo.to_armature(wrist), via=forward)
+    return geo.to_armature(body_targets)

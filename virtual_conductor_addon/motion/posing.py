@@ -71,14 +71,29 @@ class PoseSolver:
         self.locations[name] = _apply(np.swapaxes(rot, -1, -2), armature_offset)
         self._forget(name)
 
-    def aim(self, name: str, rest_point: np.ndarray, target: np.ndarray) -> None:
-        """Rotate `name` by the shortest swing that points its rest point (e.g. the elbow for the upper arm)
-        from the bone head towards `target` (F, 3). The swing is exact wherever target != -direction."""
+    def aim(
+        self, name: str, rest_point: np.ndarray, target: np.ndarray, via: np.ndarray | None = None
+    ) -> None:
+        """Rotate `name` so that its rest point (e.g. the elbow for the upper arm) points from the bone head
+        towards `target` (F, 3). Without `via`: the shortest swing from rest, exact wherever target is not
+        opposite the rest direction. With `via` (an armature-space unit direction): the swing from rest to
+        `via`, then the shortest swing on to the target, so the twist is singular only for targets opposite
+        `via` (arms aim via the body's forward: only an arm pointing straight back would be singular; within
+        18 degrees of that the swing from rest is used)."""
         bone = self.rig.bones[name]
         rot, head = self.base(name)
+        inverse = np.swapaxes(rot, -1, -2)
         local_from = normalize(bone.rotation.T @ (np.asarray(rest_point) - bone.head))
-        local_to = normalize(_apply(np.swapaxes(rot, -1, -2), target - head))
-        swing = swing_quaternion(np.broadcast_to(local_from, local_to.shape), local_to)
+        local_to = normalize(_apply(inverse, target - head))
+        local_from = np.broadcast_to(local_from, local_to.shape)
+        swing = swing_quaternion(local_from, local_to)
+        if via is not None:  # frames aiming almost exactly against `via` keep the swing from rest
+            local_via = normalize(_apply(inverse, np.broadcast_to(via, local_to.shape)))
+            twice = quat_multiply(
+                swing_quaternion(local_via, local_to), swing_quaternion(local_from, local_via)
+            )
+            usable = np.sum(local_via * local_to, axis=-1, keepdims=True) > -0.95
+            swing = np.where(usable, twice, swing)
         self.set_rotation(name, quat_to_matrix(swing), swing)
 
     def turn(self, name: str, rotations: list[tuple[np.ndarray, np.ndarray]]) -> None:
