@@ -28,7 +28,7 @@ def procedural_keypoints(seconds: float, workdir: Path) -> np.ndarray:
     from vconductor.conducting import analyze, conduct
 
     path = long_piece(workdir / "piece.wav", seconds)
-    return conduct(analyze(path), int(np.ceil(seconds * 30)))
+    return conduct(analyze(path), int(np.ceil(seconds * 30))).keypoints
 
 
 def synthetic_keypoints(seconds: float) -> np.ndarray:

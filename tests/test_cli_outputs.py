@@ -112,8 +112,8 @@ def test_an_input_gets_all_its_formats_or_none(tmp_path):
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / "a.npz").write_bytes(b"an earlier result, not to be replaced by half a run")
     args = ["generate", audio, "-o", tmp_path / "kept", "--model", "procedural", "--meter", "4/4"]
-    # `ulimit -f 8`: the .npz of these 2 s (~5 kB) fits, the .csv (~15 kB) does not
-    proc = vconductor([*args, "--format", "npz,csv"], tmp_path, max_file_bytes=8 * 1024)
+    # `ulimit -f 24`: the .npz of these 2 s (2D and 3D, ~17 kB) fits, the .csv (~40 kB) does not
+    proc = vconductor([*args, "--format", "npz,csv"], tmp_path, max_file_bytes=24 * 1024)
     assert proc.returncode == 1
     assert error_lines(proc) == [f"error: {tmp_path / 'kept' / 'a.csv'}: cannot write (File too large)"]
     assert everything_under(tmp_path / "kept") == ["a.npz"]

@@ -13,6 +13,7 @@ from time import perf_counter
 
 from .audio import SILENCE_PEAK, AudioError, Spectrogram, audio_spectrogram, official_features
 from .beat_tracking.tracker import beat_track, track_spectrogram
+from .conducted import Conducted
 from .contract import FPS, MAX_DURATION_S, MIN_DURATION_S, Motion, MotionFileError
 from .progress import Progress, cancellable
 
@@ -147,7 +148,8 @@ class LearnedConductor:
         return str(self.generator.device)
 
     def conduct(self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None):
-        return self.generator(prepared.mel, prepared.num_frames, seed, progress, should_cancel, timings)
+        keypoints = self.generator(prepared.mel, prepared.num_frames, seed, progress, should_cancel, timings)
+        return Conducted(keypoints)
 
 
 class ProceduralConductor:
@@ -164,12 +166,12 @@ class ProceduralConductor:
         from .conducting import conduct
 
         t0 = perf_counter()
-        keypoints = conduct(prepared.analysis, prepared.num_frames, seed, self.config)
+        conducted = conduct(prepared.analysis, prepared.num_frames, seed, self.config)
         if timings is not None:
             timings["conduct"] = perf_counter() - t0
         if progress is not None:
             progress(1.0, "conducting")
-        return keypoints
+        return conducted
 
 
 def needs_of(model: str) -> str:
@@ -210,12 +212,20 @@ def run(
 
     report = report if report is not None else JobReport()
     report.seconds.update(prepared.seconds)
-    keypoints = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds)
+    conducted = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds)
     beats = prepared.beats
     if conductor.needs == "mel" and beats is not None and lock.should_lock(beat_lock, beats.confidence):
-        keypoints, report.beat_lock = lock.beat_lock(keypoints, beats.beats_s)
+        conducted.keypoints, report.beat_lock = lock.beat_lock(conducted.keypoints, beats.beats_s)
     try:
-        return Motion(keypoints, prepared.duration_s, conductor.model_id, seed, source=prepared.name)
+        return Motion(
+            conducted.keypoints,
+            prepared.duration_s,
+            conductor.model_id,
+            seed,
+            source=prepared.name,
+            keypoints3d=conducted.keypoints3d,
+            baton_tip=conducted.baton_tip,
+        )
     except MotionFileError as exc:
         raise ResultError(f"{prepared.name or 'the audio'}: no usable motion was produced ({exc})") from None
 

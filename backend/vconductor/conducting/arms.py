@@ -6,12 +6,24 @@ import numpy as np
 from .tuning import ConductorConfig
 
 
-def hand_depth(wrist_y: np.ndarray, size: np.ndarray, config: ConductorConfig) -> np.ndarray:
+def hand_depth(
+    wrist: np.ndarray, shoulder: np.ndarray, size: np.ndarray, config: ConductorConfig
+) -> np.ndarray:
     """How far in front of the shoulders' plane each hand works (T,): furthest at the beat plane, nearer on the
-    rebound above it and at rest below it, a little further for big patterns."""
-    height = wrist_y - config.beat_plane_y
+    rebound above it and at rest below it, a little further for big patterns; but never so near that the arm
+    folds up (a hand raised close to its shoulder reaches forward instead: the elbow stays away from the body).
+    """
+    height = wrist[:, 1] - config.beat_plane_y
     reach = config.hand_depth + config.hand_depth_per_size * (size - config.size_soft)
-    return np.maximum(reach - config.hand_depth_fall * height**2, 0.02)
+    fall = np.where(
+        height < 0, config.hand_depth_fall_up, config.hand_depth_fall
+    )  # raised hands reach forward
+    depth = np.maximum(reach - fall * height**2, 0.02)
+    flat = np.linalg.norm(wrist - shoulder, axis=1)
+    unfolded = np.sqrt(
+        np.maximum((config.min_arm_extension * (config.upper_arm + config.forearm)) ** 2 - flat**2, 0)
+    )
+    return np.maximum(depth, unfolded)
 
 
 def arm_ik_3d(

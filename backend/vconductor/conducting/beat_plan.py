@@ -26,6 +26,7 @@ class PlannedBeats:
     rebound: np.ndarray  # (B,) arch height after the beat
     pattern: Pattern
     plane_y: np.ndarray  # (B,) height of the beat plane at each beat
+    lift: np.ndarray  # (B,) how far the phrase has lifted the pattern at each beat (up positive)
     centre_x: float
     stretch: np.ndarray  # (B,) how much taller than round the rebound arcs are
 
@@ -48,6 +49,7 @@ class Performance:
     style: Style
     rng: np.random.Generator
     times: np.ndarray  # (T,) frame times in seconds
+    phrase_starts_s: np.ndarray  # (P,) the analysis's phrase starts
 
 
 def plan_beats(
@@ -67,10 +69,15 @@ def plan_beats(
     gap_after = np.ones(len(times), dtype=bool)
     gap_after[:-1] = intervals > config.gap_factor * np.maximum(period[:-1], period[1:])
 
-    size = _pattern_size(music.at(music.loudness, times), period, in_bar, config) * style.size_scale
+    size = _pattern_size(music.at(music.dynamics, times), period, in_bar, config) * style.size_scale
     width = (config.width_ratio * size + 0.015) * style.width_scale
     articulation = music.at(music.articulation, times)
     plane_y = config.beat_plane_y + style.centre_shift[1] + config.beat_plane_drop * (size - config.size_soft)
+    lift = _phrase_lift(times, analysis, music, config, rng)
+    plane_y = plane_y - lift
+    lowest = tun.LOWEST_PLANE_Y  # softly: the arm must reach the ictus without stretching flat
+    plane_y = lowest - 0.02 * np.logaddexp(0, (lowest - plane_y) / 0.02)
+    plane_y = tun.HIGHEST_PLANE_Y + 0.02 * np.logaddexp(0, (plane_y - tun.HIGHEST_PLANE_Y) / 0.02)
     centre_x = config.pattern_centre_x + style.centre_shift[0]
     jitter = rng.standard_normal((len(times), 3))
     jitter[:, :2] *= config.variation
@@ -83,6 +90,8 @@ def plan_beats(
     )
     rebound = rebound * size
     rebound *= 1 + tun.STACCATO_REBOUND * articulation  # staccato flicks up a little higher
+    room = np.maximum(y - tun.HIGHEST_HAND_Y, 0.02)
+    rebound = room * np.tanh(rebound / room)  # softly below the highest hand position
     return PlannedBeats(
         times=times,
         in_bar=in_bar,
@@ -95,6 +104,7 @@ def plan_beats(
         rebound=rebound,
         pattern=pattern,
         plane_y=plane_y,
+        lift=lift,
         centre_x=centre_x,
         stretch=config.arc_stretch
         * (0.85 + 0.3 * articulation),  # legato rounder, staccato taller and sharper
@@ -114,14 +124,37 @@ def _usable_beats(analysis: MusicAnalysis, music: MusicContours, config: Conduct
     return times[keep], in_bar[keep], tempo[keep]
 
 
-def _pattern_size(loudness: np.ndarray, period: np.ndarray, in_bar: np.ndarray, config: ConductorConfig):
+def _pattern_size(dynamics: np.ndarray, period: np.ndarray, in_bar: np.ndarray, config: ConductorConfig):
     """Pattern height at each beat: louder is bigger, fast beats are small beats (no whipping about), downbeats
     a little bigger."""
-    size = config.size_soft + (config.size_loud - config.size_soft) * loudness
+    size = config.size_soft + (config.size_loud - config.size_soft) * dynamics
     size = np.minimum(size, config.size_per_second * period)
     if len(size):
         size = gaussian_filter1d(size * np.where(in_bar == 0, tun.DOWNBEAT_SIZE, 1.0), 0.8, mode="nearest")
     return size
+
+
+def _phrase_lift(
+    times: np.ndarray, analysis: MusicAnalysis, music: MusicContours, config: ConductorConfig, rng
+) -> np.ndarray:
+    """How far the whole pattern rises at each beat: an arc over each phrase (up towards its middle, settling at
+    its end), bigger in loud phrases, plus a slow seeded wander: the pattern lives at more than one height."""
+    if len(times) == 0:
+        return np.zeros(0)
+    edges = np.concatenate([[times[0]], np.asarray(analysis.phrase_starts_s, float), [times[-1] + 1e-6]])
+    edges = np.unique(edges[(edges >= times[0]) & (edges <= times[-1] + 1e-6)])
+    phrase = np.clip(np.searchsorted(edges, times, "right") - 1, 0, len(edges) - 2)
+    start, end = edges[phrase], edges[np.minimum(phrase + 1, len(edges) - 1)]
+    u = np.clip((times - start) / np.maximum(end - start, 1e-6), 0, 1)
+    arc = (
+        np.sin(np.pi * u) ** 1.5 - 0.45
+    )  # about zero-mean: the phrase ends lower than the plane, its middle above
+    wander = gaussian_filter1d(rng.standard_normal(len(times) + 32), 8.0, mode="wrap")[: len(times)]
+    wander /= max(float(np.std(wander)), 1e-9)
+    dynamics = music.at(music.dynamics, times)
+    wander = wander * 0.3 * config.phrase_lift * config.variation * (0.1 + 0.9 * dynamics)
+    lift = config.phrase_lift * dynamics * arc + wander
+    return gaussian_filter1d(lift, 1.0, mode="nearest")
 
 
 def _breathing(jitter: np.ndarray) -> np.ndarray:

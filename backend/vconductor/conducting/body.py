@@ -10,6 +10,7 @@ from .beat_plan import Performance, PlannedBeats
 from .motion_inputs import smooth_noise
 from .tuning import (
     FACE,
+    FACE_DEPTH,
     HIP_CENTRE,
     HIP_HALF_WIDTH,
     NOSE_ABOVE_SHOULDERS,
@@ -22,27 +23,31 @@ from .tuning import (
 def body_keypoints(
     right: np.ndarray, left: np.ndarray, cue: np.ndarray, performance: Performance
 ) -> np.ndarray:
-    """All keypoints (T, 13, 2) for wrists `right` and `left` (T, 2) and the left hand's cue envelope."""
+    """All joints in the body frame (T, 13, 3) for wrists `right` and `left` (T, 2) and the left hand's cue
+    envelope: (x, y) are the keypoints, z forward (docs/motion-files.md); arms solved in 3D, the face in front
+    of the shoulders' plane."""
     sway_x, centre, r_shoulder, l_shoulder = _shoulders(right, left, performance)
     nose = _nose(cue, centre, performance)
     n = len(performance.times)
     hip_shift = 0.2 * np.column_stack([sway_x, np.zeros(n)])
-    keypoints = np.zeros((n, NUM_JOINTS, 2))
-    keypoints[:, JOINT["nose"]] = nose
+    keypoints = np.zeros((n, NUM_JOINTS, 3))
+    keypoints[:, JOINT["nose"], :2] = nose
     for name, offset in FACE.items():
-        keypoints[:, JOINT[name]] = nose + offset
-    keypoints[:, JOINT["left_shoulder"]], keypoints[:, JOINT["right_shoulder"]] = l_shoulder, r_shoulder
-    keypoints[:, JOINT["left_hip"]] = HIP_CENTRE + [HIP_HALF_WIDTH, 0.0] + hip_shift
-    keypoints[:, JOINT["right_hip"]] = HIP_CENTRE - [HIP_HALF_WIDTH, 0.0] + hip_shift
+        keypoints[:, JOINT[name], :2] = nose + offset
+    for name, depth in FACE_DEPTH.items():
+        keypoints[:, JOINT[name], 2] = depth
+    keypoints[:, JOINT["left_shoulder"], :2], keypoints[:, JOINT["right_shoulder"], :2] = (
+        l_shoulder,
+        r_shoulder,
+    )
+    keypoints[:, JOINT["left_hip"], :2] = HIP_CENTRE + [HIP_HALF_WIDTH, 0.0] + hip_shift
+    keypoints[:, JOINT["right_hip"], :2] = HIP_CENTRE - [HIP_HALF_WIDTH, 0.0] + hip_shift
     config = performance.config
-    size = config.size_soft + (config.size_loud - config.size_soft) * performance.music.loudness
+    size = config.size_soft + (config.size_loud - config.size_soft) * performance.music.dynamics
     for side, shoulder, wrist, out in (("right", r_shoulder, right, -1.0), ("left", l_shoulder, left, 1.0)):
-        depth = hand_depth(wrist[:, 1], size, config)
+        depth = hand_depth(wrist, shoulder, size, config)
         elbow, reached = arm_ik_3d(shoulder, wrist, depth, config, out)
-        keypoints[:, JOINT[f"{side}_elbow"]], keypoints[:, JOINT[f"{side}_wrist"]] = (
-            elbow[:, :2],
-            reached[:, :2],
-        )
+        keypoints[:, JOINT[f"{side}_elbow"]], keypoints[:, JOINT[f"{side}_wrist"]] = elbow, reached
     return keypoints
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from .music_analysis import MusicAnalysis
-from .tuning import ConductorConfig
+from .tuning import DYNAMICS_FLOOR, ConductorConfig
 
 
 @dataclass
@@ -44,6 +44,7 @@ class MusicContours:
     fps: float
     duration_s: float
     loudness: np.ndarray  # smoothed, [0, 1]
+    dynamics: np.ndarray  # 0 (pp, DYNAMICS_FLOOR loudness or less) .. 1 (the piece's loud level), smoothed
     articulation: np.ndarray  # smoothed, [0, 1]
     raw_loudness: np.ndarray
     onset: np.ndarray
@@ -53,20 +54,35 @@ class MusicContours:
     def of(cls, analysis: MusicAnalysis, num_frames: int, config: ConductorConfig) -> "MusicContours":
         fps = float(analysis.frame_rate)
         loudness = np.clip(fit_to_length(analysis.loudness, num_frames, 0.0), 0, 1)
+        sigma = config.loudness_smoothing_s / 2 * fps
+        smoothed = gaussian_filter1d(loudness, sigma, mode="nearest")
+        silent = fit_to_length(analysis.silent, num_frames, False).astype(bool)
+        # gestures are sized for the music to come: a silence takes the loudness of the sound after it
+        heard = gaussian_filter1d(_filled_silences(loudness, silent), sigma, mode="nearest")
         articulation = np.clip(fit_to_length(analysis.articulation, num_frames, 0.5), 0, 1)
         return cls(
             fps=fps,
             duration_s=float(analysis.duration_s),
-            loudness=gaussian_filter1d(loudness, config.loudness_smoothing_s / 2 * fps, mode="nearest"),
+            loudness=smoothed,
+            dynamics=np.clip((heard - DYNAMICS_FLOOR) / (1 - DYNAMICS_FLOOR), 0, 1),
             articulation=gaussian_filter1d(articulation, 0.15 * fps, mode="nearest"),
             raw_loudness=loudness,
             onset=np.clip(fit_to_length(analysis.onset_strength, num_frames, 0.0), 0, 1),
-            silent=fit_to_length(analysis.silent, num_frames, False).astype(bool),
+            silent=silent,
         )
 
     def at(self, contour: np.ndarray, times_s: np.ndarray) -> np.ndarray:
         frames = np.clip(np.round(np.asarray(times_s) * self.fps).astype(int), 0, len(contour) - 1)
         return contour[frames]
+
+
+def _filled_silences(loudness: np.ndarray, silent: np.ndarray) -> np.ndarray:
+    """Silent frames take the loudness of the next sounding frame (the last sounding one after the end)."""
+    sounding = np.flatnonzero(~silent)
+    if len(sounding) == 0:
+        return loudness
+    following = np.minimum(np.searchsorted(sounding, np.arange(len(loudness))), len(sounding) - 1)
+    return loudness[sounding[following]]
 
 
 def fit_to_length(contour, num_frames: int, fill) -> np.ndarray:

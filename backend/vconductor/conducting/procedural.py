@@ -2,12 +2,15 @@
 
 import numpy as np
 
+from ..conducted import Conducted
 from ..progress import cancellation_point
 from ..skeleton import JOINT, NUM_JOINTS
 from .arcs import evaluate_path
+from .baton import baton_tip
 from .beat_plan import Performance, plan_beats
 from .body import body_keypoints
-from .left_hand import cue_envelope, cue_times, left_hand, mirror_weight
+from .cues import cue_envelope, cue_times
+from .left_hand import left_hand, mirror_weight
 from .motion_inputs import MusicContours, Style
 from .music_analysis import MusicAnalysis
 from .right_hand import right_hand_path
@@ -16,20 +19,22 @@ from .tuning import HIP_CENTRE, ConductorConfig
 
 def conduct(
     analysis: MusicAnalysis, num_frames: int, seed: int = 0, config: ConductorConfig | None = None
-) -> np.ndarray:
-    """Conducting motion for `analysis`: float32 (num_frames, 13, 2) keypoints at the analysis frame rate.
+) -> Conducted:
+    """Conducting motion for `analysis` at the analysis frame rate: float32 keypoints (num_frames, 13, 2), the
+    authored 3D joints (num_frames, 13, 3) and the baton tip (num_frames, 3) (None with `config.baton` off).
 
     Deterministic for a seed; other seeds vary the size, shape and timing details, not the style.
     """
     config = config or ConductorConfig()
     if num_frames <= 0:
-        return np.zeros((0, NUM_JOINTS, 2), np.float32)
+        empty = np.zeros((0, NUM_JOINTS, 3), np.float32)
+        return Conducted(empty[..., :2], empty, empty[:, 0] if config.baton else None)
     rng = np.random.default_rng(seed)
     style = Style.draw(rng, config)
     music = MusicContours.of(analysis, num_frames, config)
     beats = plan_beats(analysis, music, config, style, rng)
     times = np.arange(num_frames) / music.fps
-    performance = Performance(beats, music, config, style, rng, times)
+    performance = Performance(beats, music, config, style, rng, times, np.asarray(analysis.phrase_starts_s))
     cancellation_point()
     right = evaluate_path(right_hand_path(beats, music), times)
     cancellation_point()
@@ -39,6 +44,9 @@ def conduct(
     cancellation_point()
     left = left_hand(right, mirroring, cue, performance)
     cancellation_point()
-    keypoints = body_keypoints(right, left, cue, performance)
-    keypoints += HIP_CENTRE - keypoints[:, [JOINT["left_hip"], JOINT["right_hip"]]].mean(axis=(0, 1))
-    return keypoints.astype(np.float32)
+    joints = body_keypoints(right, left, cue, performance)
+    joints[..., :2] += HIP_CENTRE - joints[:, [JOINT["left_hip"], JOINT["right_hip"]], :2].mean(axis=(0, 1))
+    tip = baton_tip(joints[:, JOINT["right_elbow"]], joints[:, JOINT["right_wrist"]], music.fps, config)
+    joints, tip = joints.astype(np.float32), tip.astype(np.float32)
+    conducted = Conducted(joints[..., :2].copy(), joints, tip if config.baton else None)
+    return conducted.mirrored() if config.left_handed else conducted

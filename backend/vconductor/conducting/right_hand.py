@@ -65,9 +65,12 @@ def _preparation(beats: PlannedBeats, first: int, start: np.ndarray, start_s: fl
 def _entry(beats: PlannedBeats, first: int, held: np.ndarray, free_from: float) -> list[PathPieces]:
     """Raise the hand from `held` (still since `free_from`) to the ready position, hold, then prepare."""
     first_s = beats.times[first]
+    ready = _ready_point(beats, first)
+    if free_from <= 0 and first_s < beats.period[first] + 0.5:
+        # the music starts at once: the recording begins during the preparation, the hand already raised
+        return [_preparation(beats, first, ready, first_s - beats.period[first])]
     prep = min(beats.period[first], max(first_s - free_from - 0.05, 0.05))
     prep_start = first_s - prep
-    ready = _ready_point(beats, first)
     room = prep_start - free_from
     if room < 0.5:  # no time to settle at a ready position: prepare straight from where the hand is
         return [_preparation(beats, first, held, prep_start)]

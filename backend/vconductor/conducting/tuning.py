@@ -126,22 +126,48 @@ FACE = {  # offsets from the nose; the face moves rigidly with it
     "left_ear": (0.047, -0.016),
     "right_ear": (-0.047, -0.016),
 }
-RIGHT_REST = np.array([0.375, 0.63])  # relaxed, hands low and a little forward; the left rest is its mirror
-LEFT_IDLE = np.array([0.64, 0.63])  # the unoccupied left hand, in front of the waist
+FACE_DEPTH = {"nose": 0.05, "left_eye": 0.035, "right_eye": 0.035, "left_ear": 0.0, "right_ear": 0.0}  # z
+RIGHT_REST = np.array([0.38, 0.68])  # relaxed, hands low and a little forward; the left rest is its mirror
+LEFT_IDLE = np.array([0.64, 0.63])  # the unoccupied left hand, low in front of the waist (quiet music)
+LEFT_READY = np.array([0.63, 0.54])  # ... held ready in front of the lower chest when the music is full
 LEFT_CUE = np.array([0.685, 0.565])  # raised and pointing out to the conductor's left
+
+# Conductor: dynamics (motion_inputs.py): loudness is 0..1 over 50 dB; gestures follow its top part
+DYNAMICS_FLOOR = 0.45  # loudness (about 27 dB below the loud level) at which gestures are smallest (pp)
 
 # Conductor: the right hand's path (beat_plan.py, right_hand.py, arcs.py)
 REBOUND_BREATHING = 0.2  # relative beat-to-beat variation of the rebound height
 HOLD_S = 0.8  # a still moment (before a preparation, after a release) lasts at least this long
 ARC_SAMPLES = 24  # intervals per piece in the table that maps arc length to position
 SPEED_FIX_PASSES = 6  # rounds of arcs.respace_for_sampled_speed
+HIGHEST_HAND_Y = 0.33  # rebounds stop about half a shoulder width above the shoulders (ff)
+HIGHEST_PLANE_Y = 0.44  # the ictus stays below mid-chest however high a phrase lifts the pattern
+LOWEST_PLANE_Y = 0.66  # the beat plane never sinks below the waist (the arm would hang straight)
 DOWNBEAT_SIZE = 1.06  # downbeats are this much bigger
 STACCATO_REBOUND = 0.12  # staccato rebounds are up to this much higher
 MIN_BEAT_INTERVAL_S = 0.1  # closer beats are duplicates
 CUTOFF_S = (0.3, 0.5)  # a release gesture takes 0.6 beats, within these bounds
 
-# Conductor: the left hand (left_hand.py)
-MIRROR_BAND = 0.08  # the left hand joins the mirroring over this range of loudness around the threshold
+# Conductor: the baton (baton.py), in the body frame (x left, y down, z forward)
+BATON_LENGTH = 0.19  # keypoint units: about 36 cm at a 38 cm shoulder width
+BATON_HOLD = (0.35, -0.1, 0.9)  # added to the forearm's direction: the baton points forward, in, a little up
+
+# Conductor: the left hand (left_hand.py, left_gestures.py, cues.py)
+CLIMAX_PERCENTILE = 95  # a climax: loudness within CLIMAX_BAND of this percentile of the sounding frames ...
+CLIMAX_BAND = 0.06
+CLIMAX_ABOVE_MEDIAN = 0.12  # ... and this far above the piece's median loudness (an even piece has none)
+CLIMAX_MIN_S, CLIMAX_MAX_S = 0.8, 4.0  # shorter loud moments are ignored; longer ones mirror this long
+LEFT_ENGAGE_SMOOTH_S = 1.5  # the left hand comes up to ready and sinks to rest this slowly ...
+LEFT_ENGAGE_DYNAMICS = (0.2, 0.6)  # ... between these dynamics levels
+DIM_PRESS = 0.05  # a diminuendo presses the free left hand down (and out) this far
+PHRASE_OPENINGS = ((0.55, -0.85), (0.15, -1.0), (-0.35, -0.9), (0.9, -0.45))  # up-out, up, up-across, out
+PHRASE_OPEN_SIZE = 0.09  # how far the hand opens at a phrase start (at full loudness)
+PHRASE_OPEN_S = 0.7  # ... taking this long ...
+PHRASE_SUSTAIN_S = 2.5  # ... then sinks back with this time constant as the phrase sustains
+LEFT_SWELL = 0.6  # the left hand rises this much of the right pattern's phrase lift ...
+LEFT_SWELL_LAG_S = 0.4  # ... this much later
+DOWNBEAT_TOUCH = 0.012  # loud downbeats: the left hand dips this much ...
+DOWNBEAT_TOUCH_S = 0.08  # ... over about this long
 CUE_QUIET_BEFORE = 0.3  # an onset peak is an entry when the second before it was quieter than this
 CUE_PROBABILITY = 0.85  # a conductor does not cue every single entry
 CUE_RISE_S, CUE_POINT_S, CUE_FALL_S = 0.5, 0.35, 0.9  # raise the hand, point, lower it
@@ -151,31 +177,45 @@ CRESCENDO_FULL_RISE = 0.25  # ... by this much loudness for the full lift
 
 @dataclass(frozen=True)
 class ConductorConfig:
-    size_soft: float = 0.04  # pattern height (how high the hand rebounds) at silence, image units
-    size_loud: float = 0.11  # ... and at full loudness
-    size_per_second: float = 0.2  # at most this much pattern height per second of beat period
-    width_ratio: float = 1.4  # pattern width per unit of height
+    size_soft: float = 0.05  # pattern height (how high the hand rebounds) at pp (dynamics 0), image units
+    size_loud: float = (
+        0.32  # ... and at the piece's loud level: ff uses the whole arm, rebounds above the shoulder
+    )
+    size_per_second: float = 0.45  # at most this much pattern height per second of beat period
+    width_ratio: float = 0.85  # pattern width per unit of height
     arc_stretch: float = 1.6  # rebound arcs are this much taller than circular ones
     loudness_smoothing_s: float = 0.6  # size follows loudness smoothed over about this long
-    beat_plane_y: float = 0.59  # height of the ictus points for the smallest pattern: the lower chest
+    beat_plane_y: float = 0.63  # height of the ictus points for the smallest pattern: the lower chest
+    phrase_lift: float = 0.36  # the pattern rises about this much from a loud phrase's ends to its middle
     beat_plane_drop: float = 0.5  # the plane sinks by this much per unit of pattern size (big beats go lower)
     pattern_centre_x: float = 0.42  # in front of the right half of the chest
     gap_factor: float = 1.75  # a beat interval this many expected periods long is a fermata or a rest
     rest_min_s: float = 2.0  # beats inside a silence at least this long are not conducted: the hands hold
-    left_mirror_loudness: float = 0.6  # smoothed loudness above which the left hand mirrors the right
+    left_mirror_loudness: float = 0.6  # the left hand mirrors the right only at climaxes above this loudness
+    left_mirroring: float = 1.0  # 0 never mirrors at climaxes .. 1 mirrors them fully
+    left_activity: float = 1.0  # scales the left hand's own gestures (0 = it only rests, cues and mirrors)
     left_blend_s: float = 1.0  # how long the left hand takes to join or leave the mirroring
     left_cues: bool = True  # cue entries (phrase starts, strong onsets after quiet) with the left hand
     left_cue_spacing_s: float = 4.0  # at most one cue per this many seconds
     left_lift: float = 0.12  # how far a crescendo lifts the free left hand
+    wrist_flex: float = 0.45  # how far the wrist tips the baton into each ictus and up on the rebound
+    left_handed: bool = (
+        False  # a left-handed conductor: the whole performance mirrored, the baton in the left
+    )
+    baton: bool = True  # a baton in the beating hand (its tip is part of the motion)
     head_motion: float = 1.0  # scales nods, sway and turns of the head
     torso_motion: float = 1.0  # scales shoulder bob and sway
     variation: float = 1.0  # scales the seed-dependent variation of the performance
-    # 3D bone lengths (the image shows their projections). Shorter than the default Blender rig's arm relative
-    # to the shoulders, so that the add-on lifts even a fully projected arm at the rig's natural scale.
-    upper_arm: float = 0.14
-    forearm: float = 0.125  # elbow to wrist
+    # 3D bone lengths (the image shows their projections): a person's proportions, those of the default rig
+    # (0.78 and 0.70 shoulder widths); the add-on keys rigs from the 3D bone directions.
+    upper_arm: float = 0.156
+    forearm: float = 0.14  # elbow to wrist
     hand_depth: float = 0.15  # how far in front of the shoulders' plane the hand works at the beat plane
-    hand_depth_fall: float = 5.0  # ... nearer by this times the squared height above or below the plane
+    hand_depth_fall: float = 5.0  # ... nearer by this times the squared height below the plane ...
+    hand_depth_fall_up: float = 1.5  # ... and by this times the squared height above it
     hand_depth_per_size: float = 0.3  # ... further by this much per unit of pattern size above the softest
+    min_arm_extension: float = (
+        0.7  # the hand stays at least this fraction of the arm's length from the shoulder
+    )
     elbow_out: float = 1.0  # the elbow hangs: its pole is down (1), this much outwards ...
     elbow_back: float = 0.25  # ... and this much backwards

@@ -80,7 +80,7 @@ def synth_sample(seed: int, split: str, index: int, options: SynthOptions) -> Sy
     config = conductor_config(rng)
     conductor_seed = int(rng.integers(2**31))
     analysis = piece.analysis()
-    motion = conduct(analysis, analysis.num_frames, seed=conductor_seed, config=config)
+    motion = conduct(analysis, analysis.num_frames, seed=conductor_seed, config=config).keypoints
 
     start = int(round(piece.excerpt_start_s * FPS))
     motion = motion[start : start + seconds * FPS]

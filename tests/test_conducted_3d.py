@@ -1,0 +1,54 @@
+"""The procedural conductor's authored 3D: joints in the body frame, the baton, and the mirrored conductor."""
+
+import numpy as np
+
+from test_procedural import analysis, steady_beats
+from vconductor.conducted import Conducted
+from vconductor.conducting import ConductorConfig, conduct
+from vconductor.conducting.tuning import BATON_LENGTH
+from vconductor.skeleton import JOINT
+
+R_SHOULDER, R_ELBOW, R_WRIST = JOINT["right_shoulder"], JOINT["right_elbow"], JOINT["right_wrist"]
+L_SHOULDER, L_ELBOW, L_WRIST = JOINT["left_shoulder"], JOINT["left_elbow"], JOINT["left_wrist"]
+
+
+def performance(**config) -> Conducted:
+    a = analysis("4/4", steady_beats(90, 1.5, 27.0), seconds=30.0, loudness=0.9, phrases=[10.0, 19.0])
+    return conduct(a, len(a.loudness), 0, ConductorConfig(**config))
+
+
+def test_the_keypoints_are_the_projection_of_the_3d_joints():
+    c = performance()
+    assert c.keypoints3d.shape == (len(c.keypoints), 13, 3) and c.keypoints3d.dtype == np.float32
+    assert np.array_equal(c.keypoints3d[..., :2], c.keypoints)
+    cfg = ConductorConfig()
+    for shoulder, elbow, wrist in ((R_SHOULDER, R_ELBOW, R_WRIST), (L_SHOULDER, L_ELBOW, L_WRIST)):
+        upper = np.linalg.norm(c.keypoints3d[:, elbow] - c.keypoints3d[:, shoulder], axis=1)
+        fore = np.linalg.norm(c.keypoints3d[:, wrist] - c.keypoints3d[:, elbow], axis=1)
+        assert np.allclose(upper, cfg.upper_arm, atol=1e-5) and np.allclose(fore, cfg.forearm, atol=1e-5)
+        assert (c.keypoints3d[:, wrist, 2] > 0).all()  # the hands work in front of the body
+    face, chest = c.keypoints3d[:, JOINT["nose"], 2], c.keypoints3d[:, R_SHOULDER, 2]
+    assert (face > chest).all()
+
+
+def test_the_baton_tip_draws_a_bigger_pattern_than_the_hand():
+    c = performance()
+    tip, wrist = c.baton_tip, c.keypoints3d[:, R_WRIST]
+    assert np.allclose(np.linalg.norm(tip - wrist, axis=1), BATON_LENGTH, atol=1e-5)
+    assert np.median(tip[:, 2] - wrist[:, 2]) > 0.5 * BATON_LENGTH  # it points at the orchestra
+    conducting = slice(3 * 30, 25 * 30)
+    hand_travel = np.abs(np.diff(wrist[conducting, 1])).sum()
+    tip_travel = np.abs(np.diff(tip[conducting, 1])).sum()
+    assert 1.3 < tip_travel / hand_travel < 2.2  # the wrist flexes into each ictus: about 1.5x
+
+
+def test_a_left_handed_conductor_is_the_mirror_image():
+    right_handed, left_handed = performance(), performance(left_handed=True)
+    assert np.allclose(left_handed.keypoints[:, L_WRIST, 0], 1.0 - right_handed.keypoints[:, R_WRIST, 0])
+    assert np.allclose(left_handed.keypoints3d[:, L_ELBOW, 1:], right_handed.keypoints3d[:, R_ELBOW, 1:])
+    assert np.allclose(left_handed.baton_tip[:, 0], 1.0 - right_handed.baton_tip[:, 0])
+    assert np.allclose(left_handed.mirrored().keypoints, right_handed.keypoints, atol=1e-6)
+
+
+def test_without_a_baton_there_is_no_tip():
+    assert performance(baton=False).baton_tip is None
