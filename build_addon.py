@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent
 ADDON = REPO / "virtual_conductor_addon"
 RIGS = REPO / "rigs"
 # The backend/add-on contract: one source (the backend's), byte-copied into the add-on (docs/architecture.md).
-CONTRACT_FILES = ("contract.py", "contract_beats.py")
+CONTRACT_FILES = ("contract.py", "contract_beats.py", "contract_style.py")
 CONTRACT_SOURCE = REPO / "backend" / "vconductor"
 CONTRACT_COPY = ADDON
 MANIFEST = "blender_manifest.toml"

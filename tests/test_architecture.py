@@ -11,7 +11,7 @@ from conftest import REPO
 BACKEND = REPO / "backend" / "vconductor"
 ADDON = REPO / "virtual_conductor_addon"
 
-_BASE = {"contract", "contract_beats", "progress", "skeleton", "scratch"}
+_BASE = {"contract", "contract_beats", "contract_style", "progress", "skeleton", "scratch"}
 _BELOW_PIPELINE = _BASE | {
     "audio",
     "models",
@@ -28,13 +28,14 @@ _BELOW_PIPELINE = _BASE | {
 BACKEND_ALLOWED = {
     "contract": set(),
     "contract_beats": {"contract"},
+    "contract_style": set(),
     "scratch": set(),
     "progress": {"contract"},
     "skeleton": {"contract"},
     "audio": {"contract", "skeleton", "scratch"},
     "models": {"contract", "skeleton"},
-    "conducted": {"contract"},
-    "conducting": {"audio", "progress", "contract", "skeleton", "conducted"},
+    "conducted": {"contract", "contract_style"},
+    "conducting": {"audio", "progress", "contract", "contract_style", "skeleton", "conducted"},
     "generation": {"models", "progress", "contract", "skeleton"},
     "motion_io": {"contract"},
     "beat_lock": {"contract"},
@@ -50,6 +51,7 @@ BACKEND_ALLOWED = {
     "service": _BELOW_PIPELINE | {"__init__"},
     "cli_options": set(),
     "cli_outputs": {"contract"},
+    "cli_style": {"contract_style"},
     "cli_analyze": {
         "cli",
         "cli_outputs",
@@ -67,8 +69,9 @@ BACKEND_ALLOWED = {
 ADDON_ALLOWED = {
     "contract": set(),
     "contract_beats": {"contract"},
+    "contract_style": set(),
     "motion": {"contract"},
-    "service": {"contract", "contract_beats"},
+    "service": {"contract", "contract_beats", "contract_style"},
     "blender": {"*"},
     "__init__": {"blender"},
 }

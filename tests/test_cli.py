@@ -193,3 +193,37 @@ def test_a_run_leaves_no_scratch_folder(tmp_path, home):
     run(["generate", audio, "-o", tmp_path / "a.npz"], home, check_ok=True, env_extra={"TMPDIR": str(temp)})
     left = [p for parent in temp.glob("vconductor-*") for p in parent.iterdir()]
     assert left == []
+
+
+def test_style_options(tmp_path, home, random_generator_file):
+    """A preset and controls on top; a learned model is told what it ignores; bad values are one line."""
+    audio = write_music(tmp_path / "a.wav", 4.0)
+    plain, chorale, styled = (tmp_path / f"{name}.npz" for name in ("plain", "chorale", "styled"))
+    base = ["generate", str(audio), "--model", "procedural", "-q"]
+    assert run([*base, "-o", str(plain)], home).returncode == 0
+    assert run([*base, "-o", str(chorale), "--style", "Chorale"], home).returncode == 0
+    proc = run([*base, "-o", str(styled), "--style", "chorale", "--size", "1.6", "--no-baton"], home)
+    assert proc.returncode == 0, proc.stderr
+    assert load_motion(styled).baton_tip is None and load_motion(plain).baton_tip is not None
+    wrist = JOINT_NAMES.index("right_wrist")
+    spread = [np.ptp(load_motion(p).keypoints[:, wrist], axis=0).sum() for p in (plain, chorale, styled)]
+    assert spread[1] < spread[0] and spread[2] > 1.4 * spread[1]  # chorale is smaller; --size on top of it
+    learned = run(
+        [
+            "generate",
+            str(audio),
+            "-o",
+            str(tmp_path / "l.npz"),
+            "--model",
+            str(random_generator_file),
+            "--energy",
+            "1.5",
+        ],
+        home,
+    )
+    assert learned.returncode == 0 and "--energy only steer the procedural conductor" in learned.stderr
+    bad = run([*base, "-o", str(tmp_path / "b.npz"), "--style", "tango"], home)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        "error: unknown style preset 'tango'; choose one of: reference, chorale, allegro-energico, film-score-legato"
+    ]
+    assert not (tmp_path / "b.npz").exists()

@@ -11,7 +11,7 @@ from vconductor import contract
 from vconductor.contract import JobState, Motion, MotionFileError, motion_from_bytes, motion_to_bytes
 
 
-@pytest.mark.parametrize("name", ["contract.py", "contract_beats.py"])
+@pytest.mark.parametrize("name", ["contract.py", "contract_beats.py", "contract_style.py"])
 def test_addon_copy_is_identical_to_the_backend_contract(name):
     source = REPO / "backend" / "vconductor" / name
     copy = REPO / "virtual_conductor_addon" / name

@@ -224,6 +224,31 @@ def test_procedural_conductor_when_available(server, audio_dir):
     assert generate(server.client, response).shape == (120, 13, 2)
 
 
+def test_the_style_options_shape_the_motion_and_bad_ones_are_refused(server, audio_dir):
+    """The procedural conductor's result carries its 3D and baton; a style preset and controls change it the
+    way the CLI's options do; an unknown preset or a control out of range is a 422 naming it."""
+    from vconductor.conducting import ConductorConfig, styled_config
+    from vconductor.contract_style import conducting_style
+    from vconductor.pipeline import ProceduralConductor
+    from vconductor.pipeline import generate as generate_here
+
+    c = server.client
+    wav = write_music(audio_dir / "styled.wav", 6.0)
+    response = submit_file(c, wav, model="procedural", style="allegro energico", size=0.8, left_handed="true")
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    assert wait_final(c, job_id)["state"] == "done"
+    doc = c.get(f"/v1/jobs/{job_id}/result").json()
+    style = conducting_style("allegro-energico", size=0.8, left_handed=True)
+    here = generate_here(wav, ProceduralConductor(styled_config(style, ConductorConfig())), seed=0)
+    assert np.allclose(doc["keypoints"], here.keypoints, atol=1e-5)
+    assert np.allclose(doc["keypoints3d"], here.keypoints3d, atol=1e-5)
+    assert np.allclose(doc["baton_tip"], here.baton_tip, atol=1e-5)
+    for params, named in (({"style": "tango"}, "tango"), ({"energy": 9}, "energy")):
+        refused = submit_file(c, wav, model="procedural", **params)
+        assert refused.status_code == 422 and named in error_of(refused)["message"]
+
+
 @pytest.mark.parametrize("model", ["rand", "procedural"])
 def test_a_done_job_has_the_beats_vconductor_analyze_finds(server, model):
     """Either model's job carries the tracker's beats of its audio: the document `vconductor analyze` writes."""

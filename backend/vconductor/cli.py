@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .cli_outputs import OutputError, os_error_line, output_formats, plan_outputs, write_motion_files
+from .cli_style import StyleError, add_style_options, learned_model_note, style_from_args
 from .contract import missing_folders, remove_empty_folders
 
 AUDIO_SUFFIXES = {
@@ -77,6 +78,7 @@ def _side_executor():
 
 def cmd_generate(args) -> int:
     formats = output_formats(args.format)
+    args.conducting_style = style_from_args(args)
     inputs = _collect_inputs(args.audio)
     single_file = len(args.audio) == 1 and not Path(args.audio[0]).is_dir()
     outputs = plan_outputs(args.output, inputs, single_file, formats)  # every refusal comes before any work
@@ -105,11 +107,9 @@ def _choose_model(args) -> str:
                 "(`vconductor models add official PATH` registers the official M2S-GAN weights)",
                 file=sys.stderr,
             )
-    if args.meter and model != PROCEDURAL and not args.quiet:
-        print(
-            "note: --meter only steers the procedural conductor; the learned model ignores it",
-            file=sys.stderr,
-        )
+    note = learned_model_note(args)
+    if note and model != PROCEDURAL and not args.quiet:
+        print(note, file=sys.stderr)
     return model
 
 
@@ -160,7 +160,13 @@ def _generate_file(
         try:
             with _progress_bar(audio_path.name, args.quiet) as progress:
                 motion = run(
-                    prepared, conductor, args.seed, progress, report=report, beat_lock=args.beat_lock
+                    prepared,
+                    conductor,
+                    args.seed,
+                    progress,
+                    report=report,
+                    beat_lock=args.beat_lock,
+                    style=args.conducting_style,
                 )
         finally:
             prepared.close()
@@ -308,6 +314,7 @@ def _add_generate(sub) -> None:
     gen.add_argument(
         "--format", help="formats written per input when OUT is a folder: npz,json,csv (default npz)"
     )
+    add_style_options(gen)
     gen.add_argument("--timings", action="store_true", help="print the time each stage took")
     gen.add_argument("-q", "--quiet", action="store_true")
     gen.set_defaults(func=cmd_generate)
@@ -360,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, OutputError) as exc:
+    except (UserError, OutputError, StyleError) as exc:
         _error(str(exc))
         return 1
     except OSError as exc:  # a read or write no command handled: one line naming the file, never a traceback

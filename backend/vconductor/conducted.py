@@ -5,7 +5,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .contract import JOINT_NAMES
+from .contract import ARM_JOINTS, JOINT_NAMES
+from .contract_style import ConductingStyle
 
 # Each joint's index after swapping the sides: left_* <-> right_*.
 _SWAPPED = tuple(
@@ -32,6 +33,22 @@ class Conducted:
 
     def without_baton(self) -> "Conducted":
         return replace(self, baton_tip=None)
+
+    def scaled(self, size: float) -> "Conducted":
+        """Elbows and wrists moved `size` times as far from their median positions (2D only: for motion
+        without authored 3D, whose size is the conductor's own business)."""
+        keypoints = np.array(self.keypoints, copy=True)
+        arms = keypoints[:, list(ARM_JOINTS)]
+        median = np.median(arms, axis=0)
+        keypoints[:, list(ARM_JOINTS)] = median + size * (arms - median)
+        return replace(self, keypoints=keypoints)
+
+
+def styled_learned(conducted: Conducted, style: ConductingStyle) -> Conducted:
+    """What a learned model's 2D motion can take of a style: the size and the conducting hand."""
+    if style.size != 1.0:
+        conducted = conducted.scaled(style.size)
+    return conducted.mirrored() if style.left_handed else conducted
 
 
 def _mirror(joints: np.ndarray) -> np.ndarray:

@@ -13,8 +13,9 @@ from time import perf_counter
 
 from .audio import SILENCE_PEAK, AudioError, Spectrogram, audio_spectrogram, official_features
 from .beat_tracking.tracker import beat_track, track_spectrogram
-from .conducted import Conducted
+from .conducted import Conducted, styled_learned
 from .contract import FPS, MAX_DURATION_S, MIN_DURATION_S, Motion, MotionFileError
+from .contract_style import ConductingStyle
 from .progress import Progress, cancellable
 
 PROCEDURAL = "procedural"
@@ -147,9 +148,13 @@ class LearnedConductor:
     def device(self) -> str:
         return str(self.generator.device)
 
-    def conduct(self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None):
-        keypoints = self.generator(prepared.mel, prepared.num_frames, seed, progress, should_cancel, timings)
-        return Conducted(keypoints)
+    def conduct(
+        self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None, style=None
+    ):
+        # the style is applied by `run`, after beat-locking (which follows the beating hand)
+        return Conducted(
+            self.generator(prepared.mel, prepared.num_frames, seed, progress, should_cancel, timings)
+        )
 
 
 class ProceduralConductor:
@@ -162,11 +167,14 @@ class ProceduralConductor:
     def __init__(self, config=None):
         self.config = config  # a vconductor.conducting.ConductorConfig, or None for the defaults
 
-    def conduct(self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None):
-        from .conducting import conduct
+    def conduct(
+        self, prepared: PreparedInput, seed: int, progress=None, should_cancel=None, timings=None, style=None
+    ):
+        from .conducting import conduct, styled_config
 
         t0 = perf_counter()
-        conducted = conduct(prepared.analysis, prepared.num_frames, seed, self.config)
+        config = styled_config(style, self.config) if style is not None else self.config
+        conducted = conduct(prepared.analysis, prepared.num_frames, seed, config)
         if timings is not None:
             timings["conduct"] = perf_counter() - t0
         if progress is not None:
@@ -201,21 +209,25 @@ def run(
     should_cancel=None,
     report: JobReport | None = None,
     beat_lock: str = "auto",
+    style: ConductingStyle | None = None,
 ) -> Motion:
     """The motion for prepared input; `report` receives the preparation's and the conductor's timings.
 
     A learned model's motion is beat-locked to the tracked beats (beat_lock.py) when `beat_lock` is "on", or
-    "auto" and the tracker is confident. A result with non-finite values raises ResultError: no caller may
+    "auto" and the tracker is confident. `style` (default: the reference) shapes the procedural conductor's
+    whole performance; of a learned model's, its size and the conducting hand. A result with non-finite values raises ResultError: no caller may
     write or return it.
     """
     from . import beat_lock as lock
 
     report = report if report is not None else JobReport()
     report.seconds.update(prepared.seconds)
-    conducted = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds)
+    conducted = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds, style)
     beats = prepared.beats
     if conductor.needs == "mel" and beats is not None and lock.should_lock(beat_lock, beats.confidence):
         conducted.keypoints, report.beat_lock = lock.beat_lock(conducted.keypoints, beats.beats_s)
+    if conductor.needs == "mel":
+        conducted = styled_learned(conducted, style or ConductingStyle())
     try:
         return Motion(
             conducted.keypoints,

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from service_harness import backend_command, closed_port, music
+from virtual_conductor_addon.contract import JOINT_NAMES
 from virtual_conductor_addon.service import client as vc_client
 from virtual_conductor_addon.service.client import ServiceClient, ServiceError
 from virtual_conductor_addon.service.process import BackendProcess
@@ -182,6 +183,25 @@ def test_refusals_quote_the_service(client):
     with pytest.raises(ServiceError, match="beat_lock") as lock:
         client.submit_pcm(music(1.0), 22050, model="procedural", beat_lock="sometimes")
     assert lock.value.status == 422
+
+
+def test_a_style_reaches_the_backend_and_the_3d_comes_back(client, procedural_job):
+    """The add-on's ConductingStyle travels as the service's options: a left-handed, smaller conductor
+    without a baton; the plain job's result carries the authored 3D and the baton tip."""
+    from virtual_conductor_addon.contract_style import ConductingStyle
+
+    plain = procedural_job["result"]
+    assert plain.keypoints3d is not None and plain.baton_tip is not None
+    pcm, rate = sf.read(procedural_job["wav"], dtype="float32")
+    style = ConductingStyle(size=0.6, left_handed=True, baton=False)
+    handle = client.submit_pcm(pcm, rate, model="procedural", seed=SEED, style=style)
+    client.wait(handle.id, poll_s=0.05, timeout_s=60)
+    styled = client.result(handle.id)
+    assert styled.baton_tip is None
+    wrist, left = JOINT_NAMES.index("right_wrist"), JOINT_NAMES.index("left_wrist")
+    beating = np.ptp(styled.keypoints[:, left], axis=0).sum()
+    assert beating < 0.8 * np.ptp(plain.keypoints[:, wrist], axis=0).sum()  # the left hand beats, smaller
+    assert beating > np.ptp(styled.keypoints[:, wrist], axis=0).sum()
 
 
 def test_the_job_beats_come_with_the_result(client, procedural_job):

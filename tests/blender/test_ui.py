@@ -102,3 +102,29 @@ def test_panel_settings_reach_the_motion_settings(bpy):
     assert {("prop", n) for n in ("motion_size", "smoothing", "sway")} <= set(layout.log)
     lift = request.build_request(bpy.context).lift
     assert (lift.size, lift.smoothing, lift.sway) == pytest.approx((1.5, 0.1, 0.4))  # float32
+
+
+def test_the_style_preset_sets_the_controls_and_the_request_carries_them(bpy):
+    """Choosing a preset fills the style controls (still editable); the request sends what they show."""
+    from virtual_conductor_addon.blender import panels, request
+    from virtual_conductor_addon.contract_style import PRESETS
+
+    scene = bpy.context.scene
+    add_sound_strip(scene, EXAMPLE, frame_start=1)
+    create_rig(bpy)
+    settings = scene.vconductor
+    layout = RecordingLayout()
+    panels.draw_generation(layout, bpy.context)
+    names = ("style_preset", "style_size", "style_energy", "style_articulation", "style_left_hand")
+    assert {("prop", n) for n in (*names, "style_left_handed", "style_baton")} <= set(layout.log)
+    settings.style_preset = "film-score-legato"
+    chosen = PRESETS["film-score-legato"]
+    assert settings.style_articulation == pytest.approx(chosen.articulation)
+    assert settings.style_left_hand == pytest.approx(chosen.left_hand)
+    settings.style_size, settings.style_left_handed = 0.7, True  # edited after choosing
+    style = request.build_request(bpy.context).style
+    assert (
+        style.size == pytest.approx(0.7)
+        and style.left_handed
+        and style.energy == pytest.approx(chosen.energy)
+    )

@@ -5,6 +5,16 @@ import bpy
 from . import backend, compat, generate, request, take_data, takes
 
 
+def draw_style(layout, settings) -> None:
+    layout.prop(settings, "style_preset")
+    column = layout.column(align=True)
+    for name in ("size", "energy", "articulation", "left_hand"):
+        column.prop(settings, f"style_{name}")
+    row = layout.row(align=True)
+    row.prop(settings, "style_left_handed")
+    row.prop(settings, "style_baton")
+
+
 def draw_generation(layout, context) -> None:
     settings = context.scene.vconductor
     scene = compat.sequencer_scene(context)
@@ -20,6 +30,7 @@ def draw_generation(layout, context) -> None:
     column.prop(settings, "model")
     column.prop(settings, "seed")
     column.prop(settings, "beat_lock")
+    draw_style(column.box(), settings)
     column.prop(settings, "motion_size")
     column.prop(settings, "smoothing")
     column.prop(settings, "sway")

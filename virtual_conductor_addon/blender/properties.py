@@ -11,7 +11,10 @@ from bpy.props import (
     StringProperty,
 )
 
+from ..contract_style import PRESETS, RANGES, ConductingStyle
 from ..motion.bone_map import SEMANTIC_BONES
+
+STYLE_CONTROLS = ("size", "energy", "articulation", "left_hand", "left_handed", "baton")
 
 
 def _is_armature(_self, obj) -> bool:
@@ -22,6 +25,24 @@ def _model_names(_self, _context, _text) -> list[str]:
     from .backend import SESSION
 
     return list(dict.fromkeys(["procedural", *SESSION.known_models]))
+
+
+def _apply_preset(self, _context) -> None:
+    """Choosing a preset sets the style controls to its values (they stay editable)."""
+    style = PRESETS[self.style_preset]
+    for name in STYLE_CONTROLS:
+        setattr(self, f"style_{name}", getattr(style, name))
+
+
+def _control(name: str, label: str, description: str):
+    low, high = RANGES[name]
+    default = getattr(ConductingStyle(), name)
+    return FloatProperty(name=label, default=default, min=low, max=high, description=description)
+
+
+def conducting_style(settings) -> ConductingStyle:
+    """The scene's style controls as the contract's style (ranges are the properties' own)."""
+    return ConductingStyle(**{name: getattr(settings, f"style_{name}") for name in STYLE_CONTROLS})
 
 
 class VCONDUCTOR_PG_scene(bpy.types.PropertyGroup):
@@ -56,6 +77,26 @@ class VCONDUCTOR_PG_scene(bpy.types.PropertyGroup):
         description="Lock a learned model's gestures to the beats the backend tracks (the procedural "
         "conductor always conducts the beats)",
     )
+    style_preset: EnumProperty(
+        name="Style",
+        items=[
+            (key, key.replace("-", " ").capitalize(), f"Set the controls to the {key} style")
+            for key in PRESETS
+        ],
+        default="reference",
+        update=_apply_preset,
+        description="A named style; the controls below start from it",
+    )
+    style_size: _control("size", "Size", "Gesture size (1: real conductors')")
+    style_energy: _control("energy", "Energy", "Rebound height and liveliness (procedural conductor)")
+    style_articulation: _control(
+        "articulation",
+        "Articulation",
+        "-1 legato, 0 as the music is played, 1 marcato (procedural conductor)",
+    )
+    style_left_hand: _control("left_hand", "Left Hand", "How much the left hand does (procedural conductor)")
+    style_left_handed: BoolProperty(name="Left-Handed", default=False, description="A left-handed conductor")
+    style_baton: BoolProperty(name="Baton", default=True, description="Conduct with a baton")
     motion_size: FloatProperty(
         name="Motion Size", default=1.0, min=0.1, max=3.0, soft_max=2.0, description="Scale of the gestures"
     )

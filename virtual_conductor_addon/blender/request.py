@@ -11,6 +11,7 @@ from . import armature, compat
 from .audio import AudioError, check_sound, strip_audio, strip_range
 from .generate import JobError, Request
 from .preferences import preferences
+from .properties import conducting_style
 
 
 def target_strip(context):
@@ -90,6 +91,7 @@ def build_request(context) -> Request:
         model=model,
         seed=settings.seed,
         beat_lock=settings.beat_lock,
+        style=conducting_style(settings),
         frames=frames,
         armature_name=rig.name,
         bone_map=bone_map,

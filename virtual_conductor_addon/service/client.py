@@ -16,6 +16,7 @@ import numpy as np
 
 from ..contract import JobState, Motion, MotionFileError, motion_from_bytes
 from ..contract_beats import BeatsFileError, BeatTrack, beats_from_document
+from ..contract_style import ConductingStyle
 from .errors import (  # noqa: F401 (callers import the codes from here)
     AUTH,
     BACKEND_GONE,
@@ -111,6 +112,7 @@ class ServiceClient:
         seed: int = 0,
         meter: str | None = None,
         beat_lock: str | None = None,
+        style: ConductingStyle | None = None,
     ) -> JobHandle:
         """POST /v1/jobs with float32 PCM as the raw body: (n,) mono or (n, channels) interleaved.
 
@@ -131,6 +133,8 @@ class ServiceClient:
             query["meter"] = meter
         if beat_lock:
             query["beat_lock"] = beat_lock
+        for name, value in (style.changes() if style else {}).items():  # the reference style is the default
+            query[name] = str(value).lower() if isinstance(value, bool) else value
         reply = self._call(
             "POST",
             "/v1/jobs",

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..contract import JobState, Motion
 from ..contract_beats import BeatTrack
+from ..contract_style import ConductingStyle
 from .client import BACKEND_GONE, CANCELLED, DISCONNECTED, UNREACHABLE, ServiceClient, ServiceError
 from .process import BackendProcess
 
@@ -68,6 +69,7 @@ class GenerationRequest:
     model: str | None
     seed: int
     beat_lock: str = field(default="auto", kw_only=True)  # auto | on | off (the backend's beat_lock option)
+    style: ConductingStyle = field(default_factory=ConductingStyle, kw_only=True)
 
 
 def is_loopback(url: str) -> bool:
@@ -284,7 +286,12 @@ class GenerationJob:
             self.message = "Sending audio"
             request = self.request
             handle = client.submit_pcm(
-                pcm, request.sample_rate, model=request.model, seed=request.seed, beat_lock=request.beat_lock
+                pcm,
+                request.sample_rate,
+                model=request.model,
+                seed=request.seed,
+                beat_lock=request.beat_lock,
+                style=request.style,
             )
             del pcm  # a decoded file goes once nothing maps it
         self.job_id = handle.id

@@ -2,6 +2,7 @@
 (``conduct``). docs/conducting.md describes how they work and which module holds what."""
 
 from .analysis import analyze
+from .controls import styled_config
 from .music_analysis import METERS, MusicAnalysis
 from .procedural import conduct
 from .tuning import ConductorConfig
@@ -12,4 +13,5 @@ __all__ = [
     "MusicAnalysis",
     "analyze",
     "conduct",
+    "styled_config",
 ]

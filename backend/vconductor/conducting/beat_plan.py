@@ -88,7 +88,7 @@ def plan_beats(
         * style.rebound_scale
         * (1 + tun.REBOUND_BREATHING * _breathing(jitter))
     )
-    rebound = rebound * size
+    rebound = rebound * size * config.energy
     rebound *= 1 + tun.STACCATO_REBOUND * articulation  # staccato flicks up a little higher
     room = np.maximum(y - tun.HIGHEST_HAND_Y, 0.02)
     rebound = room * np.tanh(rebound / room)  # softly below the highest hand position

@@ -60,6 +60,8 @@ class MusicContours:
         # gestures are sized for the music to come: a silence takes the loudness of the sound after it
         heard = gaussian_filter1d(_filled_silences(loudness, silent), sigma, mode="nearest")
         articulation = np.clip(fit_to_length(analysis.articulation, num_frames, 0.5), 0, 1)
+        shift = config.articulation_shift  # towards legato (0) or marcato (1) by this fraction of the way
+        articulation = articulation + shift * (1 - articulation) if shift > 0 else articulation * (1 + shift)
         return cls(
             fps=fps,
             duration_s=float(analysis.duration_s),

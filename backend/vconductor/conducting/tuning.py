@@ -198,6 +198,8 @@ class ConductorConfig:
     left_cues: bool = True  # cue entries (phrase starts, strong onsets after quiet) with the left hand
     left_cue_spacing_s: float = 4.0  # at most one cue per this many seconds
     left_lift: float = 0.12  # how far a crescendo lifts the free left hand
+    energy: float = 1.0  # scales the rebounds (how high each beat bounces) on top of the size
+    articulation_shift: float = 0.0  # -1 legato .. +1 marcato: moves the music's own articulation that way
     wrist_flex: float = 0.45  # how far the wrist tips the baton into each ictus and up on the rebound
     left_handed: bool = (
         False  # a left-handed conductor: the whole performance mirrored, the baton in the left

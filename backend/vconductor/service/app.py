@@ -113,7 +113,7 @@ class Service:
         finally:
             received.unlink(missing_ok=True)
         job = Job(model, options.seed, options.meter, audio, motion_frames(audio.num_samples, SAMPLE_RATE))
-        job.beat_lock = options.beat_lock
+        job.beat_lock, job.style = options.beat_lock, options.conducting_style()
         try:
             self.worker.submit(job)
         except StoreFull as exc:

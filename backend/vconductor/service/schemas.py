@@ -5,9 +5,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..contract import JobState
+from ..contract_style import PRESETS, RANGES, ConductingStyle, conducting_style
 
 MAX_SEED = 2**32 - 1  # what every conductor's random generator accepts
 MAX_CROP_S = 1e6  # crop times are seconds of audio: beyond about 11 days they are not (docs/input-limits.md)
+
+
+def _control(name: str, description: str):
+    low, high = RANGES[name]
+    return Field(
+        None, ge=low, le=high, allow_inf_nan=False, description=f"{description}, {low:g} to {high:g}"
+    )
 
 
 class JobOptions(BaseModel):
@@ -39,6 +47,15 @@ class JobOptions(BaseModel):
     beat_lock: Literal["auto", "on", "off"] = Field(
         "auto", description="learned models: move the gestures onto the tracked beats (auto: when confident)"
     )
+    style: str | None = Field(None, max_length=40, description=f"a style preset: {', '.join(PRESETS)}")
+    size: float | None = _control("size", "gesture size (1: real conductors')")
+    energy: float | None = _control("energy", "rebound height and liveliness (procedural)")
+    articulation: float | None = _control(
+        "articulation", "-1 legato .. 0 as played .. 1 marcato (procedural)"
+    )
+    left_hand: float | None = _control("left_hand", "left-hand activity (procedural)")
+    left_handed: bool | None = Field(None, description="a left-handed conductor (default: the preset's)")
+    baton: bool | None = Field(None, description="conduct with a baton (default: the preset's)")
     sample_rate: int | None = Field(
         None, ge=1000, le=768000, description="raw PCM only: samples per second per channel (required)"
     )
@@ -48,7 +65,12 @@ class JobOptions(BaseModel):
     def _crop_order(self):
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
+        self.conducting_style()  # an unknown preset is refused with the others (StyleError is a ValueError)
         return self
+
+    def conducting_style(self) -> ConductingStyle:
+        controls = {name: getattr(self, name) for name in (*RANGES, "left_handed", "baton")}
+        return conducting_style(self.style, **controls)
 
 
 class ErrorInfo(BaseModel):
@@ -87,6 +109,13 @@ class JobStatus(BaseModel):
 
 class JobResult(BaseModel):
     keypoints: list[list[list[float]]] = Field(description="(num_frames, 13, 2)")
+    keypoints3d: list[list[list[float]]] | None = Field(
+        None,
+        description="(num_frames, 13, 3) authored 3D in the body frame (docs/motion-files.md), when made",
+    )
+    baton_tip: list[list[float]] | None = Field(
+        None, description="(num_frames, 3) the baton's tip, when made"
+    )
     fps: int
     joint_names: list[str]
     model: str

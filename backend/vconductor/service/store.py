@@ -65,9 +65,12 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     prep: object = None  # the worker's Future of the prepared input
     beat_lock: str = "auto"  # JobOptions.beat_lock
+    style: object = None  # JobOptions.conducting_style(): a contract_style.ConductingStyle
 
     def result_bytes(self) -> int:
-        return self.motion.keypoints.nbytes if self.motion is not None else 0
+        if self.motion is None:
+            return 0
+        return sum(a.nbytes for a in (self.motion.keypoints, *self.motion.optional_arrays().values()))
 
 
 class JobStore:

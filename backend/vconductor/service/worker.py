@@ -166,7 +166,13 @@ class Worker:
 
             with cancellable(lambda: self._check_cancel(job)):  # the procedural conductor's steps
                 motion = run(
-                    prepared, conductor, job.seed, progress, job.cancel.is_set, beat_lock=job.beat_lock
+                    prepared,
+                    conductor,
+                    job.seed,
+                    progress,
+                    job.cancel.is_set,
+                    beat_lock=job.beat_lock,
+                    style=job.style,
                 )
             job.beats = prepared.beats
             del prepared
