@@ -34,9 +34,15 @@ def cue_times(analysis: MusicAnalysis, performance: Performance, mirroring: np.n
 def cue_envelope(cues: np.ndarray, times: np.ndarray) -> np.ndarray:
     """0..1: raise the hand into each cue, point, lower it (raised-cosine ramps)."""
     envelope = np.zeros(len(times))
+    if len(times) < 2:
+        return envelope
+    fps = 1.0 / (times[1] - times[0])
     for cue in cues:
-        rise = np.clip((times - (cue - tun.CUE_RISE_S)) / tun.CUE_RISE_S, 0, 1)
-        fall = np.clip((times - (cue + tun.CUE_POINT_S)) / tun.CUE_FALL_S, 0, 1)
+        lo = max(int(np.floor((cue - tun.CUE_RISE_S) * fps)), 0)
+        hi = min(int(np.ceil((cue + tun.CUE_POINT_S + tun.CUE_FALL_S) * fps)) + 1, len(times))
+        t = times[lo:hi]
+        rise = np.clip((t - (cue - tun.CUE_RISE_S)) / tun.CUE_RISE_S, 0, 1)
+        fall = np.clip((t - (cue + tun.CUE_POINT_S)) / tun.CUE_FALL_S, 0, 1)
         raised = 0.5 - 0.5 * np.cos(np.pi * rise) - (0.5 - 0.5 * np.cos(np.pi * fall))
-        envelope = np.maximum(envelope, raised)
+        envelope[lo:hi] = np.maximum(envelope[lo:hi], raised)
     return envelope

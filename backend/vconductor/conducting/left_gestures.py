@@ -45,14 +45,21 @@ def _phrase_gestures(performance: Performance) -> np.ndarray:
     if len(beats.times):
         starts = np.concatenate([[beats.times[0]], starts[starts > beats.times[0] + 1.0]])
     offsets = np.zeros((len(times), 2))
-    for start, level in zip(starts, music.at(music.dynamics, starts), strict=True):
+    fps = music.fps
+    ends = (
+        np.append(starts[1:] + tun.PHRASE_OPEN_S, times[-1] + 1.0) if len(times) else starts
+    )  # until the next opened
+    for start, end, level in zip(starts, ends, music.at(music.dynamics, starts), strict=True):
         direction = np.asarray(tun.PHRASE_OPENINGS[rng.integers(len(tun.PHRASE_OPENINGS))])
         size = tun.PHRASE_OPEN_SIZE * (0.4 + 0.6 * level) * (0.8 + 0.4 * rng.random())
-        u = times - start
+        lo, hi = max(int(np.ceil(start * fps)), 0), min(int(np.ceil(end * fps)), len(times))
+        u = times[lo:hi] - start
         opening = 0.5 - 0.5 * np.cos(np.pi * np.clip(u / tun.PHRASE_OPEN_S, 0, 1))
         sink = np.exp(-np.maximum(u - tun.PHRASE_OPEN_S, 0) / tun.PHRASE_SUSTAIN_S)
         # the new phrase's gesture takes over from the last one as it opens
-        offsets = offsets * (1 - opening[:, None]) + (opening * sink * size)[:, None] * direction
+        offsets[lo:hi] = (
+            offsets[lo:hi] * (1 - opening[:, None]) + (opening * sink * size)[:, None] * direction
+        )
     return gaussian_filter1d(offsets, 0.1 * music.fps, axis=0, mode="nearest")
 
 
@@ -67,12 +74,13 @@ def _phrase_swell(performance: Performance) -> np.ndarray:
 
 def _downbeat_touches(performance: Performance) -> np.ndarray:
     """(T, 2): a small dip of the hand into each downbeat (not the others, so it never becomes the pattern)."""
-    beats, times = performance.beats, performance.times
-    dips = np.zeros(len(times))
-    sigma = tun.DOWNBEAT_TOUCH_S
-    for when in beats.times[beats.in_bar == 0]:
-        dips += np.exp(-0.5 * ((times - when + 0.5 * sigma) / sigma) ** 2)
-    return np.column_stack([np.zeros(len(times)), tun.DOWNBEAT_TOUCH * np.clip(dips, 0, 1)])
+    beats, fps, n = performance.beats, performance.music.fps, len(performance.times)
+    sigma = tun.DOWNBEAT_TOUCH_S * fps
+    frames = np.round((beats.times[beats.in_bar == 0] - 0.5 * tun.DOWNBEAT_TOUCH_S) * fps).astype(int)
+    impulses = np.zeros(n)
+    np.add.at(impulses, frames[(frames >= 0) & (frames < n)], 1.0)
+    dips = gaussian_filter1d(impulses, sigma, mode="constant") * sigma * np.sqrt(2 * np.pi)
+    return np.column_stack([np.zeros(n), tun.DOWNBEAT_TOUCH * np.clip(dips, 0, 1)])
 
 
 def crescendo(
