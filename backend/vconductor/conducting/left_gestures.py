@@ -46,9 +46,9 @@ def _phrase_gestures(performance: Performance) -> np.ndarray:
         starts = np.concatenate([[beats.times[0]], starts[starts > beats.times[0] + 1.0]])
     offsets = np.zeros((len(times), 2))
     fps = music.fps
-    ends = (
-        np.append(starts[1:] + tun.PHRASE_OPEN_S, times[-1] + 1.0) if len(times) else starts
-    )  # until the next opened
+    if len(starts) == 0 or len(times) == 0:
+        return offsets
+    ends = np.append(starts[1:] + tun.PHRASE_OPEN_S, times[-1] + 1.0)  # a gesture lasts until the next opened
     for start, end, level in zip(starts, ends, music.at(music.dynamics, starts), strict=True):
         direction = np.asarray(tun.PHRASE_OPENINGS[rng.integers(len(tun.PHRASE_OPENINGS))])
         size = tun.PHRASE_OPEN_SIZE * (0.4 + 0.6 * level) * (0.8 + 0.4 * rng.random())
