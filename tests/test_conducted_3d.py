@@ -52,3 +52,16 @@ def test_a_left_handed_conductor_is_the_mirror_image():
 
 def test_without_a_baton_there_is_no_tip():
     assert performance(baton=False).baton_tip is None
+
+
+def test_the_chest_leans_in_at_full_passages_and_breathes_before_the_entry():
+    t = np.arange(40 * 30) / 30
+    swell = np.where(t < 20, 0.5, 0.97)  # quiet, then full
+    a = analysis("4/4", steady_beats(90, 3.0, 37.0), seconds=40.0, loudness=swell)
+    c = conduct(a, len(a.loudness), 0)
+    chest = c.keypoints3d[:, [L_SHOULDER, R_SHOULDER], 2].mean(axis=1)
+    assert np.median(chest[26 * 30 : 36 * 30]) > np.median(chest[8 * 30 : 18 * 30]) + 0.015
+    assert np.allclose(c.keypoints3d[:, JOINT["left_hip"], 2], 0)  # the hips stay
+    shoulders_y = c.keypoints[:, [L_SHOULDER, R_SHOULDER], 1].mean(axis=1)
+    entry = int(round((3.0 - 0.15) * 30))  # the breath is held just before the first beat ...
+    assert shoulders_y[entry] < shoulders_y[int(1.0 * 30)] - 0.005  # ... shoulders up (y is down)

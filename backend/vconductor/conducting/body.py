@@ -9,10 +9,14 @@ from .arms import arm_ik_3d, hand_depth
 from .beat_plan import Performance, PlannedBeats
 from .motion_inputs import smooth_noise
 from .tuning import (
+    BREATH_IN,
+    BREATH_IN_S,
     FACE,
     FACE_DEPTH,
     HIP_CENTRE,
     HIP_HALF_WIDTH,
+    LEAN_FROM_DYNAMICS,
+    LEAN_Z,
     NOSE_ABOVE_SHOULDERS,
     SHOULDER_CENTRE,
     SHOULDER_HALF_WIDTH,
@@ -48,7 +52,18 @@ def body_keypoints(
         depth = hand_depth(wrist, shoulder, size, config)
         elbow, reached = arm_ik_3d(shoulder, wrist, depth, config, out)
         keypoints[:, JOINT[f"{side}_elbow"]], keypoints[:, JOINT[f"{side}_wrist"]] = elbow, reached
+    upper_body = [j for j in range(NUM_JOINTS) if j not in (JOINT["left_hip"], JOINT["right_hip"])]
+    keypoints[:, upper_body, 2] += _lean(performance)[:, None]  # the chest (and all it carries) comes forward
     return keypoints
+
+
+def _lean(performance: Performance) -> np.ndarray:
+    """(T,) how far the chest leans forward: towards the orchestra in the loud, full passages (the climaxes),
+    upright when the music is quiet."""
+    music, config = performance.music, performance.config
+    full = gaussian_filter1d(music.dynamics, 1.5 * music.fps, mode="nearest")
+    amount = np.clip((full - LEAN_FROM_DYNAMICS) / (1 - LEAN_FROM_DYNAMICS), 0, 1)
+    return LEAN_Z * config.torso_motion * amount * amount * (3 - 2 * amount)
 
 
 def _shoulders(right: np.ndarray, left: np.ndarray, performance: Performance):
@@ -62,6 +77,7 @@ def _shoulders(right: np.ndarray, left: np.ndarray, performance: Performance):
     sway_x = 0.05 * torso * gaussian_filter1d(lateral, 0.35 * fps, mode="nearest")
     bob = 0.04 * torso * gaussian_filter1d(right[:, 1] - config.beat_plane_y, 0.07 * fps, mode="nearest")
     breath = 0.002 * torso * np.sin(2 * np.pi * style.breath_hz * times + style.breath_phase)
+    breath = breath - torso * _breaths_in(beats, times)
     centre = SHOULDER_CENTRE + np.column_stack([sway_x, bob + breath])
     lift_r = 0.07 * torso * _softplus(0.47 - right[:, 1], 0.02)  # a raised arm lifts its shoulder
     lift_l = 0.07 * torso * _softplus(0.47 - left[:, 1], 0.02)
@@ -69,6 +85,18 @@ def _shoulders(right: np.ndarray, left: np.ndarray, performance: Performance):
     r_shoulder = centre + np.column_stack([np.full(n, -SHOULDER_HALF_WIDTH), -lift_r])
     l_shoulder = centre + np.column_stack([np.full(n, SHOULDER_HALF_WIDTH), -lift_l])
     return sway_x, centre, r_shoulder, l_shoulder
+
+
+def _breaths_in(beats, times: np.ndarray) -> np.ndarray:
+    """(T,) the shoulders rise with a breath taken before each entry (over the preparatory beat and a little
+    before it) and settle as the first beat falls."""
+    lifted = np.zeros(len(times))
+    for first, _ in beats.runs if len(beats.times) else []:
+        start, peak = beats.times[first] - beats.period[first] - BREATH_IN_S, beats.times[first] - 0.1
+        inhale = np.clip((times - start) / max(peak - start, 1e-3), 0, 1)
+        release = np.clip((times - peak) / 0.3, 0, 1)
+        lifted = np.maximum(lifted, (0.5 - 0.5 * np.cos(np.pi * inhale)) * (1 - release))
+    return BREATH_IN * lifted
 
 
 def _nose(cue: np.ndarray, centre: np.ndarray, performance: Performance):

@@ -127,6 +127,10 @@ FACE = {  # offsets from the nose; the face moves rigidly with it
     "right_ear": (-0.047, -0.016),
 }
 FACE_DEPTH = {"nose": 0.05, "left_eye": 0.035, "right_eye": 0.035, "left_ear": 0.0, "right_ear": 0.0}  # z
+LEAN_Z = 0.03  # the chest comes this far forward in the loudest, fullest passages ...
+LEAN_FROM_DYNAMICS = 0.7  # ... leaning from this dynamics level up
+BREATH_IN = 0.008  # the shoulders rise this much with the breath before an entry ...
+BREATH_IN_S = 0.4  # ... taken over the preparation and this long before it
 RIGHT_REST = np.array([0.38, 0.68])  # relaxed, hands low and a little forward; the left rest is its mirror
 LEFT_IDLE = np.array([0.64, 0.63])  # the unoccupied left hand, low in front of the waist (quiet music)
 LEFT_READY = np.array([0.63, 0.54])  # ... held ready in front of the lower chest when the music is full
