@@ -270,13 +270,16 @@ def test_head_and_shoulders_move_modestly():
 
 
 def test_natural_size_keeps_gestures_and_saturates_only_frames_out_of_reach():
-    # Arms longer than the rig's: the reachable frames are followed exactly at the rig's natural size (its
-    # shoulder width per keypoint shoulder width); only the others are pulled in, smoothly.
+    # Arms longer than the rig's: the reachable frames are followed exactly at about the rig's natural size (its
+    # shoulder width per keypoint shoulder width, at most slightly shrunk by motion/fit.py); only the others
+    # are pulled in, smoothly.
+    from virtual_conductor_addon.motion.fit import FITS
+
     rig = RIGS["conductor_T"]
     keypoints = conducting_keypoints(seed=5, arm_scale=0.8)
     bone_map, times, anim = animate(rig, keypoints, config=LiftConfig(smoothing=0.0))
     geometry_width = np.linalg.norm(rig.bones["upper_arm.L"].head - rig.bones["upper_arm.R"].head)
-    assert anim.scale == pytest.approx(geometry_width)
+    assert FITS.min() * geometry_width - 1e-9 <= anim.scale <= geometry_width + 1e-9
     points = joints(rig, bone_map, forward_kinematics(rig, anim.rotations, anim.locations))
     width = np.median(np.linalg.norm(keypoints[:, 5] - keypoints[:, 6], axis=-1))
     kp = keypoints[: len(times)]

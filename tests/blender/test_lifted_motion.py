@@ -98,15 +98,21 @@ def test_authored_3d_arms_are_keyed_as_authored(bpy):
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpus (the learned model's outputs)")
 def test_learned_motion_is_keyed_at_natural_size(bpy):
-    """The learned model's 2D on the default rig at the default settings: the right wrist keeps its gesture
-    size (no clip-wide shrink) and follows the keypoints at the rig's natural size; no bone flips.
+    """The learned model's 2D on the default rig at the default settings (issue 14): the right wrist keeps at
+    least 0.9 of its gesture amplitude, elbows and wrists follow the keypoints, no bone flips.
 
-    Printed, not asserted: the projected RMS of elbows and wrists after one least-squares scale (the check of
-    test_generate). The model's 2D upper arms are longer than the rig's on many frames (its shoulders are
-    narrow for its arms), so the elbows cannot follow there at natural size (docs/architecture.md)."""
+    The model's 2D upper arms are longer than the rig's at natural size on 35 to 74% of frames (its shoulders
+    are narrow for its arms). The clavicles take up part of the shortfall (motion/girdle.py), a clip-wide size
+    just under natural (motion/fit.py: the wrists keep >= 0.92 of their amplitude) most of the rest, and an
+    elbow still out of reach shares its error with the wrist. The projected RMS of elbows and wrists after one
+    least-squares scale (test_generate's check) is then 2.5% (beethoven), 2.6% (haydn), 3.4% (mozart) and
+    3.7% (bach) of a shoulder width on average, 11 to 18% on single frames (before: 4.7 to 8.7%, up to 27%).
+    3% on average for every piece is out of reach at >= 0.9 amplitude: bach reaches 3% only at about 0.85 of
+    its natural size. Asserted: mean <= 4% for each piece and <= 3.2% over the four, max <= 20%."""
     files = sorted(CORPUS.glob("*.official.npz"))
     if not files:
         pytest.skip("../shared/corpus holds no *.official.npz")
+    means = []
     for path in files:
         keypoints = np.load(path)["motion"]
         keypoints = keypoints[~np.all(keypoints == 0, axis=(1, 2))]  # the official zero padding
@@ -117,24 +123,27 @@ def test_learned_motion_is_keyed_at_natural_size(bpy):
         steps = largest_turns(joints)
         errors = _projection_errors(keypoints, joints, times)
         print(
-            f"\n{path.name.split('.')[0]}: wrist amplitude ratio {ratio:.3f}, right wrist off its natural-size "
-            f"target median {np.median(wrist_error):.2%} p90 {np.quantile(wrist_error, 0.9):.2%}; largest bone "
-            f"turn {steps.max():.1f} deg/frame ({np.sum(steps > 30)} over 30); projected RMS (elbows+wrists) max {errors.max():.2%} "
-            f"mean {errors.mean():.2%} of the shoulder width"
+            f"\n{path.name.split('.')[0]}: wrist amplitude ratio {ratio:.3f}, right wrist off its target "
+            f"median {np.median(wrist_error):.2%} p90 {np.quantile(wrist_error, 0.9):.2%}; largest bone "
+            f"turn {steps.max():.1f} deg/frame ({np.sum(steps > 30)} over 30); projected RMS (elbows+wrists) "
+            f"max {errors.max():.2%} mean {errors.mean():.2%} of the shoulder width"
         )
-        assert ratio >= 0.9, path.name
-        assert np.median(wrist_error) <= 0.03, path.name
+        means.append(errors.mean())
+        assert ratio >= 0.9 and np.median(wrist_error) <= 0.03, path.name
+        assert errors.mean() <= 0.04 and errors.max() <= 0.2, path.name
         # A flip (depth side or twist) turns a bone by 90 degrees or more in one frame; the model's own elbows
         # and wrists jump by up to 0.3 shoulder widths between frames, which turns a bone by up to ~45.
         assert steps.max() < 60.0, path.name
         for bone in ("upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R"):
             lengths = np.linalg.norm(joints[f"{bone}.tail"] - joints[f"{bone}.head"], axis=1)
             assert np.ptp(lengths) < 1e-5
+    assert np.mean(means) <= 0.032
 
 
 def wrist_follow(keypoints, joints):
     """(rig right-wrist amplitude / keypoint right-wrist amplitude, both in shoulder widths on the frontal
-    plane; per frame distance of the rig's right wrist from the keypoint's at natural size, in shoulder widths)."""
+    plane; per frame distance of the rig's right wrist from the keypoint's, in shoulder widths, after one
+    least-squares scale (the clip-wide size of motion/fit.py))."""
     width = np.median(np.linalg.norm(keypoints[:, 5] - keypoints[:, 6], axis=-1))
     kp_wrist = (keypoints[:, 10] - 0.5 * (keypoints[:, 5] + keypoints[:, 6])) / width * np.array([1.0, -1.0])
     xz = {name: p[:, [0, 2]] for name, p in joints.items()}
@@ -145,7 +154,8 @@ def wrist_follow(keypoints, joints):
     def amplitude(track):
         return np.mean(np.linalg.norm(track - track.mean(axis=0), axis=-1))
 
-    return amplitude(rig_wrist) / amplitude(kp_wrist), np.linalg.norm(rig_wrist - kp_wrist, axis=-1)
+    scale = np.sum(rig_wrist * kp_wrist) / np.sum(kp_wrist * kp_wrist)
+    return amplitude(rig_wrist) / amplitude(kp_wrist), np.linalg.norm(rig_wrist - scale * kp_wrist, axis=-1)
 
 
 def largest_turns(joints) -> np.ndarray:

@@ -16,8 +16,12 @@ LIMIT = 0.999  # ... longer ones (only frames past the rig's reach) saturate smo
 TOUCH = 0.25  # a bone whose depth is under this fraction of its length may change sides of the frontal plane
 BEHIND_COST = {"upper": 1.0, "fore": 20.0}  # per frame, per bone length of depth behind: hands stay in front
 DEPTH_SIGMA = 1.5  # key frames: depth near the frontal plane is smoothed this much (it moves fastest there)
-ALTERNATIONS = 6  # soft projections of an out-of-reach elbow onto the discs the two bones reach
+ALTERNATIONS = 12  # soft projections of an out-of-reach elbow onto the discs the two bones reach
 BEND_COST = 50.0  # per (bone length per frame^2)^2 of depth acceleration where a bone meets the frontal plane
+MIN_FIT = (
+    0.94  # the 2D may be shrunk (clip-wide, about the shoulder midpoint) this far to fit the upper arms,
+)
+FIT_QUANTILE = 0.75  # ... until this fraction of elbow targets lies within REACH of the rig's upper arm
 
 
 @dataclass
@@ -57,19 +61,40 @@ def soft_reach(distance: np.ndarray, length: float) -> np.ndarray:
 
 
 def place_arm(
-    shoulder: np.ndarray, elbow_target: np.ndarray, wrist_target: np.ndarray, upper: float, fore: float
+    shoulder: np.ndarray,
+    elbow_target: np.ndarray,
+    wrist_target: np.ndarray,
+    upper: float,
+    fore: float,
+    wrist_weight: float = 1.0,
 ):
     """Elbow and wrist (F, 3 body coordinates each) of an arm from `shoulder` (F, 3) with bones `upper` and
-    `fore` long, whose projections on the frontal plane are at the targets (F, 2: left, up) where the rig can
-    reach, the wrist first: out of reach, the wrist saturates towards the shoulder and the elbow moves towards the
-    nearest point from which both bones still reach (alternating soft projections onto the two discs)."""
-    origin = shoulder[:, [0, 2]]
+    `fore` long, whose projections on the frontal plane are placed by `place_in_plane`; each bone's depth
+    follows from its foreshortening."""
+    elbow, wrist = place_in_plane(shoulder[:, [0, 2]], elbow_target, wrist_target, upper, fore, wrist_weight)
+    elbow3 = _lift(shoulder, elbow, upper, "upper")
+    return elbow3, _lift(elbow3, wrist, fore, "fore")
+
+
+def place_in_plane(origin, elbow_target, wrist_target, upper: float, fore: float, wrist_weight: float = 1.0):
+    """Projected elbow and wrist (F, 2: left, up) of an arm from `origin` (F, 2), at the targets where the rig
+    can reach. The wrist first: beyond the whole arm's reach it saturates towards the shoulder. An elbow target
+    beyond the upper arm's reach (or, with the wrist, the forearm's) is replaced by the point within the upper
+    arm's reach that minimises its squared error plus `wrist_weight` times the wrist's (the forearm pulls the
+    wrist towards the elbow): projected gradient steps, soft projections. A large weight keeps the wrist on
+    target where it can be. The wrist returned is before the forearm's own saturation (`reach_toward` from the elbow)."""
     wrist = origin + _soft_toward(wrist_target - origin, upper + fore)
     elbow = elbow_target
     for _ in range(ALTERNATIONS):
-        elbow = wrist + _soft_toward(origin + _soft_toward(elbow - origin, upper) - wrist, fore)
-    elbow3 = _lift(shoulder, elbow, upper, "upper")
-    return elbow3, _lift(elbow3, wrist, fore, "fore")
+        reached = reach_toward(wrist, elbow, fore)  # the nearest point the forearm lets the elbow be
+        blend = (elbow_target + wrist_weight * reached) / (1.0 + wrist_weight)
+        elbow = origin + _soft_toward(blend - origin, upper)
+    return elbow, wrist
+
+
+def reach_toward(origin: np.ndarray, target: np.ndarray, length: float) -> np.ndarray:
+    """Where a bone `length` long from `origin` (F, 2) towards `target` (F, 2) ends, projected (soft_reach)."""
+    return origin + _soft_toward(target - origin, length)
 
 
 def _soft_toward(offset: np.ndarray, length: float) -> np.ndarray:

@@ -19,6 +19,8 @@ from ..contract import (
 from .body_signals import body_signals
 from .bone_map import BoneMap
 from .errors import MotionError
+from .fit import choose_fit
+from .girdle import reach_with_shoulders
 from .keypoints import check_keypoints, shoulder_width, to_body_frame, to_frontal_plane
 from .lifting import LiftConfig, place_arm
 from .posing import PoseSolver
@@ -71,11 +73,12 @@ def animate_rig(
     )
     solver = PoseSolver(rig, len(times))
     _pose_torso(solver, geometry, rel, mid, config)
-    targets = _pose_arms(solver, geometry, rel, rel3d)
+    fit, wrist_weight = (1.0, 1.0) if rel3d is not None else _fit(geometry, rel)
+    targets = _pose_arms(solver, geometry, fit * rel, rel3d, wrist_weight)
     rotations = {name: make_continuous(q).astype(np.float32) for name, q in solver.quaternions().items()}
     locations = {name: loc.astype(np.float32) for name, loc in solver.locations.items()}
     return RigAnimation(
-        rotations, locations, targets.astype(np.float32), geometry.shoulder_width, geometry.notes
+        rotations, locations, targets.astype(np.float32), fit * geometry.shoulder_width, geometry.notes
     )
 
 
@@ -134,15 +137,27 @@ def _pose_torso(solver: PoseSolver, geo: RigGeometry, rel, mid, config: LiftConf
             solver.aim(arm.shoulder_bone, arm.shoulder, raised)
 
 
-def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, rel3d) -> np.ndarray:
+def _fit(geo: RigGeometry, rel: np.ndarray) -> tuple[float, float]:
+    """`choose_fit` for this rig: the size (in its natural size) and the wrist weight for `place_arm`."""
+    width, rest_mid = geo.shoulder_width, 0.5 * (geo.arms["L"].shoulder + geo.arms["R"].shoulder)
+    return choose_fit(
+        {side: (rel[:, elbow], rel[:, wrist]) for side, (elbow, wrist) in SIDE_ARM_JOINTS.items()},
+        {side: geo.to_body(geo.arms[side].shoulder - rest_mid)[[0, 2]] / width for side in SIDES},
+        {side: (geo.arms[side].upper_length / width, geo.arms[side].fore_length / width) for side in SIDES},
+    )
+
+
+def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, rel3d, wrist_weight: float) -> np.ndarray:
     """Aim upper arms and forearms at their targets; returns the (F, 13, 3) armature-space targets.
     Positions are the rig's shoulder midpoint + its shoulder width * the keypoints' offsets (face and hips on
     the shoulders' plane without 3D); elbows and wrists keep the rig's bone lengths."""
+    scale = geo.shoulder_width
+    if rel3d is None:
+        reach_with_shoulders(solver, geo, rel, {side: joints[0] for side, joints in SIDE_ARM_JOINTS.items()})
     shoulders = {
         side: geo.to_body(solver.point(geo.arms[side].upper_arm, geo.arms[side].shoulder)) for side in SIDES
     }
     mid = 0.5 * (shoulders["L"] + shoulders["R"])
-    scale = geo.shoulder_width
     body_targets = mid[:, None, :] + scale * (np.insert(rel, 1, 0.0, axis=-1) if rel3d is None else rel3d)
     for side in SIDES:
         arm, (elbow_index, wrist_index) = geo.arms[side], SIDE_ARM_JOINTS[side]
@@ -155,6 +170,7 @@ def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, rel3d) -> np.ndarray:
                 plane_target[:, wrist_index],
                 arm.upper_length,
                 arm.fore_length,
+                wrist_weight,
             )
         else:
             upper = rel3d[:, elbow_index] - rel3d[:, SIDE_SHOULDER_JOINT[side]]
