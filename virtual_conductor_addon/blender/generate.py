@@ -18,7 +18,7 @@ from ..motion.bone_map import BoneMap
 from ..motion.lifting import LiftConfig
 from ..motion.pipeline import MotionError, animate_rig, key_frames
 from ..service.session import POLL_INTERVAL_S, BackendSettings, GenerationJob, GenerationRequest
-from . import armature, keys, take_data
+from . import armature, baton, keys, take_data
 from .audio import FrameRange
 from .backend import SESSION
 from .status import redraw_panels, report_error
@@ -137,7 +137,9 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
     action_name = f"VC {request.strip_name} {model or 'default'} seed{request.seed}"
     action = keys.write_take(rig, action_name, frame_numbers, animation.rotations, animation.locations)
     take = dataclasses.replace(motion, model=model, source=request.source or motion.source)
-    take_data.store_take(action, take, frames.start, frames.fps, beats)
+    side = baton.baton_side(motion, request.style)
+    take_data.store_take(action, take, frames.start, frames.fps, beats, baton=side)
+    baton.hold_baton(rig, side)
     if request.store_bone_map:  # only once the take is written: a failed generation changes nothing
         armature.store_bone_map(rig, request.bone_map)
     return action

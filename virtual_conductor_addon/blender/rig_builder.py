@@ -15,6 +15,8 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from .baton import BATON_KEY
+
 RIG_FILE = "conductor_rig.json"
 SEGMENTS = 12  # around the baton
 BLEND = 0.25  # joint blending width, in units of the limb's radius
@@ -279,6 +281,7 @@ def _add_baton(rig, spec: dict, collection, name: str) -> bpy.types.Object:
     mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
     mesh.update()
     baton = bpy.data.objects.new(f"{name} Baton", mesh)
+    baton[BATON_KEY] = True  # takes move it to the conducting hand or hide it (baton.py)
     collection.objects.link(baton)
     baton.parent, baton.parent_type, baton.parent_bone = rig, "BONE", "hand.R"
     hand = rig.data.bones["hand.R"]  # a bone parent's frame is the bone's tail

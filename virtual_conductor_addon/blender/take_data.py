@@ -14,7 +14,8 @@ import numpy as np
 from ..contract import NUM_JOINTS, Motion
 from ..contract_beats import BeatsFileError, BeatTrack, beats_from_document
 
-TAKE_KEY = "vconductor_take"  # {"fps", "duration_s", "model", "seed", "source", "frame_start", "scene_fps"}
+TAKE_KEY = "vconductor_take"  # {"fps", "duration_s", "model", "seed", "source", "frame_start", "scene_fps",
+#                                "baton": "L" | "R" | "" (the hand holding the baton; "": none)}
 KEYPOINTS_KEY = "vconductor_keypoints"  # bytes: zlib(float32 (T, 13, 2), C order)
 KEYPOINTS3D_KEY = "vconductor_keypoints3d"  # bytes: zlib(float32 (T, 13, 3)), only when the motion has them
 BATON_KEY = "vconductor_baton_tip"  # bytes: zlib(float32 (T, 3)), only when the motion has it
@@ -26,10 +27,15 @@ def is_take(action) -> bool:
 
 
 def store_take(
-    action, take: Motion, frame_start: float, scene_fps: float, beats: BeatTrack | None = None
+    action,
+    take: Motion,
+    frame_start: float,
+    scene_fps: float,
+    beats: BeatTrack | None = None,
+    baton: str = "R",
 ) -> None:
-    """Attach the keypoints, the audio's beats (when the backend sent them) and where audio time 0 sits in the
-    scene (the take's key timing)."""
+    """Attach the keypoints, the audio's beats (when the backend sent them), where audio time 0 sits in the
+    scene (the take's key timing) and the hand holding the baton ("L", "R" or "": none)."""
     if beats is not None:
         action[BEATS_KEY] = json.dumps(beats.to_document())
     for key, array in (
@@ -49,6 +55,7 @@ def store_take(
         "source": take.source,
         "frame_start": float(frame_start),
         "scene_fps": float(scene_fps),
+        "baton": baton,
     }
 
 
@@ -82,6 +89,15 @@ def _unpacked(action, key: str, shape: tuple[int, ...]) -> np.ndarray | None:
         return None
     raw = zlib.decompress(bytes(action[key]))
     return np.frombuffer(raw, dtype=np.float32).reshape(-1, *shape).copy()
+
+
+def take_baton(action) -> str | None:
+    """The hand holding the baton in a take ("L", "R" or "": none), or None when the take does not say
+    (takes stored before the baton followed them)."""
+    if not is_take(action):
+        return None
+    side = action[TAKE_KEY].get("baton")
+    return str(side) if side in ("L", "R", "") else None
 
 
 def take_beats(action) -> tuple[BeatTrack, float, float] | None:

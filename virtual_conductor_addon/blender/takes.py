@@ -11,7 +11,7 @@ import re
 import bpy
 from bpy.props import FloatProperty, StringProperty
 
-from . import compat, request, take_data
+from . import baton, compat, request, take_data
 
 BLEND_TRACK_PREFIX = "VC Blend"
 _BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]')
@@ -45,8 +45,13 @@ def active_take(rig):
 
 
 def activate_take(rig, action) -> None:
-    """Make `action` the armature's active action (the take shown and played)."""
+    """Make `action` the armature's active action (the take shown and played), the baton in its hand."""
     compat.assign_action(rig, action, compat.take_slot(action, rig))
+    side = take_data.take_baton(action)
+    if side is None:  # a take stored before the baton followed takes: read it from its motion
+        motion = take_data.take_keypoints(action)
+        side = "R" if motion is None else baton.baton_side(motion)
+    baton.hold_baton(rig, side)
 
 
 def push_to_nla(rig, action):
