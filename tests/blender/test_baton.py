@@ -100,3 +100,16 @@ def _request_fields(bpy, rig, motion) -> dict:
         "store_bone_map": False,
         "lift": LiftConfig(smoothing=0.0),
     }
+
+
+def test_two_d_takes_follow_the_requested_style(bpy):
+    from virtual_conductor_addon.blender.baton import baton_side
+    from virtual_conductor_addon.contract_style import ConductingStyle
+
+    kp3d = authored_motion()
+    learned = motion_file(kp3d[..., :2].astype(np.float32))  # 2D only: says nothing about a baton
+    assert baton_side(learned) == "R"
+    assert baton_side(learned, ConductingStyle(left_handed=True)) == "L"
+    assert baton_side(learned, ConductingStyle(baton=False)) == ""
+    authored = motion_file(kp3d[..., :2].astype(np.float32), kp3d.astype(np.float32))
+    assert baton_side(authored, ConductingStyle(left_handed=True)) == ""  # authored 3D without a tip
