@@ -133,7 +133,7 @@ BREATH_IN = 0.008  # the shoulders rise this much with the breath before an entr
 BREATH_IN_S = 0.4  # ... taken over the preparation and this long before it
 RIGHT_REST = np.array([0.38, 0.68])  # relaxed, hands low and a little forward; the left rest is its mirror
 LEFT_IDLE = np.array([0.64, 0.63])  # the unoccupied left hand, low in front of the waist (quiet music)
-LEFT_READY = np.array([0.63, 0.54])  # ... held ready in front of the lower chest when the music is full
+LEFT_READY = np.array([0.63, 0.555])  # ... held ready in front of the lower chest when the music is full
 LEFT_CUE = np.array([0.685, 0.565])  # raised and pointing out to the conductor's left
 
 # Conductor: dynamics (motion_inputs.py): loudness is 0..1 over 50 dB; gestures follow its top part
@@ -168,7 +168,7 @@ PHRASE_OPENINGS = ((0.55, -0.85), (0.15, -1.0), (-0.35, -0.9), (0.9, -0.45))  # 
 PHRASE_OPEN_SIZE = 0.09  # how far the hand opens at a phrase start (at full loudness)
 PHRASE_OPEN_S = 0.7  # ... taking this long ...
 PHRASE_SUSTAIN_S = 2.5  # ... then sinks back with this time constant as the phrase sustains
-LEFT_SWELL = 0.6  # the left hand rises this much of the right pattern's phrase lift ...
+LEFT_SWELL = 0.4  # the left hand rises this much of the right pattern's phrase lift ...
 LEFT_SWELL_LAG_S = 0.4  # ... this much later
 DOWNBEAT_TOUCH = 0.012  # loud downbeats: the left hand dips this much ...
 DOWNBEAT_TOUCH_S = 0.08  # ... over about this long
