@@ -13,24 +13,12 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .cli_beats import BeatOptionError, add_beat_options, beat_source_from_args
 from .cli_outputs import OutputError, os_error_line, output_formats, plan_outputs, write_motion_files
 from .cli_style import StyleError, add_style_options, learned_model_note, style_from_args
 from .contract import missing_folders, remove_empty_folders
 
-AUDIO_SUFFIXES = {
-    ".wav",
-    ".flac",
-    ".ogg",
-    ".oga",
-    ".opus",
-    ".mp3",
-    ".m4a",
-    ".aac",
-    ".aif",
-    ".aiff",
-    ".wma",
-    ".mp4",
-}
+AUDIO_SUFFIXES = set(".wav .flac .ogg .oga .opus .mp3 .m4a .aac .aif .aiff .wma .mp4".split())  # noqa: SIM905 (one line)
 
 
 class UserError(Exception):
@@ -82,6 +70,7 @@ def cmd_generate(args) -> int:
     inputs = _collect_inputs(args.audio)
     single_file = len(args.audio) == 1 and not Path(args.audio[0]).is_dir()
     outputs = plan_outputs(args.output, inputs, single_file, formats)  # every refusal comes before any work
+    args.beat_source = beat_source_from_args(args, inputs)
     made_by_this_run = missing_folders(target for targets in outputs for target in targets)
     try:
         failures = _generate_all(args, _choose_model(args), inputs, outputs)
@@ -125,7 +114,7 @@ def _generate_all(args, model: str, inputs: list[Path], outputs: list[tuple[Path
     with _side_executor() as pool:
         # The first file decodes beside the model load. The model stays on this thread, where torch's thread
         # pool lives (inference from another thread would start a second, competing pool).
-        first = pool.submit(prepare_input, inputs[0], needs, args.meter)
+        first = pool.submit(prepare_input, inputs[0], needs, args.meter, beats=args.beat_source)
         try:
             conductor, load_s = _load_conductor_timed(model, args.device)
         except (RegistryError, RuntimeError, ValueError) as exc:  # CheckpointError is a ValueError
@@ -134,7 +123,9 @@ def _generate_all(args, model: str, inputs: list[Path], outputs: list[tuple[Path
             if index == 0:
                 prepare = functools.partial(_first_result, first, pool)
             else:
-                prepare = functools.partial(prepare_input, audio_path, needs, args.meter)
+                prepare = functools.partial(
+                    prepare_input, audio_path, needs, args.meter, beats=args.beat_source
+                )
             failures += not _generate_file(args, audio_path, targets, prepare, conductor, load_s)
     return failures
 
@@ -315,6 +306,7 @@ def _add_generate(sub) -> None:
         "--format", help="formats written per input when OUT is a folder: npz,json,csv (default npz)"
     )
     add_style_options(gen)
+    add_beat_options(gen)
     gen.add_argument("--timings", action="store_true", help="print the time each stage took")
     gen.add_argument("-q", "--quiet", action="store_true")
     gen.set_defaults(func=cmd_generate)
@@ -367,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, OutputError, StyleError) as exc:
+    except (UserError, OutputError, StyleError, BeatOptionError) as exc:
         _error(str(exc))
         return 1
     except OSError as exc:  # a read or write no command handled: one line naming the file, never a traceback

@@ -43,9 +43,8 @@ class PreparedInput:
     num_frames: int  # ceil(duration * 30)
     mel: object | None = None  # MelFeatures (T, 128) at 90 Hz, for the learned model, computed as read
     analysis: object | None = None  # a vconductor.conducting.MusicAnalysis, for the procedural conductor
-    beats: object | None = (
-        None  # the contract's BeatTrack: the tracker's beats, bars and tempo (either model)
-    )
+    beats: object | None = None  # the contract's BeatTrack: the tracker's (or the user's) beats, bars, tempo
+    given_beats: bool = False  # the beats are the user's (beat_sources.py): conducted, and locked to
     # seconds each preparation stage took: they travel with the input (it may be prepared in another process)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -80,12 +79,14 @@ def prepare_input(
     meter: str | None = None,
     max_duration_s: float = MAX_DURATION_S,
     check=None,
+    beats=None,
 ) -> PreparedInput:
     """Decode, check, and compute what the conductor needs: "mel" features or an "analysis" (no torch).
 
     `source` is a path, ``(samples, rate)``, an Audio, or a Spectrogram (decoded and checked by the caller,
     and owned by the result from now on). A source longer than `max_duration_s` is refused (AudioTooLong)
     before or while decoding. `check()`, when given, runs between blocks of work and may raise to stop it.
+    `beats`, a beat_sources.BeatSource, replaces the tracker's beats (BeatSourceError when they do not fit).
     """
     if needs not in ("mel", "analysis"):
         raise ValueError(f"unknown input kind {needs!r}")
@@ -96,7 +97,7 @@ def prepare_input(
     try:
         if spectrogram is not source:
             check_usable(spectrogram)
-        prepared = _prepared(spectrogram, needs, meter, check, perf_counter() - t0)
+        prepared = _prepared(spectrogram, needs, meter, check, perf_counter() - t0, beats)
     except BaseException:
         spectrogram.close()
         raise
@@ -105,7 +106,7 @@ def prepare_input(
     return prepared
 
 
-def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: float) -> PreparedInput:
+def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: float, beats) -> PreparedInput:
     name = spectrogram.name
     name = Path(name).name if name != "<samples>" else ""
     frames = motion_frames(spectrogram.num_samples, spectrogram.sample_rate)
@@ -113,6 +114,11 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
     prepared.seconds["decode"] = decode_s
     t0 = perf_counter()
     tracked = _track_beats(spectrogram, meter, check)
+    if beats is not None:  # the user's beats: bar positions they lack come from the tracker
+        from .beat_sources import given_beats
+
+        tracked = given_beats(beats, spectrogram.duration_s, tracked, meter)
+        prepared.given_beats = True
     prepared.beats = beat_track(tracked, spectrogram.duration_s, name)
     prepared.seconds["beats"] = perf_counter() - t0
     t0 = perf_counter()
@@ -122,7 +128,7 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
     else:
         from .conducting import analyze
 
-        conducted = tracked if CONDUCTED_BEATS == "tracker" else None
+        conducted = tracked if CONDUCTED_BEATS == "tracker" or beats is not None else None
         prepared.analysis = analyze(spectrogram, meter=meter, check=check, tracked=conducted)
         prepared.seconds["analysis"] = perf_counter() - t0
     return prepared
@@ -214,7 +220,7 @@ def run(
     """The motion for prepared input; `report` receives the preparation's and the conductor's timings.
 
     A learned model's motion is beat-locked to the tracked beats (beat_lock.py) when `beat_lock` is "on", or
-    "auto" and the tracker is confident. `style` (default: the reference) shapes the procedural conductor's
+    "auto" and the tracker is confident or the beats are the user's. `style` (default: the reference) shapes the procedural conductor's
     whole performance; of a learned model's, its size and the conducting hand. A result with non-finite values raises ResultError: no caller may
     write or return it.
     """
@@ -224,6 +230,8 @@ def run(
     report.seconds.update(prepared.seconds)
     conducted = conductor.conduct(prepared, seed, progress, should_cancel, report.seconds, style)
     beats = prepared.beats
+    if prepared.given_beats and beat_lock == "auto":
+        beat_lock = "on"  # the user's beats are certain
     if conductor.needs == "mel" and beats is not None and lock.should_lock(beat_lock, beats.confidence):
         conducted.keypoints, report.beat_lock = lock.beat_lock(conducted.keypoints, beats.beats_s)
     if conductor.needs == "mel":
@@ -243,10 +251,11 @@ def run(
 
 
 def generate(
-    source, conductor, seed: int = 0, meter=None, progress=None, should_cancel=None, report=None
+    source, conductor, seed: int = 0, meter=None, progress=None, should_cancel=None, report=None, beats=None
 ) -> Motion:
-    """Audio (path, (samples, rate) or Audio) -> Motion of ceil(duration * 30) frames."""
-    prepared = prepare_input(source, conductor.needs, meter)
+    """Audio (path, (samples, rate) or Audio) -> Motion of ceil(duration * 30) frames (`beats`: the user's,
+    a beat_sources.BeatSource)."""
+    prepared = prepare_input(source, conductor.needs, meter, beats=beats)
     try:
         return run(prepared, conductor, seed, progress, should_cancel, report)
     finally:

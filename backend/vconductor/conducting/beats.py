@@ -63,7 +63,10 @@ def tracked_beats(features: SpectralFeatures, tracked, meter: str | None) -> Det
     if len(tracked.beats_s) == 0:
         return DetectedBeats.empty(meter)
     frames = np.clip(np.rint(tracked.beats_s * FEATURE_RATE).astype(int), 0, features.num_frames - 1)
-    keep = beats_to_conduct(features, frames, tracked.tempo_bpm)
+    if getattr(tracked, "given", False):  # the user's beats (beat_sources.py): every one where there is music
+        keep = within_the_music(features, frames, tracked.tempo_bpm)
+    else:
+        keep = beats_to_conduct(features, frames, tracked.tempo_bpm)
     in_bar = tracked.beat_in_bar.copy()
     name = meter or {2: "2/4", 3: "3/4", 4: "4/4"}[tracked.main_bar_length]
     times, tempo = tracked.beats_s, tracked.tempo_bpm
@@ -71,6 +74,16 @@ def tracked_beats(features: SpectralFeatures, tracked, meter: str | None) -> Det
         frames, in_bar, tempo, keep = _in_six(frames, in_bar, tempo, keep)
         times = frames / FEATURE_RATE
     return DetectedBeats(times[keep].astype(np.float64), in_bar[keep].astype(np.int64), name, tempo[keep])
+
+
+def within_the_music(features: SpectralFeatures, frames: np.ndarray, bpm: np.ndarray) -> np.ndarray:
+    """Which of the user's beats to conduct: all from a beat before the first sound to the last sound (rests
+    included: the user put beats there); none in the silence before the music or after it has died away."""
+    sounding = np.flatnonzero(~features.silent)
+    if len(sounding) == 0:
+        return np.zeros(len(frames), bool)
+    period = 60.0 * FEATURE_RATE / bpm
+    return (frames >= sounding[0] - period) & (frames <= sounding[-1])
 
 
 def _in_six(frames: np.ndarray, in_bar: np.ndarray, beat_bpm: np.ndarray, keep: np.ndarray):

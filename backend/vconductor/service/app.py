@@ -105,15 +105,21 @@ class Service:
         stem, pcm = secrets.token_hex(8), kind == upload.PCM_TYPE
         received = self.tmp / stem
         try:
-            received, name, options, model = await self._receive(request, options, stem, pcm)
+            received, name, options, model, given = await self._receive(request, options, stem, pcm)
             out = self.tmp / f"{stem}-samples"  # never an upload's name: those are the stem and a suffix
             max_s = self.config.max_duration_s
             decode_args = (received, name, out, options, pcm, max_s)
             audio = await run_in_daemon_thread(self._decoders, intake.decode, *decode_args)
         finally:
             received.unlink(missing_ok=True)
+        try:
+            beat_args = (given, options, audio.duration_s)
+            beat_source = await anyio.to_thread.run_sync(intake.beat_source_for, *beat_args)
+        except BaseException:
+            audio.discard()
+            raise
         job = Job(model, options.seed, options.meter, audio, motion_frames(audio.num_samples, SAMPLE_RATE))
-        job.beat_lock, job.style = options.beat_lock, options.conducting_style()
+        job.beat_lock, job.style, job.beat_source = options.beat_lock, options.conducting_style(), beat_source
         try:
             self.worker.submit(job)
         except StoreFull as exc:
@@ -125,15 +131,20 @@ class Service:
         return job
 
     async def _receive(self, request: Request, options: JobOptions, stem: str, pcm: bool):
-        """The body on disk, checked as far as it can be without decoding: (path, name, options, model)."""
+        """The body on disk, checked as far as it can be without decoding: (path, name, options, model, the
+        'beats' part's beats or None)."""
         limits = upload.BodyLimits(self.config.max_upload_bytes, self.config.body_timeout_s)
         declared = upload.declared_length(request, limits.max_bytes)
         if not pcm:
-            path, name, fields = await upload.receive_multipart(request, self.tmp, stem, limits)
+            form = await upload.receive_multipart(request, self.tmp, stem, limits)
+            path = form.path
             try:
-                options = intake.merge_options(options, fields)
+                options = intake.merge_options(options, form.fields)
                 intake.check_pcm_options(options, pcm=False)
-                return path, name, options, catalog.check_model(options.model)
+                model = catalog.check_model(options.model)
+                parse = (form.beats, form.beats_name, options)
+                given = await anyio.to_thread.run_sync(intake.parse_beats_part, *parse)
+                return path, form.name, options, model, given
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
@@ -142,7 +153,7 @@ class Service:
         if declared is not None:
             intake.check_pcm_length(declared, options, self.config.max_duration_s)
         await upload.receive_body(request, self.tmp / stem, limits)
-        return self.tmp / stem, intake.PCM_NAME, options, model
+        return self.tmp / stem, intake.PCM_NAME, options, model, None
 
     def status(self, job: Job, message: str | None = None) -> JobStatus:
         base = f"/v1/jobs/{job.id}"
@@ -222,7 +233,16 @@ SUBMIT_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}, **_form_fields},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        upload.BEATS_FIELD: {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "optional: a beat file to conduct (vconductor analyze's JSON or "
+                            "CSV, or one time a line; at most 1 MiB; docs/beat-sources.md)",
+                        },
+                        **_form_fields,
+                    },
                 },
             },
             upload.PCM_TYPE: {"schema": {"type": "string", "format": "binary"}},

@@ -21,6 +21,7 @@ from .schemas import JobOptions
 from .store import AudioInput
 
 PCM_NAME = "PCM body"
+BEATS_CODE = "invalid_beats"
 PCM_ONLY = ("sample_rate", "channels")
 
 
@@ -49,6 +50,39 @@ def check_pcm_options(options: JobOptions, pcm: bool) -> None:
     if not pcm and set(PCM_ONLY) & options.model_fields_set:
         message = "sample_rate and channels describe raw PCM bodies; an uploaded file carries its own"
         raise ApiError(422, "invalid_option", message)
+
+
+def parse_beats_part(data: bytes | None, name: str, options: JobOptions):
+    """The 'beats' part's beats (beat_files.GivenBeats; None without one), checked: 422 with the reason."""
+    from ..beat_files import BeatsFileError, parse_beats
+
+    if data is None:
+        return None
+    if options.bpm is not None:
+        message = "a 'beats' part and bpm/first_downbeat contradict each other: send one of them"
+        raise ApiError(422, BEATS_CODE, message)
+    try:
+        return parse_beats(data, name)
+    except BeatsFileError as exc:
+        raise ApiError(422, BEATS_CODE, str(exc)) from None
+
+
+def beat_source_for(given, options: JobOptions, duration_s: float):
+    """The job's BeatSource (None: the tracker's beats), checked against the decoded audio's length: a beat
+    after its end, or a grid that starts after it, is a 422. Beat times are the uploaded audio's: a crop's
+    start is subtracted and beats outside the crop dropped."""
+    from ..beat_files import BeatsFileError
+    from ..beat_sources import beat_source, given_beats
+    from ..beat_tracking.decoder import TrackedBeats
+
+    cropped = options.start_s is not None or options.end_s is not None
+    try:
+        source = beat_source(given, options.bpm, options.first_downbeat, options.start_s or 0.0, cropped)
+        if source is not None:
+            given_beats(source, duration_s, TrackedBeats.empty(), options.meter)  # the tracker adds no error
+    except BeatsFileError as exc:
+        raise ApiError(422, BEATS_CODE, str(exc)) from None
+    return source
 
 
 def check_pcm_length(nbytes: int, options: JobOptions, max_duration_s: float) -> int:

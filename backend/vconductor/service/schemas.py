@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..beat_sources import MAX_BPM, MIN_BPM
 from ..contract import JobState
 from ..contract_style import PRESETS, RANGES, ConductingStyle, conducting_style
 
@@ -45,7 +46,25 @@ class JobOptions(BaseModel):
         None, description="metre for the procedural conductor (default: detected); learned models ignore it"
     )
     beat_lock: Literal["auto", "on", "off"] = Field(
-        "auto", description="learned models: move the gestures onto the tracked beats (auto: when confident)"
+        "auto",
+        description="learned models: move the gestures onto the tracked beats (auto: when confident, or "
+        "when the beats are given)",
+    )
+    bpm: float | None = Field(
+        None,
+        ge=MIN_BPM,
+        le=MAX_BPM,
+        allow_inf_nan=False,
+        description="conduct a steady grid of this tempo instead of the tracked beats (docs/beat-sources.md); "
+        "not with a 'beats' part",
+    )
+    first_downbeat: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_CROP_S,
+        allow_inf_nan=False,
+        description="with bpm: the grid's first downbeat (seconds of the uploaded audio); default: the phase "
+        "of the tracked downbeats",
     )
     style: str | None = Field(None, max_length=40, description=f"a style preset: {', '.join(PRESETS)}")
     size: float | None = _control("size", "gesture size (1: real conductors')")
@@ -65,6 +84,8 @@ class JobOptions(BaseModel):
     def _crop_order(self):
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
+        if self.first_downbeat is not None and self.bpm is None:
+            raise ValueError("first_downbeat needs bpm (the grid's tempo)")
         self.conducting_style()  # an unknown preset is refused with the others (StyleError is a ValueError)
         return self
 

@@ -66,6 +66,7 @@ class Job:
     prep: object = None  # the worker's Future of the prepared input
     beat_lock: str = "auto"  # JobOptions.beat_lock
     style: object = None  # JobOptions.conducting_style(): a contract_style.ConductingStyle
+    beat_source: object = None  # the user's beats (beat_sources.BeatSource), or None: the tracker's
 
     def result_bytes(self) -> int:
         if self.motion is None:

@@ -26,6 +26,8 @@ from .errors import ApiError
 PCM_TYPE = "application/octet-stream"
 MULTIPART_TYPE = "multipart/form-data"
 FILE_FIELD = "file"  # the multipart part that holds the audio (the OpenAPI document names it)
+BEATS_FIELD = "beats"  # the optional part that holds a beat file (docs/beat-sources.md), kept in memory
+MAX_BEATS_PART_BYTES = 1 << 20  # beat_files.MAX_BEATS_BYTES: checked as it arrives
 BATCH_BYTES = 1 << 20  # bytes handed to a worker thread at once: few thread hops, little memory
 MAX_FIELDS = 16  # text parts (options) in a multipart body
 MAX_FIELD_BYTES = 64 * 1024  # each: options are a few characters
@@ -121,13 +123,21 @@ async def receive_body(request: Request, dest: Path, limits: BodyLimits) -> int:
         return await _pump(request, limits, f.write)
 
 
-async def receive_multipart(
-    request: Request, folder: Path, stem: str, limits: BodyLimits
-) -> tuple[Path, str, dict[str, str]]:
-    """Save the uploaded 'file' part of a multipart body as `folder/stem` plus its extension.
+@dataclass
+class Received:
+    """A multipart body, received: the audio's file and display name, the text fields, and the 'beats' part
+    (its bytes and display name) when there was one."""
 
-    Returns (path, its display name, the text fields).
-    """
+    path: Path
+    name: str
+    fields: dict[str, str]
+    beats: bytes | None = None
+    beats_name: str = BEATS_FIELD
+
+
+async def receive_multipart(request: Request, folder: Path, stem: str, limits: BodyLimits) -> Received:
+    """Save the uploaded 'file' part of a multipart body as `folder/stem` plus its extension; keep the text
+    fields and a 'beats' part (at most MAX_BEATS_PART_BYTES, in memory)."""
     form = _MultipartForm(request.headers.get("content-type", ""), folder, stem)
     try:
         await _pump(request, limits, form.write)
@@ -143,7 +153,8 @@ def _malformed(detail: str) -> ApiError:
 
 class _MultipartForm:
     """A multipart body parsed as it arrives (python-multipart's callbacks, called in worker threads): the part
-    named 'file' goes straight to its file, text parts (options) are kept, other file parts are dropped."""
+    named 'file' goes straight to its file, the part named 'beats' (file or text) and text parts (options) are
+    kept, other file parts are dropped."""
 
     def __init__(self, content_type: str, folder: Path, stem: str):
         boundary = parse_options_header(content_type)[1].get(b"boundary")
@@ -156,6 +167,8 @@ class _MultipartForm:
         self.other_files: list[str] = []  # names of file parts that are not 'file'
         self.file_as_text = False
         self.ended = False
+        self.beats: bytearray | None = None
+        self.beats_name = BEATS_FIELD
         self._file = None
         self._part: tuple[str, str] | None = None  # (kind: file, text or skip; the part's name)
         self._text = bytearray()
@@ -203,7 +216,13 @@ class _MultipartForm:
         if b"name" not in options:
             raise _malformed('a part has no Content-Disposition "name"')
         name = options[b"name"].decode("utf-8", "replace")
-        if b"filename" not in options:
+        if name == BEATS_FIELD:
+            if self.beats is not None:
+                raise _malformed(f"more than one '{BEATS_FIELD}' part")
+            self.beats = bytearray()
+            self.beats_name = display_name(options.get(b"filename", b"beats").decode("utf-8", "replace"))
+            self._part = ("beats", name)
+        elif b"filename" not in options:
             if len(self.fields) >= MAX_FIELDS:
                 raise _malformed(f"more than {MAX_FIELDS} form fields")
             self._part, self._text = ("text", name), bytearray()
@@ -223,6 +242,12 @@ class _MultipartForm:
         kind = self._part[0] if self._part else "skip"
         if kind == "file":
             self._file.write(memoryview(data)[start:end])
+        elif kind == "beats":
+            self.beats += data[start:end]
+            if len(self.beats) > MAX_BEATS_PART_BYTES:
+                raise ApiError(
+                    413, "too_large", f"the '{BEATS_FIELD}' part is over {MAX_BEATS_PART_BYTES // MiB} MiB"
+                )
         elif kind == "text":
             self._text += data[start:end]
             if len(self._text) > MAX_FIELD_BYTES:
@@ -238,8 +263,8 @@ class _MultipartForm:
             self.fields[name] = self._text.decode("utf-8", "replace")
         self._part = None
 
-    def finish(self) -> tuple[Path, str, dict[str, str]]:
-        """The saved audio once the whole body is in: (path, display name, text fields); 4xx when unusable."""
+    def finish(self) -> Received:
+        """The saved audio once the whole body is in, with the fields and beats; 4xx when unusable."""
         if not self.ended or (self._file is not None and not self._file.closed):
             raise _malformed("it ends before its closing boundary")
         if self.other_files:
@@ -251,7 +276,8 @@ class _MultipartForm:
         if self.path is None:
             message = f"the multipart body has no file part: send the audio as '{FILE_FIELD}'"
             raise ApiError(422, "missing_file", message)
-        return self.path, self.name, self.fields
+        beats = bytes(self.beats) if self.beats is not None else None
+        return Received(self.path, self.name, self.fields, beats, self.beats_name)
 
     def discard(self) -> None:
         if self._file is not None:

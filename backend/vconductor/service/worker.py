@@ -236,7 +236,11 @@ class Worker:
         it between blocks; the spectrogram is freed when the job ends (_process) or is cancelled."""
         self._check_cancel(job)
         prepared = prepare_input(
-            job.audio.spectrogram, needs_of(job.model), job.meter, check=lambda: self._check_cancel(job)
+            job.audio.spectrogram,
+            needs_of(job.model),
+            job.meter,
+            check=lambda: self._check_cancel(job),
+            beats=job.beat_source,
         )
         job.progress = max(job.progress, FEATURES_SHARE)
         if job.state == JobState.QUEUED:
