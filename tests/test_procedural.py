@@ -341,3 +341,15 @@ def test_contact_sheet_renders(tmp_path):
     motion = Motion(run(a), a.duration_s, model="procedural", seed=0)
     out = render_preview(motion, tmp_path / "sheet.png", size=200)
     assert Image.open(out).size[0] > 0
+
+
+@pytest.mark.parametrize(("meter", "group"), [("3/4", 3), ("4/4", 2), ("6/8", 3)])
+def test_fast_beats_are_conducted_in_fewer(meter, group):
+    """Beats at 240 BPM (a fast 3/4, or eighths the tracker took for beats): one ictus per bar in 3/4, two in
+    4/4 and 6/8, each on a downbeat or half-bar of the music."""
+    beats = steady_beats(240, 1.5, 25.0)
+    a = analysis(meter, beats, seconds=28.0, loudness=0.9)
+    motion = run(a)
+    marked = beats[a.beat_in_bar % group == 0]
+    assert beat_period(motion) == pytest.approx(np.median(np.diff(marked)), rel=0.08)
+    assert beat_align_score(motion_beats(motion), marked) > 0.8

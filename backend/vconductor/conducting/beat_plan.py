@@ -7,6 +7,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from . import tuning as tun
+from .beat_units import conducted_units
 from .motion_inputs import MusicContours, Style
 from .music_analysis import MusicAnalysis
 from .patterns import PATTERNS, Pattern
@@ -60,8 +61,9 @@ def plan_beats(
     rng: np.random.Generator,
 ) -> PlannedBeats:
     """The beats of `analysis` that the right hand conducts, where and how big it beats each."""
-    pattern = PATTERNS[analysis.beats_per_bar]
-    times, in_bar, tempo = _usable_beats(analysis, music, config, len(pattern.ictus_x))
+    times, in_bar, tempo = _usable_beats(analysis, music, config, analysis.beats_per_bar)
+    times, in_bar, tempo, per_bar = conducted_units(times, in_bar, tempo, analysis.beats_per_bar)
+    pattern = PATTERNS[per_bar]
     intervals = np.diff(times)
     fallback = float(np.median(intervals)) if len(intervals) else 0.6
     period = np.where(np.isfinite(tempo) & (tempo > 20), 60.0 / np.maximum(tempo, 1e-6), fallback)

@@ -1,4 +1,4 @@
-"""The textbook beat patterns of the right hand (2: down, up; 3: down, out, up; 4: down, in, out, up; 6/8: the
+"""The textbook beat patterns of the right hand (1: down-up; 2: down, up; 3: down, out, up; 4: down, in, out, up; 6/8: the
 German six)."""
 
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ class Pattern:
 
 
 PATTERNS = {  # beats per bar -> pattern
+    1: Pattern((0.0,), (1.0,)),  # in one: down, up
     2: Pattern((0.0, -0.4), (1.0, 1.1)),  # down, up
     3: Pattern((0.0, -0.75, -0.2), (1.0, 1.0, 1.1)),  # down, out, up
     4: Pattern((0.0, 0.2, -0.75, -0.2), (1.0, 1.0, 1.0, 1.1)),  # down, in, out, up

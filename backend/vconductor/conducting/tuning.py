@@ -146,6 +146,13 @@ ARC_SAMPLES = 24  # intervals per piece in the table that maps arc length to pos
 SPEED_FIX_PASSES = 6  # rounds of arcs.respace_for_sampled_speed
 HIGHEST_HAND_Y = 0.33  # rebounds stop about half a shoulder width above the shoulders (ff)
 HIGHEST_PLANE_Y = 0.44  # the ictus stays below mid-chest however high a phrase lifts the pattern
+FAST_BEAT_S = 0.3  # beats closer than this (median; 200 BPM) are conducted in fewer per bar ...
+IN_FEWER = {
+    4: (2, 2),
+    3: (1, 3),
+    2: (1, 2),
+    6: (2, 3),
+}  # ... beats per bar -> (conducted per bar, beats in each)
 LOWEST_PLANE_Y = 0.66  # the beat plane never sinks below the waist (the arm would hang straight)
 DOWNBEAT_SIZE = 1.06  # downbeats are this much bigger
 STACCATO_REBOUND = 0.12  # staccato rebounds are up to this much higher

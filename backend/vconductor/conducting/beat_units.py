@@ -1,0 +1,18 @@
+"""Which beats the hand marks: fast music is conducted in fewer beats per bar, as conductors do (a fast 4/4 in
+two, a fast 3/4 or 2/4 in one, a fast 6/8 in two), so the baton never flickers at the speed of eighths."""
+
+import numpy as np
+
+from .tuning import FAST_BEAT_S, IN_FEWER
+
+
+def conducted_units(
+    times: np.ndarray, in_bar: np.ndarray, tempo: np.ndarray, per_bar: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The beats (times, place in the bar, tempo) and beats per bar the hand conducts: all of them, or, when the
+    beats are faster than FAST_BEAT_S apart (median), every group of IN_FEWER[per_bar] as one."""
+    if len(times) < 4 or per_bar not in IN_FEWER or np.median(np.diff(times)) >= FAST_BEAT_S:
+        return times, in_bar, tempo, per_bar
+    fewer, group = IN_FEWER[per_bar]
+    keep = in_bar % group == 0
+    return times[keep], in_bar[keep] // group, tempo[keep] / group, fewer
