@@ -59,6 +59,8 @@ BACKEND_ALLOWED = {
     "cli_beats": {"beat_files", "beat_sources"},
     "cli_analyze": {
         "cli",
+        "cli_beats",
+        "beat_sources",
         "cli_outputs",
         "contract",
         "contract_beats",

@@ -258,3 +258,19 @@ def test_cli_conducts_a_beat_file_and_refuses_bad_ones_writing_nothing(tmp_path,
         cwd=tmp_path,
     )
     assert grid_run.returncode == 0, grid_run.stderr
+
+
+def test_cli_analyze_completes_given_beats_into_a_document(tmp_path):
+    from vconductor.contract_beats import beats_from_document
+
+    (tmp_path / "taps.txt").write_text("0.3\n0.91\n1.52\n2.13\n2.74\n3.35\n")
+    run = subprocess.run(
+        [*VCONDUCTOR, "analyze", str(EXAMPLE), "--beats", "taps.txt", "--meter", "3/4", "-o", "t.json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    track = beats_from_document(json.loads((tmp_path / "t.json").read_text()))
+    assert np.allclose(track.beats_s, [0.3, 0.91, 1.52, 2.13, 2.74, 3.35]) and set(track.bar_length) == {3}
+    assert set(track.confidence) == {1.0} and np.allclose(track.tempo_bpm, 60 / 0.61)

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_beats import add_beat_options
+
 ANALYZE_DESCRIPTION = """Track the beats of audio files with the trained tracker.
 
 Where the result goes (-o OUT):
@@ -37,6 +39,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         help="hold every bar to this metre (6/8: two dotted beats a bar); default: found per bar",
     )
     parser.add_argument("--format", help="formats per input when OUT is a folder: json,csv (default json)")
+    add_beat_options(parser)  # the user's beats, completed (bar positions, tempo) and written as a document
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     parser.set_defaults(func=cmd_analyze)
     return parser
@@ -44,12 +47,14 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
 
 def cmd_analyze(args) -> int:
     from .cli import UserError, _collect_inputs, _error
+    from .cli_beats import beat_source_from_args
     from .cli_outputs import output_formats, plan_outputs
     from .contract import missing_folders, remove_empty_folders
     from .contract_beats import BEATS_FORMATS
 
     inputs = _collect_inputs(args.audio)
     single = len(args.audio) == 1 and not Path(args.audio[0]).is_dir()
+    args.beat_source = beat_source_from_args(args, inputs)
     if args.output is None:
         if not single:
             raise UserError("several inputs (or a folder) need -o OUT_FOLDER")
@@ -79,6 +84,7 @@ class _FileFailure(Exception):
 
 def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
     from .audio import AudioError, audio_spectrogram
+    from .beat_sources import BeatSourceError, given_beats
     from .beat_tracking.numpy_network import WeightsError
     from .beat_tracking.tracker import beat_track, track_spectrogram
     from .conducting.beats import tracker_bar_lengths
@@ -92,10 +98,12 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
         try:
             check_usable(spectrogram)
             tracked = track_spectrogram(spectrogram, tracker_bar_lengths(args.meter))
+            if args.beat_source is not None:
+                tracked = given_beats(args.beat_source, spectrogram.duration_s, tracked, args.meter)
             track = beat_track(tracked, spectrogram.duration_s, path.name)
         finally:
             spectrogram.close()
-    except (AudioError, WeightsError) as exc:
+    except (AudioError, WeightsError, BeatSourceError) as exc:
         raise _FileFailure(str(exc)) from None
     if not targets:
         sys.stdout.write(beats_to_bytes(track, ".json").decode())
