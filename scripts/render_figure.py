@@ -8,7 +8,6 @@ one PNG. Prints how long the figure took to build.
 """
 
 import argparse
-import importlib.util
 import math
 import sys
 import time
@@ -40,12 +39,11 @@ def parse_args(argv=None):
 
 
 def load_rig_builder():
-    """The add-on's rig builder module alone (it imports nothing of the add-on), without enabling the add-on."""
-    path = REPO / "virtual_conductor_addon" / "blender" / "rig_builder.py"
-    spec = importlib.util.spec_from_file_location("vconductor_rig_builder", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The add-on's rig builder, imported from the source tree without enabling (registering) the add-on."""
+    sys.path.insert(0, str(REPO))
+    from virtual_conductor_addon.blender import rig_builder
+
+    return rig_builder
 
 
 def aim(bpy, rig, pose: dict) -> None:

@@ -220,9 +220,9 @@ class ConductorConfig:
     torso_motion: float = 1.0  # scales shoulder bob and sway
     variation: float = 1.0  # scales the seed-dependent variation of the performance
     # 3D bone lengths (the image shows their projections): a person's proportions, those of the default rig
-    # (0.78 and 0.70 shoulder widths); the add-on keys rigs from the 3D bone directions.
-    upper_arm: float = 0.156
-    forearm: float = 0.14  # elbow to wrist
+    # (0.88 and 0.79 of the distance between the shoulder joints); the add-on keys rigs from the 3D directions.
+    upper_arm: float = 0.176
+    forearm: float = 0.158  # elbow to wrist
     hand_depth: float = 0.15  # how far in front of the shoulders' plane the hand works at the beat plane
     hand_depth_fall: float = 5.0  # ... nearer by this times the squared height below the plane ...
     hand_depth_fall_up: float = 1.5  # ... and by this times the squared height above it
