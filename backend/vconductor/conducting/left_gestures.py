@@ -22,7 +22,8 @@ def free_left_hand(performance: Performance) -> np.ndarray:
         rise[:, None] * [-0.02, -config.left_lift] + fall[:, None] * [0.01, tun.DIM_PRESS]
     )
     path = path + activity * _phrase_gestures(performance)
-    path[:, 1] -= activity * _phrase_swell(performance)
+    swell = activity * _phrase_swell(performance)
+    path += swell[:, None] * [tun.LEFT_SWELL_OUT, -1.0]  # rising with the phrase, opening out a little
     path = path + activity * engaged[:, None] * _downbeat_touches(performance)
     drift = smooth_noise(rng, len(times), 1.2 * music.fps, 0.006 * config.variation)
     return path + drift * (0.4 + engaged[:, None])
@@ -38,29 +39,48 @@ def engagement(music: MusicContours) -> np.ndarray:
 
 def _phrase_gestures(performance: Performance) -> np.ndarray:
     """(T, 2) offsets: at each phrase start the hand opens (up and out, or up and across, seeded), holds the
-    shape while the phrase sustains and sinks back through it."""
+    shape while the phrase sustains and sinks back through it; smaller gestures every few bars inside a phrase."""
     music, rng, times = performance.music, performance.rng, performance.times
-    beats = performance.beats
-    starts = np.asarray(performance.phrase_starts_s, float)
-    if len(beats.times):
-        starts = np.concatenate([[beats.times[0]], starts[starts > beats.times[0] + 1.0]])
+    starts, scales = _gesture_starts(performance)
     offsets = np.zeros((len(times), 2))
     fps = music.fps
     if len(starts) == 0 or len(times) == 0:
         return offsets
     ends = np.append(starts[1:] + tun.PHRASE_OPEN_S, times[-1] + 1.0)  # a gesture lasts until the next opened
-    for start, end, level in zip(starts, ends, music.at(music.dynamics, starts), strict=True):
+    levels = music.at(music.dynamics, starts)
+    for start, end, level, scale in zip(starts, ends, levels, scales, strict=True):
         direction = np.asarray(tun.PHRASE_OPENINGS[rng.integers(len(tun.PHRASE_OPENINGS))])
-        size = tun.PHRASE_OPEN_SIZE * (0.4 + 0.6 * level) * (0.8 + 0.4 * rng.random())
+        size = scale * tun.PHRASE_OPEN_SIZE * (0.4 + 0.6 * level) * (0.8 + 0.4 * rng.random())
         lo, hi = max(int(np.ceil(start * fps)), 0), min(int(np.ceil(end * fps)), len(times))
         u = times[lo:hi] - start
         opening = 0.5 - 0.5 * np.cos(np.pi * np.clip(u / tun.PHRASE_OPEN_S, 0, 1))
         sink = np.exp(-np.maximum(u - tun.PHRASE_OPEN_S, 0) / tun.PHRASE_SUSTAIN_S)
-        # the new phrase's gesture takes over from the last one as it opens
+        # the new gesture takes over from the last one as it opens
         offsets[lo:hi] = (
             offsets[lo:hi] * (1 - opening[:, None]) + (opening * sink * size)[:, None] * direction
         )
     return gaussian_filter1d(offsets, 0.1 * music.fps, axis=0, mode="nearest")
+
+
+def _gesture_starts(performance: Performance) -> tuple[np.ndarray, np.ndarray]:
+    """When the left hand makes a gesture, and how big (1 at a phrase start): the first beat and every phrase
+    start, and a downbeat every 2-4 bars (seeded) inside a phrase, at SUB_PHRASE_SIZE."""
+    beats, rng = performance.beats, performance.rng
+    phrases = np.asarray(performance.phrase_starts_s, float)
+    if len(beats.times) == 0:
+        return phrases, np.ones(len(phrases))
+    phrases = np.concatenate([[beats.times[0]], phrases[phrases > beats.times[0] + 1.0]])
+    downbeats = beats.times[beats.in_bar == 0]
+    chosen, count, every = [], 0, rng.integers(2, 5)
+    for when in downbeats:
+        count += 1
+        if count >= every and np.min(np.abs(phrases - when)) > tun.SUB_PHRASE_CLEAR_S:
+            chosen.append(when)
+            count, every = 0, rng.integers(2, 5)
+    starts = np.concatenate([phrases, chosen])
+    scales = np.concatenate([np.ones(len(phrases)), np.full(len(chosen), tun.SUB_PHRASE_SIZE)])
+    order = np.argsort(starts, kind="stable")
+    return starts[order], scales[order]
 
 
 def _phrase_swell(performance: Performance) -> np.ndarray:
