@@ -108,7 +108,8 @@ def workbench(scene, resolution) -> None:
     shading.light = "STUDIO"
     shading.color_type = "MATERIAL"  # the rig's clay body and its lighter baton
     shading.show_cavity = True
-    shading.show_shadows = True
+    shading.show_shadows = False  # 0.45 -> 0.33 s a frame here, and no stripes across the smooth body
+    scene.display.render_aa = "FXAA"  # the default 8 samples took ~2 s a frame for the skinned figure
     scene.render.resolution_x, scene.render.resolution_y = resolution
     scene.render.resolution_percentage = 100
     scene.render.dither_intensity = 0.0  # no noise: a far smaller PNG
