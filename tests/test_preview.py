@@ -193,3 +193,17 @@ def test_bad_arguments(motion, tmp_path):
     with pytest.raises(ValueError, match="NaN"):
         render_preview(broken, tmp_path / "p.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_baton_is_drawn_from_the_hand_that_holds_it(motion, tmp_path):
+    """A motion with a baton tip shows the baton: an ivory line from the nearer wrist to the tip."""
+    from dataclasses import replace
+
+    tip = np.concatenate([motion.keypoints[:, 10] + [-0.05, -0.12], np.zeros((motion.num_frames, 1))], axis=1)
+    with_baton = replace(motion, baton_tip=tip.astype(np.float32))
+    plain = np.asarray(Image.open(render_preview(motion, tmp_path / "plain.png")).convert("RGB"), float)
+    baton = np.asarray(Image.open(render_preview(with_baton, tmp_path / "baton.png")).convert("RGB"), float)
+    ivory = (np.abs(baton - [246, 240, 224]).max(axis=2) < 12) & (
+        np.abs(plain - [246, 240, 224]).max(axis=2) > 40
+    )
+    assert ivory.sum() > 200  # new ivory ink: the baton in every panel

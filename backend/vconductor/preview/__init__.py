@@ -53,7 +53,10 @@ def render_preview(
         check_audio(audio)  # before any rendering work
 
     report(0.0, f"rendering {out.name}")
-    keypoints = _display_keypoints(motion.keypoints, smooth)
+    keypoints = motion.keypoints
+    if motion.baton_tip is not None:  # drawn as a 14th point: its image position is the tip's (x, y)
+        keypoints = np.concatenate([keypoints, motion.baton_tip[:, None, :2]], axis=1)
+    keypoints = _display_keypoints(keypoints, smooth)
     with atomic_output(out) as tmp:
         if kind == ".mp4":
             write_mp4(motion, keypoints, tmp, audio, size, trail_frames, report)

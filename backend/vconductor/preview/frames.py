@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..motion_io import Motion
-from ..skeleton import DRAW_EDGES, JOINT
+from ..skeleton import DRAW_EDGES, JOINT, NUM_JOINTS
 
 SUPERSAMPLE = 2  # draw at 2x, then a 2x2 box filter: cheap anti-aliasing
 MIN_SIZE = 64
@@ -28,6 +28,7 @@ HUD_TEXT = (214, 220, 232)
 HUD_DIM = (120, 131, 153)
 HUD_TRACK = (48, 56, 76)
 TORSO_LINE = (120, 130, 150)
+BATON = (246, 240, 224)  # ivory
 
 # Bones below the face; the face is drawn as a head instead.
 BODY_EDGES = tuple((a, b) for a, b in DRAW_EDGES if a >= JOINT["left_shoulder"])
@@ -121,7 +122,7 @@ class FrameRenderer:
         top = (0.11 if self.hud else 0.13) * canvas  # room for the clock or the contact-sheet label
         bottom = (0.07 if self.hud else 0.04) * canvas  # room for the progress bar
         scale, offset = _fit_framing(keypoints, head_radius, (pad, top, canvas - pad, canvas - bottom))
-        self.points = keypoints * scale + offset  # (frames, 13, 2)
+        self.points = keypoints * scale + offset  # (frames, 13, 2), or 14 with the baton tip last
         face = [JOINT[j] for j in ("left_ear", "right_ear", "left_eye", "right_eye")]
         self.head_centres = self.points[:, face].mean(axis=1)
 
@@ -214,6 +215,9 @@ class FrameRenderer:
             draw.line((*p[a], *p[b]), fill=colour, width=width)
         for joint in HIPS:
             _dot(draw, p[joint], 0.5 * self.bone_width, TORSO_LINE)
+        if len(p) > NUM_JOINTS:  # the baton, from the hand nearer its tip
+            hand = min((joint for joint, _ in WRISTS), key=lambda j: np.linalg.norm(p[j] - p[NUM_JOINTS]))
+            draw.line((*p[hand], *p[NUM_JOINTS]), fill=BATON, width=max(1, round(0.3 * self.bone_width)))
         for joint in ARM_JOINTS:
             _dot(draw, p[joint], self.joint_radius, BODY)
         for joint, colour in WRISTS:
