@@ -2,8 +2,8 @@
 
 The official M2S-GAN learned from 100 h of real conductors, so its outputs are the reference for size and
 style (never for timing: its wrist period matched the true beat on 2 of 9 pieces). For every piece of
-../shared/corpus (`*.official.npz` holds the official output) and of `--renders DIR` (rendered scores with a
-`.json` of true beats, e.g. from `vconductor beats-data build --evaluation`; their official outputs are made
+../shared/corpus (`*.official.npz` holds the official output) and of `--renders DIR` (audio files, each with a
+`.json` of true beats in `beats_s`, e.g. from `vconductor beats-data build --evaluation`; their official outputs are made
 with `--checkpoint` when missing and cached beside them), it prints, per piece and as medians:
 
 * right-wrist amplitude (mean distance from its mean) and height range (10th-90th percentile), in shoulder
@@ -26,13 +26,17 @@ from vconductor import pipeline
 from vconductor.metrics import beat_align_score, beat_period, motion_beats, period_matches
 from vconductor.metrics.style import style_stats
 
+AUDIO = {".flac", ".wav", ".ogg", ".mp3", ".m4a"}
+
 
 def pieces(renders: Path | None, checkpoint: Path | None) -> list[tuple[str, Path, np.ndarray, np.ndarray]]:
     """(name, audio, true beats, official motion)."""
     found = []
     folders = [SHARED / "corpus"] + ([renders] if renders else [])
     for folder in folders:
-        for audio in sorted(folder.glob("*.flac")):
+        for audio in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO):
+            if not audio.with_suffix(".json").exists():
+                continue
             truth = json.loads(audio.with_suffix(".json").read_text())
             official = audio.with_suffix(".official.npz")
             if not official.exists():
