@@ -163,3 +163,39 @@ def largest_turns(joints) -> np.ndarray:
         v /= np.linalg.norm(v, axis=-1, keepdims=True)
         turns.append(np.degrees(np.arccos(np.clip(np.sum(v[1:] * v[:-1], -1), -1, 1))))
     return np.max(turns, axis=0)
+
+
+def test_the_wrist_tips_the_baton_where_the_motion_authors_its_tip(bpy):
+    """The procedural conductor's own performance (3D and baton tip) on the default rig: the hand turns so the
+    baton points at the authored tip (the wrist flex shows), within a few degrees."""
+    from virtual_conductor_addon.contract import Motion, motion_from_bytes, motion_to_bytes
+
+    from test_procedural import analysis, steady_beats
+    from vconductor.conducting import conduct
+
+    a = analysis("4/4", steady_beats(96, 1.0, 9.0), seconds=10.0, loudness=0.9)
+    performed = conduct(a, len(a.loudness), 0)
+    motion = Motion(
+        performed.keypoints,
+        10.0,
+        "procedural",
+        0,
+        keypoints3d=performed.keypoints3d,
+        baton_tip=performed.baton_tip,
+    )
+    motion = motion_from_bytes(motion_to_bytes(motion, ".npz"), ".npz")
+    scene, rig, frames = key_motion(bpy, motion, smoothing=0.0)
+    authored = motion.baton_tip - motion.keypoints3d[:, 10]
+    authored = authored[:, [0, 2, 1]] * np.array([1.0, -1.0, -1.0])  # (x left, y down, z forward) -> X, Y, Z
+    angles = []
+    for frame in frames[::5]:
+        scene.frame_set(int(frame))
+        bone = rig.pose.bones["baton"]
+        keyed = np.array(bone.tail - bone.head)
+        want = authored[int(frame) - 1]
+        cosine = keyed @ want / np.linalg.norm(keyed) / np.linalg.norm(want)
+        angles.append(np.degrees(np.arccos(np.clip(cosine, -1, 1))))
+    print(
+        f"\nbaton direction off the authored one: median {np.median(angles):.1f} deg, max {np.max(angles):.1f}"
+    )
+    assert np.median(angles) < 3.0 and np.max(angles) < 8.0

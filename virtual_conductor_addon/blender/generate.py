@@ -127,6 +127,7 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
             request.bone_map,
             request.lift,
             keypoints3d=motion.keypoints3d,
+            baton_tip=motion.baton_tip,
         )
     except MotionError as exc:
         raise JobError(str(exc)) from exc

@@ -29,6 +29,7 @@ from .rig import RigRest
 from .rig_geometry import SIDES, RigGeometry, rig_geometry
 from .rotations import make_continuous, normalize
 from .smoothing import gaussian_smooth, smooth_within
+from .wrist_flex import baton_directions, flex_wrist
 
 __all__ = ["MotionError", "RigAnimation", "animate_rig", "key_frames"]
 
@@ -52,11 +53,13 @@ def animate_rig(
     bone_map: BoneMap,
     config: LiftConfig | None = None,
     keypoints3d=None,
+    baton_tip=None,
 ) -> RigAnimation:
     """Pose rotations (local, relative to each bone's own rest pose) that make the rig's elbows and wrists
     follow the keypoints (T, 13, 2) at 30 fps, sampled at `times_s` (audio seconds, see key_frames).
     With `keypoints3d` (T, 13, 3, the authored body frame of docs/motion-files.md) the arms take the authored
-    bone directions; without, they are lifted from the 2D (lifting.py).
+    bone directions; without, they are lifted from the 2D (lifting.py). With both and the `baton_tip` (T, 3),
+    the hand holding the baton also turns so the baton points at the tip (wrist_flex.py).
     Only bones the motion drives are returned: arms, mapped shoulders, neck and head; hips/spine/chest with
     sway > 0. Raises MotionError with a one-line message for unusable keypoints, rigs or maps."""
     config = config or LiftConfig()
@@ -75,6 +78,10 @@ def animate_rig(
     _pose_torso(solver, geometry, rel, mid, config)
     fit, wrist_weight = (1.0, 1.0) if rel3d is not None else _fit(geometry, rel)
     targets = _pose_arms(solver, geometry, fit * rel, rel3d, wrist_weight)
+    if rel3d is not None and baton_tip is not None:
+        side, directions = baton_directions(check_keypoints(keypoints3d, dims=3), baton_tip)
+        wrist = geometry.to_body(targets[:, SIDE_ARM_JOINTS[side][1]])
+        flex_wrist(solver, geometry, rig, side, wrist, normalize(sample_at(directions, times, FPS)))
     rotations = {name: make_continuous(q).astype(np.float32) for name, q in solver.quaternions().items()}
     locations = {name: loc.astype(np.float32) for name, loc in solver.locations.items()}
     return RigAnimation(
