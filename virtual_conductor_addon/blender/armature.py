@@ -7,16 +7,53 @@ from ..motion.rig import RestBone, RigRest
 
 
 def rig_rest(armature_object) -> RigRest:
-    """Every bone's rest matrix in armature space (unmapped bones matter for the chain maths)."""
+    """Every bone's rest matrix in armature space (unmapped bones matter for the chain maths).
+
+    A bone that copies another's whole transform (an unmuted, full Copy Transforms in world space to a bone
+    with the same rest matrix, like Rigify's ORG-shoulder following shoulder) counts as that bone's child:
+    it moves exactly with it, so what hangs below it (Rigify's arms) is carried by the control."""
+    followed = _followed_bones(armature_object)
     bones = {}
     for bone in armature_object.data.bones:
+        parent = followed.get(bone.name, bone.parent.name if bone.parent else None)
         bones[bone.name] = RestBone(
             name=bone.name,
-            parent=bone.parent.name if bone.parent else None,
+            parent=parent,
             matrix=np.array(bone.matrix_local, dtype=np.float64),
             length=float(bone.length),
         )
     return RigRest(bones=bones)
+
+
+def _followed_bones(armature_object) -> dict[str, str]:
+    """bone -> the bone whose whole transform it copies at rest-equal matrices (see rig_rest)."""
+    bones = armature_object.data.bones
+    followed = {}
+    for pose_bone in armature_object.pose.bones:
+        active = [c for c in pose_bone.constraints if c.enabled and c.influence > 0.0]
+        if len(active) != 1 or active[0].type != "COPY_TRANSFORMS":
+            continue
+        constraint = active[0]
+        target = getattr(constraint, "subtarget", "")
+        if (
+            constraint.target == armature_object
+            and target in bones
+            and constraint.influence >= 1.0
+            and constraint.owner_space == constraint.target_space == "WORLD"
+            and np.allclose(bones[target].matrix_local, bones[pose_bone.name].matrix_local, atol=1e-5)
+            and not _is_below(bones[target], pose_bone.name)
+        ):
+            followed[pose_bone.name] = target
+    return followed
+
+
+def _is_below(bone, name: str) -> bool:
+    """Whether `name` is `bone` or one of its ancestors (re-parenting onto it would make a cycle)."""
+    while bone is not None:
+        if bone.name == name:
+            return True
+        bone = bone.parent
+    return False
 
 
 def stored_bone_map(armature_object) -> BoneMap | None:

@@ -14,11 +14,13 @@ import bpy
 
 from ..contract import JobState, Motion
 from ..contract_beats import BeatTrack
+from ..motion import rig_controls
 from ..motion.bone_map import BoneMap
 from ..motion.lifting import LiftConfig
 from ..motion.pipeline import MotionError, animate_rig, key_frames
+from ..motion.rig_geometry import rig_geometry
 from ..service.session import POLL_INTERVAL_S, BackendSettings, GenerationJob, GenerationRequest
-from . import armature, baton, keys, take_data
+from . import armature, baton, follow_check, keys, take_data
 from .audio import FrameRange
 from .backend import SESSION
 from .status import redraw_panels, report_error
@@ -136,7 +138,19 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
         raise JobError(f"Armature '{rig.name}' changed during generation (missing {', '.join(missing)})")
     model = motion.model or request.model or ""  # the model the backend used: its default when none was asked
     action_name = f"VC {request.strip_name} {model or 'default'} seed{request.seed}"
-    action = keys.write_take(rig, action_name, frame_numbers, animation.rotations, animation.locations)
+    controls = _settable_controls(rig, rig_controls.preset_controls(request.bone_map, rig.data.bones.keys()))
+    action = keys.write_take(
+        rig,
+        action_name,
+        frame_numbers,
+        animation.rotations,
+        animation.locations,
+        {c.data_path: c.value for c in controls},
+    )
+    for control in controls:  # the value now too: headless, a custom property change needs the update tag
+        rig.pose.bones[control.bone][control.prop] = control.value
+    rig.update_tag()
+    _show_rig_notes(rig, request, animation, frame_numbers)
     take = dataclasses.replace(motion, model=model, source=request.source or motion.source)
     side = baton.baton_side(motion, request.style)
     take_data.store_take(action, take, frames.start, frames.fps, beats, baton=side)
@@ -144,6 +158,26 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
     if request.store_bone_map:  # only once the take is written: a failed generation changes nothing
         armature.store_bone_map(rig, request.bone_map)
     return action
+
+
+def _settable_controls(rig, controls: list) -> list:
+    """The preset's controls this rig has (a bone with that custom property); others are not created."""
+    bones = rig.pose.bones
+    return [c for c in controls if c.bone in bones and c.prop in bones[c.bone]]
+
+
+def _show_rig_notes(rig, request: Request, animation, frame_numbers) -> None:
+    """Preset and mapping notes, and the guard's findings (follow_check), into the panel."""
+    state = bpy.context.window_manager.vconductor_job
+    notes = rig_controls.preset_notes(request.bone_map, rig.data.bones.keys()) + list(animation.notes)
+    geometry = rig_geometry(armature.rig_rest(rig), request.bone_map)
+    scene = bpy.context.scene
+    warnings = follow_check.check_take_follows(rig, scene, frame_numbers, animation.targets, geometry)
+    state.rig_notes = "\n".join(notes)
+    state.rig_warnings = "\n".join(warnings)
+    if bpy.app.background:  # no panel to read
+        for warning in warnings:
+            print(f"Virtual Conductor: {warning}")
 
 
 def _show(job: GenerationJob) -> None:

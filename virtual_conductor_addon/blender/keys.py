@@ -30,8 +30,10 @@ def write_take(
     frames: np.ndarray,
     rotations: dict[str, np.ndarray],
     locations: dict[str, np.ndarray],
+    constants: dict[str, float] | None = None,
 ):
-    """Create a new action holding one key per frame for each given bone and assign it to the armature.
+    """Create a new action holding one key per frame for each given bone and assign it to the armature;
+    `constants` (data path -> value, e.g. a rig's IK/FK switch) are keyed at the first and last frame.
 
     The previous action keeps a fake user so earlier takes survive saving. Returns the new action.
     """
@@ -50,6 +52,8 @@ def write_take(
             if bone_name in locations:
                 path = f'pose.bones["{_escape(bone_name)}"].location'
                 _write_channels(fcurves, group, path, frames, np.asarray(locations[bone_name]))
+        if constants:
+            _write_constants(fcurves, groups.new("Rig Controls"), frames, constants)
     except Exception:
         bpy.data.actions.remove(action)
         raise
@@ -72,6 +76,12 @@ def _write_channels(fcurves, group, data_path: str, frames: np.ndarray, values: 
         points.foreach_set("co", coords.ravel())
         points.foreach_set("interpolation", np.full(len(frames), linear, dtype=np.int32))
         fcurve.update()
+
+
+def _write_constants(fcurves, group, frames: np.ndarray, constants: dict[str, float]) -> None:
+    ends = np.array([frames[0], frames[-1]], dtype=np.float32)
+    for data_path, value in constants.items():
+        _write_channels(fcurves, group, data_path, ends, np.full((2, 1), value, dtype=np.float32))
 
 
 def _escape(name: str) -> str:

@@ -1,5 +1,7 @@
 """Sidebar panels ("Conductor" tab) in the Sequencer and the 3D View; both draw the same thing."""
 
+import textwrap
+
 import bpy
 
 from . import backend, compat, generate, request, take_data, takes
@@ -62,7 +64,17 @@ def draw_generation(layout, context) -> None:
             layout.label(text=state.message)
     if state.last_error:
         layout.label(text=state.last_error, icon="ERROR")
+    draw_wrapped(layout, state.rig_warnings, "ERROR")
+    draw_wrapped(layout, state.rig_notes, "INFO")
     layout.label(text=backend.status_line(), icon="LINKED")
+
+
+def draw_wrapped(layout, text: str, icon: str, width: int = 56) -> None:
+    """Each line of `text` as labels of at most `width` characters, the icon on its first."""
+    for line in filter(None, text.split("\n")):
+        column = layout.column(align=True)
+        for index, part in enumerate(textwrap.wrap(line, width)):
+            column.label(text=part, icon=icon if index == 0 else "BLANK1")
 
 
 def draw_bone_map(layout, context) -> None:

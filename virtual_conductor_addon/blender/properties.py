@@ -138,6 +138,8 @@ class VCONDUCTOR_PG_job(bpy.types.PropertyGroup):
     progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     message: StringProperty(default="")
     last_error: StringProperty(default="")
+    rig_notes: StringProperty(default="")  # the last take's preset and mapping notes, one a line
+    rig_warnings: StringProperty(default="")  # bones that did not follow the last take (follow_check)
 
 
 CLASSES = (VCONDUCTOR_PG_scene, VCONDUCTOR_PG_bone_entry, VCONDUCTOR_PG_job)
