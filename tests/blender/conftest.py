@@ -2,7 +2,8 @@
 
 bpy is imported lazily by the session fixture (the main suite runs these tests in the same process as the
 torch tests), after pointing Blender's user resources and temp dir at test folders. The add-on is disabled at
-teardown and at exit: bpy 4.5 hangs at exit while operator or panel classes are registered.
+teardown and at exit: bpy 4.5 hangs at exit while operator or panel classes are registered. A session that
+imported bpy ends with os._exit once pytest has reported (see pytest_unconfigure).
 """
 
 import atexit
@@ -17,6 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ADDON = "virtual_conductor_addon"
 HAVE_BPY = importlib.util.find_spec("bpy") is not None
+EXIT_STATUS = pytest.StashKey[int]()
 BPY_MISSING = "needs the `bpy` wheel (pip install bpy==4.5.*, Python 3.11), which is not installed"
 
 
@@ -122,3 +124,21 @@ def bpy(bpy_module):
 
 def _preferences(bpy_module):
     return bpy_module.context.preferences.addons[ADDON].preferences
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """After a session that imported bpy, run the Python exit handlers (the add-on's disable, Blender's own exit and
+    leak report) and end the process with pytest's status. bpy 4.5 and 5.0 can deadlock in a C++ static's
+    destructor at exit (it destroys a condition variable Blender's delayed-close thread still waits on; seen after
+    Rigify generated a rig), which would hang CI after every test has reported."""
+    if "bpy" not in sys.modules or EXIT_STATUS not in config.stash:
+        return
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(config.stash[EXIT_STATUS])

@@ -15,12 +15,22 @@ METARIGS = {"human": "armature_human_metarig_add", "basic_human": "armature_basi
 
 @pytest.fixture(scope="module")
 def rigify(bpy_module):
-    """Bundled Rigify, enabled for this module (and disabled again: the exit hang)."""
+    """Bundled Rigify, enabled for this module; disabled again, and the classes its generated rig_ui.py script
+    registered are unregistered (bpy-as-a-module hangs at exit while they are registered)."""
     import addon_utils
 
+    bpy = bpy_module
     addon_utils.enable("rigify", default_set=True)
-    yield bpy_module
+    before = _registered_ui_classes(bpy)
+    yield bpy
+    for cls in _registered_ui_classes(bpy) - before:
+        bpy.utils.unregister_class(cls)
     addon_utils.disable("rigify", default_set=True)
+
+
+def _registered_ui_classes(bpy) -> set:
+    bases = (bpy.types.Panel, bpy.types.Operator, bpy.types.Menu, bpy.types.UIList, bpy.types.PropertyGroup)
+    return {cls for base in bases for cls in base.__subclasses__() if getattr(cls, "is_registered", False)}
 
 
 @pytest.fixture(scope="module")
