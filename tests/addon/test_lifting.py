@@ -239,7 +239,9 @@ def test_ten_minutes_at_60_fps_is_fast():
     _, times = key_frames(1.0, 1.0 + 600 * 60, 60.0, 600.0)
     start = time.process_time()
     anim = animate_rig(keypoints, times, rig, bone_map, LiftConfig(sway=0.5))
-    assert time.process_time() - start < 6.0  # about 2.5-3 s of CPU here (girdle and fit included)
+    assert (
+        time.process_time() - start < 6.0
+    )  # 2.2 s alone here, 3.05 s under CI load (girdle and fit included)
     assert len(anim.rotations) >= 10 and all(len(q) == 36000 for q in anim.rotations.values())
 
 

@@ -133,7 +133,7 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     """After a session that imported bpy, run the Python exit handlers (the add-on's disable, Blender's own exit and
-    leak report) and end the process with pytest's status. bpy 4.5 and 5.0 can deadlock in a C++ static's
+    leak report) and end the process with pytest's status. bpy 4.5 (seen; 5.0 untested) can deadlock in a C++ static's
     destructor at exit (it destroys a condition variable Blender's delayed-close thread still waits on; seen after
     Rigify generated a rig), which would hang CI after every test has reported."""
     if "bpy" not in sys.modules or EXIT_STATUS not in config.stash:
