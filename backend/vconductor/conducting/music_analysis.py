@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .score_guide import ScoreGuide
+
 METERS = {"2/4": 2, "3/4": 3, "4/4": 4, "6/8": 6}  # metre -> beats conducted per bar
 
 
@@ -22,6 +24,7 @@ class MusicAnalysis:
     silent: np.ndarray  # (T,) bool at `frame_rate`: rests, fermata releases, silence before/after
     phrase_starts_s: np.ndarray  # (P,) float64, detected phrase boundaries (may be empty)
     frame_rate: float = 30.0
+    score: ScoreGuide | None = None  # entries, fermatas, dynamics from the user's score (score_guide.py)
 
     @property
     def beats_per_bar(self) -> int:
