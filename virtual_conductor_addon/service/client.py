@@ -35,6 +35,7 @@ from .errors import (  # noqa: F401 (callers import the codes from here)
     job_gone,
     one_line_reason,
 )
+from .multipart import JobExtras, MultipartBody, wav_part
 
 SLOW_CALL_TIMEOUT_S = 120.0  # uploads (decoded before the reply: ~5 s for 3 h of audio) and results
 UPLOAD_BYTES_PER_S = 2e6  # the slowest link an upload is given time for (the timeout covers the whole send)
@@ -113,8 +114,10 @@ class ServiceClient:
         meter: str | None = None,
         beat_lock: str | None = None,
         style: ConductingStyle | None = None,
+        extras: JobExtras | None = None,
     ) -> JobHandle:
-        """POST /v1/jobs with float32 PCM as the raw body: (n,) mono or (n, channels) interleaved.
+        """POST /v1/jobs with float32 PCM: (n,) mono or (n, channels) interleaved. As the raw body; with
+        `extras` (a beat file, a score) as a multipart upload whose audio is a float WAV of the same samples.
 
         The reply comes once the backend has decoded and checked the audio; unusable audio (silent, too short)
         is refused here with the backend's reason."""
@@ -124,25 +127,32 @@ class ServiceClient:
                 f"No audio to send: expected PCM samples of shape (n,) or (n, channels), got {samples.shape}",
                 BAD_INPUT,
             )
-        channels = 1 if samples.ndim == 1 else samples.shape[1]
-        body = np.ascontiguousarray(samples, dtype="<f4")
-        query = {"sample_rate": int(sample_rate), "channels": channels, "seed": int(seed)}
-        if model:
-            query["model"] = model
-        if meter:
-            query["meter"] = meter
-        if beat_lock:
-            query["beat_lock"] = beat_lock
+        query = {"seed": int(seed)}
+        for name, value in (("model", model), ("meter", meter), ("beat_lock", beat_lock)):
+            if value:
+                query[name] = value
         for name, value in (style.changes() if style else {}).items():  # the reference style is the default
             query[name] = str(value).lower() if isinstance(value, bool) else value
+        if extras is not None and extras.any:
+            try:
+                body = MultipartBody(extras.fields(), wav_part(samples, int(sample_rate)) + extras.parts())
+                content_type, size = body.content_type, body.length
+            except (OSError, ValueError) as exc:  # the score file went, or samples too long for a WAV
+                where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+                raise ServiceError(f"Cannot send the job: {where}{one_line_reason(exc)}", BAD_INPUT) from None
+        else:
+            query.update(sample_rate=int(sample_rate), channels=1 if samples.ndim == 1 else samples.shape[1])
+            body = memoryview(np.ascontiguousarray(samples, dtype="<f4")).cast("B")  # no copy of ~1 GB
+            content_type, size = "application/octet-stream", body.nbytes
         reply = self._call(
             "POST",
             "/v1/jobs",
             "submitting the job",
             query=query,
-            body=memoryview(body).cast("B"),  # no copy of what may be ~1 GB of samples
-            content_type="application/octet-stream",
-            timeout_s=max(self.timeout_s, SLOW_CALL_TIMEOUT_S + body.nbytes / UPLOAD_BYTES_PER_S),
+            body=body,
+            content_type=content_type,
+            timeout_s=max(self.timeout_s, SLOW_CALL_TIMEOUT_S + size / UPLOAD_BYTES_PER_S),
+            length=size,
         )
         job = self._decode_json(reply, "POST", "/v1/jobs")
         if not isinstance(job, dict) or not isinstance(job.get("id"), str):
@@ -290,6 +300,7 @@ class ServiceClient:
         body=None,
         content_type: str | None = None,
         timeout_s: float | None = None,
+        length: int | None = None,
     ) -> _Reply:
         """One request on a fresh connection; any failure becomes a one-line ServiceError."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
@@ -299,6 +310,8 @@ class ServiceClient:
             headers["Authorization"] = f"Bearer {self.token}"
         if content_type:
             headers["Content-Type"] = content_type
+        if length is not None:  # an iterable body: sent as it comes, not chunked
+            headers["Content-Length"] = str(length)
         kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
         conn = kind(self._host, self._port, timeout=timeout)
         try:

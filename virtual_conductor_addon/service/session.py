@@ -25,6 +25,7 @@ from ..contract import JobState, Motion
 from ..contract_beats import BeatTrack
 from ..contract_style import ConductingStyle
 from .client import BACKEND_GONE, CANCELLED, DISCONNECTED, UNREACHABLE, ServiceClient, ServiceError
+from .multipart import JobExtras
 from .process import BackendProcess
 
 POLL_INTERVAL_S = 0.2
@@ -70,6 +71,24 @@ class GenerationRequest:
     seed: int
     beat_lock: str = field(default="auto", kw_only=True)  # auto | on | off (the backend's beat_lock option)
     style: ConductingStyle = field(default_factory=ConductingStyle, kw_only=True)
+    extras: JobExtras | None = field(default=None, kw_only=True)  # the user's beats, a score
+
+
+def score_note(status: dict) -> str:
+    """One line on how the backend used the job's score (the case it detected, the alignment's confidence),
+    from a final job status; "" when the status says nothing about a score."""
+    report = status.get("score") if isinstance(status, dict) else None
+    if not isinstance(report, dict):
+        return ""
+    case = report.get("case") or report.get("detected") or ""
+    confidence = report.get("confidence")
+    parts = [f"Score: {str(case).replace('_', ' ')}" if case else "Score"]
+    if isinstance(confidence, int | float) and not isinstance(confidence, bool):
+        parts.append(f"alignment confidence {float(confidence):.2f}")
+    message = report.get("message") or report.get("note")
+    if message:
+        parts.append(str(message).splitlines()[0][:120])
+    return ", ".join(parts)
 
 
 def is_loopback(url: str) -> bool:
@@ -242,6 +261,7 @@ class GenerationJob:
         self.error = ""
         self.result: Motion | None = None
         self.beats: BeatTrack | None = None  # the backend's beats of the audio, for timeline markers
+        self.score_note = ""  # how the backend used the score, when one was sent (score_note)
         self.job_id: str | None = None  # the backend's id, once submitted
         self._cancel = threading.Event()
         self.thread: threading.Thread | None = None
@@ -292,6 +312,7 @@ class GenerationJob:
                 seed=request.seed,
                 beat_lock=request.beat_lock,
                 style=request.style,
+                extras=request.extras,
             )
             del pcm  # a decoded file goes once nothing maps it
         self.job_id = handle.id
@@ -308,6 +329,7 @@ class GenerationJob:
             return
         self.result = client.result(handle.id)
         self.beats = client.beats(handle.id)
+        self.score_note = score_note(final)
         self.progress, self.state = 1.0, JobState.DONE
 
     @contextlib.contextmanager
