@@ -11,6 +11,7 @@ from .beat_units import conducted_units
 from .motion_inputs import MusicContours, Style
 from .music_analysis import MusicAnalysis
 from .patterns import PATTERNS, Pattern
+from .score_marks import fermata_releases, outside_fermatas
 from .tuning import ConductorConfig
 
 
@@ -30,6 +31,7 @@ class PlannedBeats:
     lift: np.ndarray  # (B,) how far the phrase has lifted the pattern at each beat (up positive)
     centre_x: float
     stretch: np.ndarray  # (B,) how much taller than round the rebound arcs are
+    release_after: np.ndarray  # (B,) a written fermata's release after this beat (NaN: none; score only)
 
     @property
     def runs(self) -> list[tuple[int, int]]:
@@ -70,8 +72,12 @@ def plan_beats(
     period = np.clip(period, 0.2, 2.0)
     gap_after = np.ones(len(times), dtype=bool)
     gap_after[:-1] = intervals > config.gap_factor * np.maximum(period[:-1], period[1:])
+    release_after = fermata_releases(times, analysis.score)
+    gap_after |= np.isfinite(release_after)  # a written fermata holds even where the beats run on
 
     size = _pattern_size(music.at(music.dynamics, times), period, in_bar, config) * style.size_scale
+    if music.staccato is not None:  # written staccato: a smaller, crisper ictus
+        size = size * (1 - tun.STACCATO_SIZE * music.at(music.staccato, times))
     width = (config.width_ratio * size + 0.015) * style.width_scale
     articulation = music.at(music.articulation, times)
     plane_y = config.beat_plane_y + style.centre_shift[1] + config.beat_plane_drop * (size - config.size_soft)
@@ -110,6 +116,7 @@ def plan_beats(
         centre_x=centre_x,
         stretch=config.arc_stretch
         * (0.85 + 0.3 * articulation),  # legato rounder, staccato taller and sharper
+        release_after=release_after,
     )
 
 
@@ -122,6 +129,8 @@ def _usable_beats(analysis: MusicAnalysis, music: MusicContours, config: Conduct
     tempo = np.asarray(analysis.tempo_bpm, dtype=float)
     tempo = tempo if len(tempo) == len(times) else np.full(len(times), np.nan)
     keep = np.isfinite(times) & ~in_long_rest(times, music, config.rest_min_s)
+    if analysis.score is not None:
+        keep &= outside_fermatas(np.nan_to_num(times), analysis.score)
     keep[1:] &= np.diff(times) > tun.MIN_BEAT_INTERVAL_S
     return times[keep], in_bar[keep], tempo[keep]
 

@@ -8,6 +8,7 @@ from ..skeleton import JOINT, NUM_JOINTS
 from .arms import arm_ik_3d, hand_depth
 from .beat_plan import Performance, PlannedBeats
 from .motion_inputs import smooth_noise
+from .score_cues import CuePlan
 from .tuning import (
     BREATH_IN,
     BREATH_IN_S,
@@ -25,13 +26,17 @@ from .tuning import (
 
 
 def body_keypoints(
-    right: np.ndarray, left: np.ndarray, cue: np.ndarray, performance: Performance
+    right: np.ndarray,
+    left: np.ndarray,
+    cue: np.ndarray,
+    performance: Performance,
+    score_cues: CuePlan | None = None,
 ) -> np.ndarray:
     """All joints in the body frame (T, 13, 3) for wrists `right` and `left` (T, 2) and the left hand's cue
-    envelope: (x, y) are the keypoints, z forward (docs/motion-files.md); arms solved in 3D, the face in front
-    of the shoulders' plane."""
+    envelope (or the score's cues: the hands reach towards the section, the head turns to it): (x, y) are the
+    keypoints, z forward (docs/motion-files.md); arms solved in 3D, the face in front of the shoulders' plane."""
     sway_x, centre, r_shoulder, l_shoulder = _shoulders(right, left, performance)
-    nose = _nose(cue, centre, performance)
+    nose = _nose(cue if score_cues is None else np.zeros_like(cue), centre, performance)
     n = len(performance.times)
     hip_shift = 0.2 * np.column_stack([sway_x, np.zeros(n)])
     keypoints = np.zeros((n, NUM_JOINTS, 3))
@@ -40,6 +45,8 @@ def body_keypoints(
         keypoints[:, JOINT[name], :2] = nose + offset
     for name, depth in FACE_DEPTH.items():
         keypoints[:, JOINT[name], 2] = depth
+    if score_cues is not None:
+        _turn_head(keypoints, score_cues.head_yaw)
     keypoints[:, JOINT["left_shoulder"], :2], keypoints[:, JOINT["right_shoulder"], :2] = (
         l_shoulder,
         r_shoulder,
@@ -50,11 +57,26 @@ def body_keypoints(
     size = config.size_soft + (config.size_loud - config.size_soft) * performance.music.dynamics
     for side, shoulder, wrist, out in (("right", r_shoulder, right, -1.0), ("left", l_shoulder, left, 1.0)):
         depth = hand_depth(wrist, shoulder, size, config)
+        if score_cues is not None and side == "left":  # reaching out towards the cued section
+            depth = depth + score_cues.left * (score_cues.left_depth - depth)
+        elif score_cues is not None:
+            depth = depth + score_cues.baton_depth
         elbow, reached = arm_ik_3d(shoulder, wrist, depth, config, out)
         keypoints[:, JOINT[f"{side}_elbow"]], keypoints[:, JOINT[f"{side}_wrist"]] = elbow, reached
     upper_body = [j for j in range(NUM_JOINTS) if j not in (JOINT["left_hip"], JOINT["right_hip"])]
     keypoints[:, upper_body, 2] += _lean(performance)[:, None]  # the chest (and all it carries) comes forward
     return keypoints
+
+
+def _turn_head(keypoints: np.ndarray, yaw: np.ndarray) -> None:
+    """Turn the face about the vertical axis through the head (at the ears' depth) by `yaw` (T,) radians,
+    positive towards the conductor's left (+x)."""
+    face = [JOINT[name] for name in ("nose", *FACE)]
+    axis_x = keypoints[:, JOINT["nose"], 0].copy()
+    dx, dz = keypoints[:, face, 0] - axis_x[:, None], keypoints[:, face, 2]
+    cos, sin = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+    keypoints[:, face, 0] = axis_x[:, None] + dx * cos + dz * sin
+    keypoints[:, face, 2] = -dx * sin + dz * cos
 
 
 def _lean(performance: Performance) -> np.ndarray:

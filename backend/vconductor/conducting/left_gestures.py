@@ -8,6 +8,7 @@ from scipy.ndimage import gaussian_filter1d
 from . import tuning as tun
 from .beat_plan import Performance
 from .motion_inputs import MusicContours, smooth_noise
+from .score_marks import written_hairpins
 from .tuning import LEFT_IDLE, LEFT_READY
 
 
@@ -110,8 +111,13 @@ def crescendo(
     falling: bool = False,
 ) -> np.ndarray:
     """0..1: how much louder (or, `falling`, quieter) the music is now than `window_s` ago. The music starting
-    after silence is no crescendo, nor its stopping a diminuendo: silences take the loudness next to them."""
+    after silence is no crescendo, nor its stopping a diminuendo: silences take the loudness next to them.
+    With a score that marks dynamics, its hairpins instead."""
     n = len(music.raw_loudness)
+    if music.score is not None:
+        written = written_hairpins(music.score, np.arange(n) / music.fps, music.fps, falling)
+        if written is not None:
+            return written
     sounding = np.flatnonzero(~music.silent)
     if len(sounding) == 0:
         return np.zeros(n)

@@ -8,6 +8,7 @@ from scipy.ndimage import gaussian_filter1d
 from . import tuning as tun
 from .beat_plan import Performance
 from .left_gestures import free_left_hand
+from .score_cues import CuePlan
 from .tuning import LEFT_CUE, SHOULDER_CENTRE
 
 
@@ -47,15 +48,22 @@ def _climaxes(loudness: np.ndarray, silent: np.ndarray, fps: float, floor: float
 
 
 def left_hand(
-    right: np.ndarray, mirroring: np.ndarray, cue: np.ndarray, performance: Performance
+    right: np.ndarray,
+    mirroring: np.ndarray,
+    cue: np.ndarray,
+    performance: Performance,
+    score_cues: CuePlan | None = None,
 ) -> np.ndarray:
-    """The left wrist (T, 2): its own gestures, raised to the cues, blended into the right hand's mirror image
-    by `mirroring`."""
+    """The left wrist (T, 2): its own gestures, raised to the cues (`cue`, or the score's `score_cues` towards
+    each section), blended into the right hand's mirror image by `mirroring`."""
     config, rng = performance.config, performance.rng
     mirror = np.column_stack([2 * SHOULDER_CENTRE[0] - right[:, 0], right[:, 1]])
     free = free_left_hand(performance)
     target = LEFT_CUE + 0.01 * config.variation * rng.standard_normal(2)
     rises = np.column_stack([np.zeros_like(cue), -0.03 * np.sin(np.pi * cue)])  # up as it reaches out
-    free = free + cue[:, None] * (target - free) + rises
+    if score_cues is None:
+        free = free + cue[:, None] * (target - free) + rises
+    else:
+        free = free + score_cues.left[:, None] * (score_cues.left_target - free)
     weight = mirroring[:, None]
     return weight * mirror + (1 - weight) * free

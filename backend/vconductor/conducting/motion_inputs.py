@@ -1,12 +1,15 @@
 """What the procedural conductor works from besides the beats: the analysis contours at the motion's length,
 and the seed's personal style and slow noise."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from . import tuning as tun
 from .music_analysis import MusicAnalysis
+from .score_guide import ScoreGuide
+from .score_marks import blended_dynamics, written_staccato
 from .tuning import DYNAMICS_FLOOR, ConductorConfig
 
 
@@ -49,6 +52,8 @@ class MusicContours:
     raw_loudness: np.ndarray
     onset: np.ndarray
     silent: np.ndarray
+    score: ScoreGuide | None = None  # the user's score, when given
+    staccato: np.ndarray | None = None  # (T,) 0..1 written staccato, when the score marks it
 
     @classmethod
     def of(cls, analysis: MusicAnalysis, num_frames: int, config: ConductorConfig) -> "MusicContours":
@@ -62,7 +67,7 @@ class MusicContours:
         articulation = np.clip(fit_to_length(analysis.articulation, num_frames, 0.5), 0, 1)
         shift = config.articulation_shift  # towards legato (0) or marcato (1) by this fraction of the way
         articulation = articulation + shift * (1 - articulation) if shift > 0 else articulation * (1 + shift)
-        return cls(
+        contours = cls(
             fps=fps,
             duration_s=float(analysis.duration_s),
             loudness=smoothed,
@@ -72,6 +77,17 @@ class MusicContours:
             onset=np.clip(fit_to_length(analysis.onset_strength, num_frames, 0.0), 0, 1),
             silent=silent,
         )
+        return contours if analysis.score is None else contours.with_score(analysis.score)
+
+    def with_score(self, score: ScoreGuide) -> "MusicContours":
+        """The contours the gestures follow, with the score's written dynamics and staccato blended in."""
+        times = np.arange(len(self.loudness)) / self.fps
+        staccato = written_staccato(score, times)
+        articulation = self.articulation
+        if staccato is not None:
+            articulation = articulation + tun.STACCATO_WRITTEN * staccato * (1 - articulation)
+        dynamics = np.clip(blended_dynamics(self.dynamics, score, times, self.fps), 0, 1)
+        return replace(self, score=score, staccato=staccato, articulation=articulation, dynamics=dynamics)
 
     def at(self, contour: np.ndarray, times_s: np.ndarray) -> np.ndarray:
         frames = np.clip(np.round(np.asarray(times_s) * self.fps).astype(int), 0, len(contour) - 1)

@@ -14,6 +14,7 @@ from .left_hand import left_hand, mirror_weight
 from .motion_inputs import MusicContours, Style
 from .music_analysis import MusicAnalysis
 from .right_hand import right_hand_path
+from .score_cues import score_cues
 from .tuning import HIP_CENTRE, ConductorConfig
 
 
@@ -39,12 +40,21 @@ def conduct(
     right = evaluate_path(right_hand_path(beats, music), times)
     cancellation_point()
     mirroring = mirror_weight(performance)
-    cues = cue_times(analysis, performance, mirroring) if config.left_cues else np.zeros(0)
-    cue = cue_envelope(cues, times)
+    written = analysis.score is not None and len(analysis.score.entries) > 0
+    if written:  # the score's entries replace the cues guessed from the audio; their own random numbers
+        plan = score_cues(analysis.score, performance, mirroring, seed)
+        plan = plan if config.left_cues else None
+        cue = np.zeros(num_frames)
+    else:
+        plan = None
+        cues = cue_times(analysis, performance, mirroring) if config.left_cues else np.zeros(0)
+        cue = cue_envelope(cues, times)
     cancellation_point()
-    left = left_hand(right, mirroring, cue, performance)
+    left = left_hand(right, mirroring, cue, performance, plan)
+    if plan is not None:
+        right = right + plan.baton_shift  # a loud entry: the pattern points towards the section
     cancellation_point()
-    joints = body_keypoints(right, left, cue, performance)
+    joints = body_keypoints(right, left, cue, performance, plan)
     joints[..., :2] += HIP_CENTRE - joints[:, [JOINT["left_hip"], JOINT["right_hip"]], :2].mean(axis=(0, 1))
     tip = baton_tip(joints[:, JOINT["right_elbow"]], joints[:, JOINT["right_wrist"]], music.fps, config)
     joints, tip = joints.astype(np.float32), tip.astype(np.float32)

@@ -117,6 +117,8 @@ def _gap(beats: PlannedBeats, last: int, first: int, music: MusicContours) -> li
     earliest = beats.times[last] + sustain_s + 0.2 + cut_s
     latest = beats.times[first] - prep_s - 0.1
     release = _release_time(music, beats.times[last] + 0.1, latest)
+    if np.isfinite(beats.release_after[last]):  # the score's fermata: cut off where it is written
+        release = float(beats.release_after[last]) if beats.release_after[last] <= latest else None
     if release is None or latest < earliest:  # a fermata straight into the next entry
         return [up, _preparation(beats, first, held, beats.times[first] - prep_s)]
     release = max(release, earliest)
@@ -132,6 +134,8 @@ def _ending(beats: PlannedBeats, last: int, music: MusicContours) -> list[PathPi
     earliest = beats.times[last] + sustain_s + 0.2 + cut_s
     end_of_music = min(music.duration_s, len(music.silent) / music.fps)
     release = _release_time(music, beats.times[last] + 0.1, end_of_music)
+    if np.isfinite(beats.release_after[last]):
+        release = float(beats.release_after[last])
     release = max(release if release is not None else end_of_music, earliest)
     cut, closed = _cutoff(release, held, beats.size[last], cut_s)
     bow = -0.1 * np.linalg.norm(RIGHT_REST - closed)

@@ -189,6 +189,33 @@ CRESCENDO_WINDOW_S = 1.5  # a crescendo: louder than this long ago ...
 CRESCENDO_FULL_RISE = 0.25  # ... by this much loudness for the full lift
 
 
+# Conductor: what a score adds (score_marks.py, score_cues.py; only with MusicAnalysis.score)
+WRITTEN_DYNAMICS_RANGE = (0.15, 0.9)  # written levels (pp 0.2 .. ff 0.9) mapped onto the gestures' 0..1
+WRITTEN_DYNAMICS_WEIGHT = 0.6  # the gestures follow the written level this much, the heard loudness the rest
+WRITTEN_DYNAMICS_SMOOTH_S = 0.3  # a new marking takes about this long to reach the gestures
+HAIRPIN_MIN_S = 0.5  # written changes over at least this long are hairpins (shorter ones are subito)
+HAIRPIN_FULL_RISE = 0.15  # written level change over CRESCENDO_WINDOW_S for the left hand's full lift
+STACCATO_WRITTEN = 0.7  # written staccato moves the articulation this far towards 1 ...
+STACCATO_SIZE = 0.2  # ... and makes the pattern this much smaller (a small, crisp ictus)
+FERMATA_EDGE_S = 0.08  # beats this close to a fermata's start or release belong to its edges
+FERMATA_LAST_BEAT_S = 2.0  # a fermata holds the last beat at most this long before it starts
+SCORE_CUE_LEAD_BEATS = (0.55, 0.85)  # a cue's raise starts this many beats before the entry (seeded) ...
+SCORE_CUE_MIN_RISE_S = 0.2  # ... taking at least this long (fast music: up to one beat)
+SCORE_CUE_POINT_BEATS = 0.6  # the hand points this many beats from the entry (within 0.25-0.5 s) ...
+SCORE_CUE_FALL_S = 0.9  # ... and is lowered over this long
+SCORE_CUE_GROUP_S = 0.2  # entries this close are one cue
+SCORE_CUE_SPACING = 0.3  # one hand cues at most once per this fraction of left_cue_spacing_s
+CUE_REACH = 0.22  # the cueing left hand reaches this far from its shoulder towards the section ...
+CUE_BELOW_SHOULDER = 0.09  # ... from this far below the shoulder ...
+CUE_FORWARD = 0.08  # ... and this far forward of the shoulders' plane
+HEAD_TURN = 0.6  # the head turns this fraction of the way to the section (the eyes do the rest) ...
+HEAD_TURN_MAX_DEG = 40.0  # ... at most this far ...
+HEAD_LEAD_BEATS = 0.4  # ... starting this many beats before the hand
+BATON_CUE_SHIFT = 0.07  # a loud entry: the baton's pattern moves this far towards the section's side ...
+BATON_CUE_LIFT = 0.02  # ... this much higher ...
+BATON_CUE_REACH = 0.05  # ... and this much further forward
+
+
 @dataclass(frozen=True)
 class ConductorConfig:
     size_soft: float = 0.05  # pattern height (how high the hand rebounds) at pp (dynamics 0), image units
