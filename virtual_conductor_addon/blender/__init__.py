@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import bone_map_ops, exports, markers, operators, panels, preferences, properties, takes
+from . import beat_source, bone_map_ops, exports, markers, operators, panels, preferences, properties, takes
 
 CLASSES = (
     *properties.CLASSES,
@@ -12,6 +12,7 @@ CLASSES = (
     *takes.CLASSES,
     *exports.CLASSES,
     *markers.CLASSES,
+    *beat_source.CLASSES,
     *panels.CLASSES,
 )
 

@@ -41,6 +41,7 @@ class Request(GenerationRequest):
     lift: LiftConfig
     strip_name: str  # the take is named after the strip, the model the backend used and the seed
     source: str = ""  # the sound file's name, kept with the take's keypoints
+    beats_note: str = ""  # where the beats come from, for the panel ("" for the tracker's)
 
 
 def current_job() -> GenerationJob | None:
@@ -54,6 +55,7 @@ def is_running() -> bool:
 def start_async(request: Request, settings: BackendSettings) -> GenerationJob:
     """Start the worker thread and the timer that will apply its result."""
     job = SESSION.generate(request, settings)
+    bpy.context.window_manager.vconductor_job.beat_note = ""
     _show(job)
     bpy.app.timers.register(poll_job, first_interval=POLL_INTERVAL_S)
     return job
@@ -62,10 +64,13 @@ def start_async(request: Request, settings: BackendSettings) -> GenerationJob:
 def run_sync(request: Request, settings: BackendSettings):
     """Background mode: do the whole job now and return the new action; JobError (scene unchanged) on failure."""
     job = GenerationJob(SESSION, request, settings)
+    bpy.context.window_manager.vconductor_job.beat_note = ""
     job.run()
     if job.state is not JobState.DONE:
         raise JobError(job.error or "Generation was cancelled")
-    return apply_result(request, job.result, job.beats)
+    action = apply_result(request, job.result, job.beats)
+    _show_beat_note(job)
+    return action
 
 
 def cancel_current() -> None:
@@ -101,6 +106,7 @@ def _apply_reporting_errors(job: GenerationJob) -> None:
     except Exception as exc:  # a timer must not raise: the user would only see a console traceback
         report_error(f"Applying the motion failed: {type(exc).__name__}: {exc}")
     else:
+        _show_beat_note(job)
         with contextlib.suppress(RuntimeError):  # one undo step: Ctrl+Z restores the previous take
             bpy.ops.ed.undo_push(message="Generate Conducting Motion")
         state.message = f"Created action '{action.name}'"
@@ -178,6 +184,14 @@ def _show_rig_notes(rig, request: Request, animation, frame_numbers) -> None:
     if bpy.app.background:  # no panel to read
         for warning in warnings:
             print(f"Virtual Conductor: {warning}")
+
+
+def _show_beat_note(job: GenerationJob) -> None:
+    """The take's beats in the panel: the markers it was given, how the backend used the score."""
+    note = "; ".join(filter(None, (job.request.beats_note, job.score_note)))
+    bpy.context.window_manager.vconductor_job.beat_note = note
+    if bpy.app.background and note:
+        print(f"Virtual Conductor: {note}")
 
 
 def _show(job: GenerationJob) -> None:

@@ -4,7 +4,7 @@ import textwrap
 
 import bpy
 
-from . import backend, compat, generate, request, take_data, takes
+from . import backend, beat_source, compat, generate, request, take_data, takes
 
 
 def draw_style(layout, settings) -> None:
@@ -32,6 +32,7 @@ def draw_generation(layout, context) -> None:
     column.prop(settings, "model")
     column.prop(settings, "seed")
     column.prop(settings, "beat_lock")
+    beat_source.draw(column.box(), settings)
     draw_style(column.box(), settings)
     column.prop(settings, "motion_size")
     column.prop(settings, "smoothing")
@@ -64,6 +65,7 @@ def draw_generation(layout, context) -> None:
             layout.label(text=state.message)
     if state.last_error:
         layout.label(text=state.last_error, icon="ERROR")
+    draw_wrapped(layout, state.beat_note, "TIME")
     draw_wrapped(layout, state.rig_warnings, "ERROR")
     draw_wrapped(layout, state.rig_notes, "INFO")
     layout.label(text=backend.status_line(), icon="LINKED")

@@ -77,6 +77,53 @@ class VCONDUCTOR_PG_scene(bpy.types.PropertyGroup):
         description="Lock a learned model's gestures to the beats the backend tracks (the procedural "
         "conductor always conducts the beats)",
     )
+    beat_source: EnumProperty(
+        name="Beats",
+        items=[
+            ("TRACKED", "Tracked", "The beats the backend finds in the audio"),
+            (
+                "MARKERS",
+                "Timeline Markers",
+                "The scene's markers on the strip's played frames (tap M while "
+                "playing, or edit the markers Add Beat Markers wrote)",
+            ),
+            ("SCORE", "Score File", "The beats of a MusicXML or MIDI score, aligned with the audio"),
+        ],
+        default="TRACKED",
+        description="Where the beats the conductor conducts come from",
+    )
+    marker_downbeats: EnumProperty(
+        name="Downbeats",
+        items=[
+            (
+                "NAMED",
+                "Markers Named *.1",
+                "A marker named BAR.1 ('VC 12.1') starts a bar; without any, the "
+                "first marker does. Bars run 'Beats per Bar' markers unless a *.1 marker starts the next sooner",
+            ),
+            ("FIRST", "First Marker", "The first marker is a downbeat, then every 'Beats per Bar' markers"),
+            ("NONE", "Found by the Backend", "Only the times: the backend finds which beats are downbeats"),
+        ],
+        default="NAMED",
+        description="Which markers are downbeats (the first beat of a bar)",
+    )
+    beats_per_bar: IntProperty(
+        name="Beats per Bar", default=4, min=1, max=16, description="Markers in a bar (3 for a waltz)"
+    )
+    score_file: StringProperty(
+        name="Score",
+        subtype="FILE_PATH",
+        description="MusicXML (.musicxml, .xml, .mxl) or MIDI (.mid) score of the strip's music",
+    )
+    score_mismatch: EnumProperty(
+        name="If It Does Not Fit",
+        items=[
+            ("error", "Error", "Stop with an error when the score does not fit the audio"),
+            ("audio", "Use the Audio", "Conduct the tracked beats when the score does not fit the audio"),
+        ],
+        default="error",
+        description="What to do when the score is not the music of the strip",
+    )
     style_preset: EnumProperty(
         name="Style",
         items=[
@@ -140,6 +187,9 @@ class VCONDUCTOR_PG_job(bpy.types.PropertyGroup):
     last_error: StringProperty(default="")
     rig_notes: StringProperty(default="")  # the last take's preset and mapping notes, one a line
     rig_warnings: StringProperty(default="")  # bones that did not follow the last take (follow_check)
+    beat_note: StringProperty(
+        default=""
+    )  # the last take's beats: markers, or the score's case and confidence
 
 
 CLASSES = (VCONDUCTOR_PG_scene, VCONDUCTOR_PG_bone_entry, VCONDUCTOR_PG_job)

@@ -7,7 +7,7 @@ import bpy
 from ..contract import SAMPLE_RATE
 from ..motion.errors import MotionError
 from ..motion.lifting import LiftConfig
-from . import armature, compat
+from . import armature, beat_source, compat
 from .audio import AudioError, check_sound, strip_audio, strip_range
 from .generate import JobError, Request
 from .preferences import preferences
@@ -60,7 +60,20 @@ def why_not_generate(context) -> str | None:
     for _target, reason in (target_strip(context), target_armature(context)):
         if reason:
             return reason
-    return None
+    if context.scene.vconductor.beat_source == "TRACKED":
+        return None
+    try:
+        frames = generation_frames(context, target_strip(context)[0])
+    except AudioError as exc:
+        return str(exc)
+    return beat_source.why_not(context.scene, frames, context.scene.vconductor)
+
+
+def generation_frames(context, strip):
+    """The frames a generation keys: the strip's played range, or its part inside the user's range."""
+    settings = context.scene.vconductor
+    user_range = (settings.frame_start, settings.frame_end) if settings.use_frame_range else None
+    return strip_range(compat.sequencer_scene(context), strip, user_range)
 
 
 def build_request(context) -> Request:
@@ -77,12 +90,12 @@ def build_request(context) -> Request:
     missing = armature.check_bone_map(rig, bone_map)
     if missing:
         raise JobError(missing)
-    user_range = (settings.frame_start, settings.frame_end) if settings.use_frame_range else None
     try:  # only what needs bpy, quickly: the job decodes the audio on its worker thread
         check_sound(strip)  # first: a missing sound makes a 1-frame strip
-        frames = strip_range(compat.sequencer_scene(context), strip, user_range)
+        frames = generation_frames(context, strip)
         pcm = strip_audio(strip, frames)
-    except AudioError as exc:
+        extras = beat_source.job_extras(context.scene, frames, settings)  # markers: the audio's own time
+    except (AudioError, ValueError) as exc:
         raise JobError(str(exc)) from exc
     model = settings.model or preferences(context).default_model or None
     return Request(
@@ -92,6 +105,8 @@ def build_request(context) -> Request:
         seed=settings.seed,
         beat_lock=settings.beat_lock,
         style=conducting_style(settings),
+        extras=extras,
+        beats_note=beat_source.describe(context.scene, frames, settings),
         frames=frames,
         armature_name=rig.name,
         bone_map=bone_map,
