@@ -107,3 +107,35 @@ def test_bad_3d_is_refused():
     ):
         with pytest.raises(MotionError, match=message):
             animate_rig(kp3d[..., :2], times, rig, bone_map, LiftConfig(), keypoints3d=keypoints3d)
+
+
+def _shoulder_tips(rig, bone_map, kp3d, times):
+    anim = animate_rig(kp3d[..., :2], times, rig, bone_map, LiftConfig(smoothing=0.0), keypoints3d=kp3d)
+    posed = forward_kinematics(rig, anim.rotations, anim.locations)
+    return {side: posed[bone_map.bones[f"upper_arm.{side}"]][:, :3, 3] for side in "LR"}
+
+
+def test_shoulders_follow_the_authored_ones_at_the_size_of_the_rigs_arms():
+    """A rig whose arms are short for its shoulders (rigify_def_wide: 0.54 + 0.57 shoulder widths against the
+    author's 0.8 + 0.75) closes its shoulders in, within the clavicles' bound, keeping the authored arm
+    directions (test above); a rig with the authored proportions keeps its shoulder width; an authored shrug
+    tilts the rig's girdle."""
+    kp3d = authored_motion()
+    lifted = kp3d.copy()
+    lift = 0.02 * np.clip(np.sin(np.linspace(0, 2 * np.pi, len(kp3d))), 0, None)
+    lifted[:, [5, 7, 9], 1] -= lift[:, None]  # the left shoulder (and its arm) up: image y is down
+    frames, times = key_frames(0.0, len(kp3d) - 1, 30.0, (len(kp3d) - 1) / 30.0)
+    widths = {}
+    for name in ("rigify_def_wide", "conductor_T"):
+        rig = RIGS[name]
+        bone_map = detect_bone_map(rig.bones)[1]
+        tips, shrugged = (_shoulder_tips(rig, bone_map, k, times) for k in (kp3d, lifted))
+        rest = {s: rig.bones[bone_map.bones[f"upper_arm.{s}"]].head for s in "LR"}
+        rest_width = np.linalg.norm(rest["L"] - rest["R"])
+        widths[name] = np.linalg.norm(tips["L"] - tips["R"], axis=-1) / rest_width
+        # the girdle tilts: shoulders are relative to their midpoint, the left rises and the right sinks by half
+        rise = {s: shrugged[s][:, 2] - tips[s][:, 2] for s in "LR"}  # armature Z is up
+        assert np.corrcoef(rise["L"], lift[frames])[0, 1] > 0.95, name
+        assert np.corrcoef(rise["R"], -lift[frames])[0, 1] > 0.95, name
+    assert widths["rigify_def_wide"].max() < 0.93  # closed in (short arms) ...
+    assert widths["conductor_T"].min() > 0.98  # ... where the author's proportions need nothing of the kind

@@ -90,10 +90,6 @@ def _measure(bpy, scene, strip, rig) -> dict:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16, open: DEF RMS 5.5% (> 3%); shoulder.L/R and head keys still identity on generated Rigify",
-)
 @pytest.mark.parametrize("name", list(METARIGS))
 def test_generated_rigify_rig_conducts_with_no_other_step(generated, name):
     result = generated[name]

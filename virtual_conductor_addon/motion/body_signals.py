@@ -63,3 +63,12 @@ def body_signals(rel: np.ndarray, mid: np.ndarray, size: float, sway: float) -> 
 def _relative(signal: np.ndarray, gain: float, limit: float) -> np.ndarray:
     """gain * (signal - clip median), clamped softly (tanh) to +-limit: no hard corners at the limit."""
     return limit * np.tanh(gain * (signal - np.median(signal)) / limit)
+
+
+def authored_head_nod(rel3d: np.ndarray, size: float) -> np.ndarray:
+    """(F,) radians, + = face up: authored 3D (left, back, up relative to the shoulder midpoint) moves the face
+    up and down over the shoulders rigidly (a nod with the beat); the head turns about its neck by the angle
+    that lifts the face that much, one ear span (about the face's distance from the head's pivot) away."""
+    ears = 0.5 * (rel3d[:, LEFT_EAR] + rel3d[:, RIGHT_EAR])
+    span = max(float(np.median(np.linalg.norm(rel3d[:, LEFT_EAR] - rel3d[:, RIGHT_EAR], axis=-1))), 1e-6)
+    return _relative(np.arcsin(np.clip(ears[:, 2] / span, -1, 1)), size, MAX_HEAD_NOD)

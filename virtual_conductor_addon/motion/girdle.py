@@ -82,3 +82,56 @@ def _soft_bound(travel: np.ndarray, bound: float) -> np.ndarray:
     knee = KNEE * bound
     soft = np.where(size > knee, knee + (bound - knee) * np.tanh((size - knee) / (bound - knee)), size)
     return travel * soft / np.maximum(size, 1e-12)
+
+
+def follow_authored_shoulders(
+    solver: PoseSolver, geo: RigGeometry, rel3d: np.ndarray, joints: dict[str, tuple[int, int, int]]
+) -> None:
+    """Authored 3D: each mapped shoulder's tip (the upper arm's head) goes where the author's shoulder is, at the
+    size at which the rig's arms are the author's (`proportion_size`): its shrugs, and, on a rig whose arms are
+    short (or long) for its shoulders, shoulders that close in (or open out) so the arms, keeping the authored
+    directions, draw the authored gesture about the body. The tip's height and sideways position are the
+    target's; its depth is what the clavicle's length leaves (on its rest side of the clavicle's head); the
+    travel is softly bounded by a MAX_TURN swing. `joints[side]`: the motion's shoulder, elbow, wrist indices."""
+    bones = {side: geo.arms[side].shoulder_bone for side in SIDES if geo.arms[side].shoulder_bone}
+    if not bones:
+        return
+    size = geo.shoulder_width * proportion_size(geo, rel3d, joints)
+    rest = {side: geo.to_body(solver.point(bone, geo.arms[side].shoulder)) for side, bone in bones.items()}
+    if len(rest) == 2:
+        mid = 0.5 * (rest["L"] + rest["R"])
+    else:  # one mapped clavicle: the other shoulder's rest position, carried as the upper arm's parent is
+        side = next(iter(rest))
+        other = "R" if side == "L" else "L"
+        other_rest = geo.to_body(solver.point(geo.arms[other].upper_arm, geo.arms[other].shoulder))
+        mid = 0.5 * (rest[side] + other_rest)
+    for side, bone in bones.items():
+        pivot = geo.to_body(solver.point(bone, solver.rig.bones[bone].head))
+        target = mid + size * rel3d[:, joints[side][0]]
+        tip = _on_clavicle(pivot, rest[side], target)
+        travel = _soft_bound(tip - rest[side], _chord(solver, geo, side))
+        solver.aim(bone, geo.arms[side].shoulder, geo.to_armature(rest[side] + travel))
+
+
+def proportion_size(geo: RigGeometry, rel3d: np.ndarray, joints: dict[str, tuple[int, int, int]]) -> float:
+    """The rig's arm length (upper arm + forearm, per shoulder width) over the author's (per keypoint shoulder
+    width; clip medians, both sides): 1 on a rig with the authored proportions."""
+    rig = np.mean([(geo.arms[s].upper_length + geo.arms[s].fore_length) / geo.shoulder_width for s in SIDES])
+    authored = []
+    for shoulder, elbow, wrist in joints.values():
+        upper = np.linalg.norm(rel3d[:, elbow] - rel3d[:, shoulder], axis=-1)
+        fore = np.linalg.norm(rel3d[:, wrist] - rel3d[:, elbow], axis=-1)
+        authored.append(float(np.median(upper + fore)))
+    return float(np.clip(rig / max(np.mean(authored), 1e-6), 0.5, 2.0))
+
+
+def _on_clavicle(pivot: np.ndarray, rest_tip: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(F, 3) body points as far from `pivot` as `rest_tip`, at the target's left and up coordinates where the
+    clavicle reaches them (its depth on the rest tip's side of the pivot), else towards them in the plane."""
+    radius = np.linalg.norm(rest_tip - pivot, axis=-1, keepdims=True)
+    plane = (target - pivot)[:, [0, 2]]
+    reach = np.linalg.norm(plane, axis=-1, keepdims=True)
+    plane = plane * np.minimum(1.0, 0.999 * radius / np.maximum(reach, 1e-12))
+    side = np.where((rest_tip - pivot)[:, 1:2] >= 0.0, 1.0, -1.0)
+    depth = side * np.sqrt(np.maximum(radius**2 - np.sum(plane**2, axis=-1, keepdims=True), 0.0))
+    return pivot + np.concatenate([plane[:, :1], depth, plane[:, 1:]], axis=-1)

@@ -16,11 +16,11 @@ from ..contract import (
     RIGHT_SHOULDER,
     RIGHT_WRIST,
 )
-from .body_signals import body_signals
+from .body_signals import authored_head_nod, body_signals
 from .bone_map import BoneMap
 from .errors import MotionError
 from .fit import choose_fit
-from .girdle import reach_with_shoulders
+from .girdle import follow_authored_shoulders, reach_with_shoulders
 from .keypoints import check_keypoints, shoulder_width, to_body_frame, to_frontal_plane
 from .lifting import LiftConfig, place_arm
 from .posing import PoseSolver
@@ -75,7 +75,7 @@ def animate_rig(
         None if keypoints3d is None else sample_at(_prepared_keypoints3d(kp, keypoints3d, config), times, FPS)
     )
     solver = PoseSolver(rig, len(times))
-    _pose_torso(solver, geometry, rel, mid, config)
+    _pose_torso(solver, geometry, rel, mid, config, rel3d)
     fit, wrist_weight = (1.0, 1.0) if rel3d is not None else _fit(geometry, rel)
     targets = _pose_arms(solver, geometry, fit * rel, rel3d, wrist_weight)
     if rel3d is not None and baton_tip is not None:
@@ -118,8 +118,12 @@ def _smoothed_and_sized(rel: np.ndarray, config: LiftConfig) -> np.ndarray:
     return rel
 
 
-def _pose_torso(solver: PoseSolver, geo: RigGeometry, rel, mid, config: LiftConfig) -> None:
+def _pose_torso(solver: PoseSolver, geo: RigGeometry, rel, mid, config: LiftConfig, rel3d=None) -> None:
+    """Hips and spine (with sway), neck and head; the shoulders' shrug from the 2D (authored 3D: `_pose_arms`
+    places the shoulders where the author's are)."""
     signals = body_signals(rel, mid, config.size, config.sway)
+    if rel3d is not None:  # the author moves the head by moving the face: its rise and fall is a nod
+        signals.head_nod = signals.head_nod + authored_head_nod(rel3d, config.size)
     left, back, up = geo.axes.T
     bones = geo.bones
     if config.sway > 0:
@@ -133,10 +137,11 @@ def _pose_torso(solver: PoseSolver, geo: RigGeometry, rel, mid, config: LiftConf
     neck_lean = [(back, signals.neck_lean)]
     if "neck" in bones and "head" in bones:
         solver.turn(bones["neck"], neck_lean)
-        solver.turn(bones["head"], head_turn)
+        # the tilt is the ear line's, in the world: the head takes back what the neck's lean gave it
+        solver.turn(bones["head"], [*head_turn[:2], (back, -signals.head_tilt - signals.neck_lean)])
     elif "neck" in bones or "head" in bones:
         solver.turn(bones.get("neck") or bones["head"], head_turn + neck_lean)
-    for side in SIDES:
+    for side in SIDES if rel3d is None else ():
         arm = geo.arms[side]
         if arm.shoulder_bone is not None:
             resting = solver.point(arm.shoulder_bone, arm.shoulder)
@@ -161,6 +166,9 @@ def _pose_arms(solver: PoseSolver, geo: RigGeometry, rel, rel3d, wrist_weight: f
     scale = geo.shoulder_width
     if rel3d is None:
         reach_with_shoulders(solver, geo, rel, {side: joints[0] for side, joints in SIDE_ARM_JOINTS.items()})
+    else:
+        joints = {side: (SIDE_SHOULDER_JOINT[side], *SIDE_ARM_JOINTS[side]) for side in SIDES}
+        follow_authored_shoulders(solver, geo, rel3d, joints)
     shoulders = {
         side: geo.to_body(solver.point(geo.arms[side].upper_arm, geo.arms[side].shoulder)) for side in SIDES
     }
