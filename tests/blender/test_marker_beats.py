@@ -57,6 +57,7 @@ def test_tapped_markers_are_the_beats_the_wrist_hits(
     bpy, started_backend, fps, base, frame_start, trim_start
 ):
     scene, strip, rig = _setup(bpy, fps, base, frame_start, trim_start, 60)
+    strip.sound_offset = 0.25 if fps == 24 else 0.0  # the sound slid in its strip: the markers still count
     rate = fps / base
     start = strip.frame_final_start
     assert start == frame_start + trim_start

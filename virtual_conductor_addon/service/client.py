@@ -35,7 +35,7 @@ from .errors import (  # noqa: F401 (callers import the codes from here)
     job_gone,
     one_line_reason,
 )
-from .multipart import JobExtras, MultipartBody, wav_part
+from .multipart import JobExtras, job_upload
 
 SLOW_CALL_TIMEOUT_S = 120.0  # uploads (decoded before the reply: ~5 s for 3 h of audio) and results
 UPLOAD_BYTES_PER_S = 2e6  # the slowest link an upload is given time for (the timeout covers the whole send)
@@ -133,17 +133,7 @@ class ServiceClient:
                 query[name] = value
         for name, value in (style.changes() if style else {}).items():  # the reference style is the default
             query[name] = str(value).lower() if isinstance(value, bool) else value
-        if extras is not None and extras.any:
-            try:
-                body = MultipartBody(extras.fields(), wav_part(samples, int(sample_rate)) + extras.parts())
-                content_type, size = body.content_type, body.length
-            except (OSError, ValueError) as exc:  # the score file went, or samples too long for a WAV
-                where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-                raise ServiceError(f"Cannot send the job: {where}{one_line_reason(exc)}", BAD_INPUT) from None
-        else:
-            query.update(sample_rate=int(sample_rate), channels=1 if samples.ndim == 1 else samples.shape[1])
-            body = memoryview(np.ascontiguousarray(samples, dtype="<f4")).cast("B")  # no copy of ~1 GB
-            content_type, size = "application/octet-stream", body.nbytes
+        body, content_type, size = job_upload(samples, int(sample_rate), extras, query)
         reply = self._call(
             "POST",
             "/v1/jobs",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import BAD_INPUT, ServiceError, one_line_reason
+
 FILE_BLOCK_BYTES = 1 << 20
 WAVE_FORMAT_IEEE_FLOAT = 3
 MAX_WAV_DATA_BYTES = 0xFFFFFFFF - 64  # RIFF sizes are 32-bit: ~13 hours of mono float32 at 22050 Hz
@@ -137,6 +139,21 @@ class MultipartBody:
             if part is not None:
                 yield from part.chunks()
         yield self._tail()
+
+
+def job_upload(samples: np.ndarray, sample_rate: int, extras: JobExtras | None, query: dict):
+    """(body, content type, length) of a job's upload: the raw PCM (its rate and channels added to the query),
+    or with extras a multipart body whose audio is a float WAV of the same samples."""
+    if extras is None or not extras.any:
+        query.update(sample_rate=sample_rate, channels=1 if samples.ndim == 1 else samples.shape[1])
+        body = memoryview(np.ascontiguousarray(samples, dtype="<f4")).cast("B")  # no copy of ~1 GB
+        return body, "application/octet-stream", body.nbytes
+    try:
+        body = MultipartBody(extras.fields(), wav_part(samples, sample_rate) + extras.parts())
+        return body, body.content_type, body.length
+    except (OSError, ValueError) as exc:  # the score file went, or samples too long for a WAV
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        raise ServiceError(f"Cannot send the job: {where}{one_line_reason(exc)}", BAD_INPUT) from None
 
 
 def _quoted(text: str) -> str:
