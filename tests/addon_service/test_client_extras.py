@@ -52,3 +52,27 @@ def test_an_unreadable_score_file_is_a_one_line_error(client, tmp_path):
     with pytest.raises(ServiceError, match="Cannot send the job") as caught:
         client.submit_pcm(PCM, 22050, extras=JobExtras(score_path=str(tmp_path / "missing.mxl")))
     assert "missing.mxl" in str(caught.value)
+
+
+def test_the_score_note_says_the_case_and_the_confidence():
+    from virtual_conductor_addon.service.session import score_note
+
+    report = {
+        "score": "a.mid",
+        "case": "performance",
+        "confidence": 0.8731,
+        "fit": 0.9,
+        "beats": 52,
+        "bars": 13,
+    }
+    assert score_note(report) == (
+        "Score: the audio is a performance of it (alignment confidence 0.87; 52 beats, 13 bars)"
+    )
+    assert score_note({"case": "rendered", "confidence": 1}) == (
+        "Score: the audio was rendered from it (alignment confidence 1.00)"
+    )
+    mismatch = {"case": "mismatch", "confidence": 0.0, "reason": "the score does not fit\nmore"}
+    assert score_note(mismatch) == (
+        "Score: it does not fit the audio (the score does not fit); conducting the audio's own beats"
+    )
+    assert score_note(None) == "" and score_note("rendered") == ""

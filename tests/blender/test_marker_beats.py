@@ -214,8 +214,8 @@ def test_a_score_file_gives_the_beats_of_a_trimmed_strip(bpy, started_backend, t
     if result != {"FINISHED"} and ("not 'score'" in error or "score_mismatch: Extra inputs" in error):
         pytest.skip(f"the backend does not take a score yet: {error}")
     assert result == {"FINISHED"}, error
-    assert state.beat_note.startswith("Beats: score 'ode to joy.mid'; Score: "), state.beat_note
-    assert "confidence" in state.beat_note
+    assert state.beat_note.startswith("Beats: score 'ode to joy.mid'; Score: the audio "), state.beat_note
+    assert "alignment confidence" in state.beat_note
 
     truth = json.loads(EXAMPLE.with_suffix(".json").read_text())["beats_s"]
     true_frames = strip.frame_start + np.array(truth) * rate  # sound time 0 sits at frame_start

@@ -74,21 +74,30 @@ class GenerationRequest:
     extras: JobExtras | None = field(default=None, kw_only=True)  # the user's beats, a score
 
 
-def score_note(status: dict) -> str:
-    """One line on how the backend used the job's score (the case it detected, the alignment's confidence),
-    from a final job status; "" when the status says nothing about a score."""
-    report = status.get("score") if isinstance(status, dict) else None
+SCORE_CASES = {  # the service's alignment cases (docs/scores.md)
+    "rendered": "the audio was rendered from it",
+    "performance": "the audio is a performance of it",
+    "mismatch": "it does not fit the audio",
+}
+
+
+def score_note(report) -> str:
+    """One line on how the backend used the job's score: the case it detected and the alignment's confidence
+    (the `score` object of the job's beats); "" without one."""
     if not isinstance(report, dict):
         return ""
-    case = report.get("case") or report.get("detected") or ""
+    case = str(report.get("case") or "")
+    note = f"Score: {SCORE_CASES.get(case, case.replace('_', ' ') or 'used')}"
+    if case == "mismatch":
+        reason = str(report.get("reason") or "").splitlines()[0:1]
+        return f"{note} ({reason[0][:120]}); conducting the audio's own beats" if reason else note
+    details = []
     confidence = report.get("confidence")
-    parts = [f"Score: {str(case).replace('_', ' ')}" if case else "Score"]
     if isinstance(confidence, int | float) and not isinstance(confidence, bool):
-        parts.append(f"alignment confidence {float(confidence):.2f}")
-    message = report.get("message") or report.get("note")
-    if message:
-        parts.append(str(message).splitlines()[0][:120])
-    return ", ".join(parts)
+        details.append(f"alignment confidence {float(confidence):.2f}")
+    if isinstance(report.get("beats"), int) and isinstance(report.get("bars"), int):
+        details.append(f"{report['beats']} beats, {report['bars']} bars")
+    return f"{note} ({'; '.join(details)})" if details else note
 
 
 def is_loopback(url: str) -> bool:
@@ -329,7 +338,7 @@ class GenerationJob:
             return
         self.result = client.result(handle.id)
         self.beats = client.beats(handle.id)
-        self.score_note = score_note(final)
+        self.score_note = score_note(getattr(self.beats, "score", None) or final.get("score"))
         self.progress, self.state = 1.0, JobState.DONE
 
     @contextlib.contextmanager
