@@ -163,8 +163,7 @@ def _ode_to_joy_midi(path) -> None:
     fermata (the audio's timing differs at the end, as a performance's would)."""
     import importlib.util
 
-    import mido
-
+    mido = pytest.importorskip("mido", reason="writing the test's MIDI score needs mido")
     spec = importlib.util.spec_from_file_location("example_score", EXAMPLE.with_name("example_score.py"))
     score = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(score)
