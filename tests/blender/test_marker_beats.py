@@ -61,7 +61,7 @@ def test_tapped_markers_are_the_beats_the_wrist_hits(
     rate = fps / base
     start = strip.frame_final_start
     assert start == frame_start + trim_start
-    # taps 7 % slower than the music and a third of a beat late: agreement cannot come from the tracker
+    # taps 7 % slower than the music drift through every phase of its beat: agreement cannot come from the tracker
     taps = np.round(start + np.arange(0.2, 29.5, 0.62) * rate).astype(int)
     _tap(scene, taps)
     scene.timeline_markers.new("F_00", frame=start - 5)  # before the played range: not a beat
