@@ -35,8 +35,13 @@ class BeatSource:
     first_downbeat_s: float | None = None
     offset_s: float = 0.0
     cropped: bool = False
+    score: object = (
+        None  # a scores.source.ScoreSource: beats from the score aligned to the audio (prepare_input)
+    )
 
     def describe(self) -> str:
+        if self.score is not None:
+            return f"the score {self.score.name}"
         if self.given is not None:
             return f"{len(self.given.times_s)} beats from {self.given.name}"
         start = "the tracker's phase" if self.first_downbeat_s is None else f"{self.first_downbeat_s:g} s"

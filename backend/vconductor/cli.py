@@ -148,6 +148,9 @@ def _generate_file(
     report = JobReport()
     try:
         prepared = prepare()
+        if prepared.score is not None and (not args.quiet or prepared.score["case"] == "mismatch"):
+            warning = "warning: " if prepared.score["case"] == "mismatch" else ""
+            print(f"{audio_path.name}: {warning}{prepared.score['line']}", file=sys.stderr)
         try:
             with _progress_bar(audio_path.name, args.quiet) as progress:
                 motion = run(

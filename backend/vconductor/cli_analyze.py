@@ -98,9 +98,19 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
         try:
             check_usable(spectrogram)
             tracked = track_spectrogram(spectrogram, tracker_bar_lengths(args.meter))
-            if args.beat_source is not None:
-                tracked = given_beats(args.beat_source, spectrogram.duration_s, tracked, args.meter)
+            source, report = args.beat_source, None
+            if source is not None and source.score is not None:
+                from .pipeline import score_beat_source
+
+                source, _, report = score_beat_source(source, spectrogram)
+                warning = "warning: " if report["case"] == "mismatch" else ""
+                if warning or not args.quiet:
+                    print(f"{path.name}: {warning}{report['line']}", file=sys.stderr)
+            if source is not None:
+                tracked = given_beats(source, spectrogram.duration_s, tracked, args.meter)
             track = beat_track(tracked, spectrogram.duration_s, path.name)
+            if report is not None:
+                track.score = {k: v for k, v in report.items() if k != "line"}
         finally:
             spectrogram.close()
     except (AudioError, WeightsError, BeatSourceError) as exc:

@@ -37,6 +37,7 @@ class BeatTrack:
     confidence: np.ndarray
     duration_s: float
     source: str = ""
+    score: dict | None = None  # a score's alignment (docs/scores.md): case, confidence, fit; None without one
 
     def __post_init__(self) -> None:
         self.beats_s = np.asarray(self.beats_s, np.float64).reshape(-1)
@@ -63,7 +64,8 @@ class BeatTrack:
 
     def to_document(self) -> dict:
         starts = self.beat_in_bar == 0
-        return {
+        score = {} if self.score is None else {"score": dict(self.score)}
+        return score | {
             "format": BEATS_FORMAT_ID,
             "source": self.source,
             "duration_s": float(self.duration_s),
@@ -100,7 +102,11 @@ def beats_from_document(doc: dict) -> BeatTrack:
     """A BeatTrack from `to_document`'s dict (the service's result, a .json file); BeatsFileError if not one."""
     try:
         fields_ = [doc[k] for k in ("beats_s", "beat_in_bar", "bar_length", "tempo_bpm", "confidence")]
-        return BeatTrack(*fields_, duration_s=float(doc["duration_s"]), source=str(doc.get("source", "")))
+        score = doc.get("score")
+        score = dict(score) if isinstance(score, dict) else None
+        return BeatTrack(
+            *fields_, duration_s=float(doc["duration_s"]), source=str(doc.get("source", "")), score=score
+        )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, BeatsFileError):
             raise

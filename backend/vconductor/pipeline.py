@@ -45,6 +45,7 @@ class PreparedInput:
     analysis: object | None = None  # a vconductor.conducting.MusicAnalysis, for the procedural conductor
     beats: object | None = None  # the contract's BeatTrack: the tracker's (or the user's) beats, bars, tempo
     given_beats: bool = False  # the beats are the user's (beat_sources.py): conducted, and locked to
+    score: dict | None = None  # a score's alignment report (scores/source.py): case, confidence, fit
     # seconds each preparation stage took: they travel with the input (it may be prepared in another process)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -114,12 +115,17 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
     prepared.seconds["decode"] = decode_s
     t0 = perf_counter()
     tracked = _track_beats(spectrogram, meter, check)
+    guide = None
+    if beats is not None and beats.score is not None:  # the score aligned to this audio: its beats are given
+        beats, guide, prepared.score = score_beat_source(beats, spectrogram)
     if beats is not None:  # the user's beats: bar positions they lack come from the tracker
         from .beat_sources import given_beats
 
         tracked = given_beats(beats, spectrogram.duration_s, tracked, meter)
         prepared.given_beats = True
     prepared.beats = beat_track(tracked, spectrogram.duration_s, name)
+    if prepared.score is not None:
+        prepared.beats.score = {k: v for k, v in prepared.score.items() if k != "line"}
     prepared.seconds["beats"] = perf_counter() - t0
     t0 = perf_counter()
     if needs == "mel":
@@ -130,8 +136,26 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
 
         conducted = tracked if CONDUCTED_BEATS == "tracker" or beats is not None else None
         prepared.analysis = analyze(spectrogram, meter=meter, check=check, tracked=conducted)
+        prepared.analysis.score = guide
         prepared.seconds["analysis"] = perf_counter() - t0
     return prepared
+
+
+def score_beat_source(beats, spectrogram: Spectrogram):
+    """(the BeatSource of the score's aligned beats, or None when it did not fit and the user chose the
+    audio's; its ScoreGuide; the alignment's report)."""
+    from dataclasses import replace
+
+    from .scores.source import score_beats
+
+    result = score_beats(beats.score, spectrogram)
+    source = (
+        None
+        if result.given is None
+        else replace(beats, given=result.given, score=None, offset_s=0.0, cropped=True)
+    )
+    report = dict(result.report, line=result.line())
+    return source, result.guide, report
 
 
 def _track_beats(spectrogram: Spectrogram, meter: str | None, check):

@@ -1,0 +1,203 @@
+"""Score time -> audio time, in one of two cases (docs/scores.md):
+
+- **rendered**: the audio was rendered from the score, so its timing is the score's nominal time (tempo marks,
+  MIDI tempo events) plus a leading offset. The offset is the peak of the cross-correlation of the score's onsets
+  with the audio's onset strength; the case holds when the DTW alignment agrees with that straight line and most
+  score onsets meet an audio onset there. Beats are then exact: nominal + offset.
+- **performance**: another tempo, rubato, fermatas held. DTW (librosa.sequence.dtw) on chroma and onset
+  features at ALIGN_RATE gives each score instant its audio time; each beat is then refined to the audio's
+  onset peak near it when the score has a note starting on it.
+
+The fit: the chroma similarity along the DTW path against the similarity of unrelated frames (0: no better than
+chance, 1: identical). A score of another piece scores low (measured in docs/scores.md).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .features import (
+    MEL_RATE,
+    audio_features,
+    normalized_chroma,
+    pooled,
+    score_chroma,
+    score_onsets,
+)
+from .timeline import ScoreTimeline
+
+MAX_CELLS = 30e6  # DTW cost cells: the rate drops for long pieces (about 20 Hz up to 4.5 min each)
+TOP_RATE = 43.0
+RENDERED_TOLERANCE_S = 0.05  # a rendered score's onsets meet the audio's this closely
+RENDERED_HITS = 0.7  # ... this share of them
+RENDERED_DTW_S = 0.1  # and the DTW path stays this close to the straight line (median)
+SNAP_S = 0.08  # a performance's beat moves to an audio onset at most this far (or a quarter beat)
+MIN_FIT = 0.3  # below: the score does not fit the audio (measured: other pieces 0.05-0.2; see docs)
+DURATION_RATIO = 3.0  # the score's nominal length and the audio's sounding length differ at most this much
+ONSET_WEIGHT = 1.0
+
+
+@dataclass
+class Alignment:
+    """How score quarters map to audio seconds (`seconds(q)`), the case and how well it fits."""
+
+    case: str  # "rendered" or "performance"
+    fit: float  # 0..1 (see the module docstring)
+    confidence: float  # 0..1: the rendered case's share of onsets met; a performance's fit
+    anchors_q: np.ndarray  # increasing score positions (quarters) ...
+    anchors_s: np.ndarray  # ... and their audio times
+    offset_s: float = 0.0  # the rendered case's leading offset
+    strength: np.ndarray | None = None  # the audio's onset strength at MEL_RATE (0..1), for refining beats
+
+    def seconds(self, quarters) -> np.ndarray:
+        return np.interp(np.asarray(quarters, float), self.anchors_q, self.anchors_s)
+
+
+class ScoreMismatch(ValueError):
+    """The score does not fit the audio (another piece): one line with the measure."""
+
+
+def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
+    """The alignment of `timeline` with the audio of `spectrogram`; ScoreMismatch when it does not fit."""
+    chroma_a, flux_a, level_a = audio_features(spectrogram)
+    sounding = np.flatnonzero(level_a > level_a.max() - 50.0)
+    first, last = int(sounding[0]), int(sounding[-1]) + 1
+    notes = timeline.notes
+    onsets_s = timeline.nominal_seconds(notes["onset_q"])
+    ends_s = timeline.nominal_seconds(notes["onset_q"] + notes["duration_q"])
+    score_span = float(ends_s.max() - onsets_s.min())
+    audio_span = (last - first) / MEL_RATE
+    ratio = audio_span / max(score_span, 1e-3)
+    if not 1 / DURATION_RATIO <= ratio <= DURATION_RATIO:
+        raise ScoreMismatch(
+            f"the score lasts {score_span:.1f} s at its tempo and the music {audio_span:.1f} s: "
+            "not the same piece"
+        )
+    nominal_s, audio_s, fit = _dtw(timeline, onsets_s, ends_s, chroma_a, flux_a, first, last)
+    if fit < MIN_FIT:
+        raise ScoreMismatch(f"the score does not fit the audio (fit {fit:.2f}, at least {MIN_FIT} expected)")
+    rendered = _rendered(onsets_s, flux_a, (nominal_s, audio_s))
+    if rendered is not None:
+        offset, hits = rendered
+        grid_q = _grid_q(timeline)
+        return Alignment("rendered", fit, hits, grid_q, timeline.nominal_seconds(grid_q) + offset, offset)
+    strength = _unit(flux_a)
+    return Alignment("performance", fit, fit, _quarters_at(timeline, nominal_s), audio_s, 0.0, strength)
+
+
+def beat_times(alignment: Alignment, timeline: ScoreTimeline, beats_q: np.ndarray) -> np.ndarray:
+    """The audio time of each beat: exact in the rendered case; in a performance, the DTW's time moved to the
+    strongest audio onset within SNAP_S (or a quarter beat) where the score has a note starting on the beat,
+    and the beats between such anchors placed in proportion to their score positions."""
+    times = alignment.seconds(beats_q)
+    if alignment.case == "rendered" or len(beats_q) < 2:
+        return times
+    strength = alignment.strength
+    onsets = np.unique(np.round(timeline.notes["onset_q"], 4))
+    on_a_note = np.abs(onsets[np.clip(np.searchsorted(onsets, beats_q), 0, len(onsets) - 1)] - beats_q) < 1e-3
+    on_a_note |= (
+        np.abs(onsets[np.clip(np.searchsorted(onsets, beats_q) - 1, 0, len(onsets) - 1)] - beats_q) < 1e-3
+    )
+    spacing = np.gradient(times)
+    snapped = np.zeros(len(times), bool)
+    refined = times.copy()
+    for i in np.flatnonzero(on_a_note):
+        reach = min(SNAP_S, 0.25 * spacing[i])
+        lo, hi = int((times[i] - reach) * MEL_RATE), int(np.ceil((times[i] + reach) * MEL_RATE)) + 1
+        lo, hi = max(lo, 0), min(hi, len(strength))
+        if hi - lo < 2:
+            continue
+        peak = lo + int(np.argmax(strength[lo:hi]))
+        if strength[peak] > 0.15 and 0 < peak < len(strength) - 1:
+            refined[i], snapped[i] = peak / MEL_RATE, True
+    if snapped.sum() >= 2:
+        anchors = np.flatnonzero(snapped)
+        inside = (np.arange(len(times)) > anchors[0]) & (np.arange(len(times)) < anchors[-1]) & ~snapped
+        refined[inside] = np.interp(beats_q[inside], beats_q[anchors], refined[anchors])
+    return np.maximum.accumulate(refined + np.arange(len(refined)) * 1e-9)
+
+
+def _grid_q(timeline: ScoreTimeline) -> np.ndarray:
+    step = 1 / 24
+    return np.arange(-16.0, timeline.end_q + 16.0 + step, step)
+
+
+def _dtw(timeline, onsets_s, ends_s, chroma_a, flux_a, first: int, last: int):
+    """DTW of the score (nominal time) against the sounding audio: (nominal s, audio s, fit) per score frame."""
+    import librosa
+
+    start_s = float(onsets_s.min())
+    score_span = float(ends_s.max()) - start_s
+    audio_frames = last - first
+    rate = min(TOP_RATE, np.sqrt(MAX_CELLS / max(score_span * audio_frames / MEL_RATE, 1e-6)))
+    n_audio = max(2, int(audio_frames / MEL_RATE * rate))
+    n_score = max(2, int(score_span * rate))
+    factor = MEL_RATE / rate
+    audio_c = normalized_chroma(pooled(chroma_a[first:last], factor, n_audio))
+    audio_o = _unit(pooled(flux_a[first:last], factor, n_audio))
+    notes = timeline.notes
+    score_c = normalized_chroma(
+        score_chroma(notes["pitch"], onsets_s - start_s, ends_s - start_s, notes["velocity"], n_score, rate)
+    )
+    score_o = _unit(score_onsets(onsets_s - start_s, n_score, rate))
+    similarity = score_c @ audio_c.T
+    cost = (1 - similarity) + ONSET_WEIGHT * np.abs(score_o[:, None] - audio_o[None, :])
+    _, path = librosa.sequence.dtw(C=cost, backtrack=True)
+    path = path[::-1]
+    along = float(similarity[path[:, 0], path[:, 1]].mean())
+    chance = float(similarity.mean())
+    fit = float(np.clip((along - chance) / max(1 - chance, 1e-6), 0, 1))
+    # each score frame's audio time: the mean of the audio frames the path gives it
+    score_frames = np.arange(n_score)
+    audio_of = np.array([path[path[:, 0] == i, 1].mean() for i in score_frames])
+    audio_of = np.maximum.accumulate(audio_of)
+    nominal_s = start_s + (score_frames + 0.5) / rate
+    audio_s = first / MEL_RATE + (audio_of + 0.5) / rate + score_frames * 1e-6  # strictly increasing
+    return nominal_s, audio_s, fit
+
+
+def _quarters_at(timeline: ScoreTimeline, seconds: np.ndarray) -> np.ndarray:
+    grid = _grid_q(timeline)
+    return np.interp(seconds, timeline.nominal_seconds(grid), grid)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    scale = np.percentile(x, 99) if len(x) else 0.0
+    return np.clip(x / scale, 0, 1) if scale > 0 else np.zeros_like(x)
+
+
+def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path) -> tuple[float, float] | None:
+    """(offset, share of onsets met) when the audio plays the score at its nominal time, else None."""
+    from scipy.signal import correlate
+
+    times = np.unique(np.round(onsets_s, 3))
+    n = len(flux_a)
+    train = np.zeros(int(times.max() * MEL_RATE) + 2)
+    train[np.round(times * MEL_RATE).astype(int)] = 1.0
+    strength = _unit(flux_a)
+    lags = correlate(strength, train, mode="full", method="fft")  # index k: offset k - (len(train) - 1)
+    offset = (int(np.argmax(lags)) - (len(train) - 1)) / MEL_RATE
+    expected = times + offset
+    inside = (expected >= 0) & (expected < n / MEL_RATE)
+    if inside.sum() < 4:
+        return None
+    hits = _onsets_met(expected[inside], strength)
+    nominal_s, audio_s = path
+    deviation = float(np.median(np.abs(np.interp(times, nominal_s, audio_s) - expected)))
+    if hits >= RENDERED_HITS and deviation <= RENDERED_DTW_S:
+        return offset, hits
+    return None
+
+
+def _onsets_met(times_s: np.ndarray, strength: np.ndarray) -> float:
+    """The share of `times_s` with an onset-strength peak (a local maximum above a fifth of the strong
+    onsets') within RENDERED_TOLERANCE_S."""
+    from scipy.ndimage import maximum_filter1d
+
+    peaks = (strength == maximum_filter1d(strength, 5)) & (strength > 0.2)
+    peak_times = np.flatnonzero(peaks) / MEL_RATE
+    if len(peak_times) < 2:
+        return 0.0
+    at = np.clip(np.searchsorted(peak_times, times_s), 1, len(peak_times) - 1)
+    nearest = np.minimum(np.abs(peak_times[at] - times_s), np.abs(peak_times[at - 1] - times_s))
+    return float(np.mean(nearest <= RENDERED_TOLERANCE_S))

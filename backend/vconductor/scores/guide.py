@@ -1,0 +1,90 @@
+"""The ScoreGuide (conducting/score_guide.py) of an aligned score: entries, fermatas, dynamics and
+articulation in the audio's seconds."""
+
+import numpy as np
+
+from ..conducting.score_guide import Entry, ScoreGuide
+from .alignment import Alignment
+from .timeline import ScoreTimeline
+
+LOUD = 0.75  # f and louder
+DEFAULT_LEVEL = 0.6  # mf where a part has no mark yet
+HAIRPIN_STEP = 0.15  # a hairpin with no mark after it moves the level this much
+STACCATO_WINDOW_Q = 2.0  # staccato share over the notes starting within this many quarters
+
+
+def score_guide(timeline: ScoreTimeline, alignment: Alignment, duration_s: float) -> ScoreGuide:
+    """What the score tells the conductor, in the audio's time (events outside the audio dropped)."""
+    seconds = alignment.seconds
+    entries = tuple(
+        Entry(float(seconds(q)), part, timeline.instruments[part], bool(_level_at(timeline, part, q) >= LOUD))
+        for q, part in _entries_q(timeline)
+        if 0.0 <= seconds(q) <= duration_s
+    )
+    fermatas = tuple(
+        (float(seconds(a)), float(seconds(b)))
+        for a, b in timeline.fermatas
+        if 0.0 <= seconds(a) <= duration_s
+    )
+    points_q = _curve_points(timeline)
+    level = np.array(
+        [np.mean([_level_at(timeline, p, q) for p in range(len(timeline.instruments))]) for q in points_q]
+    )
+    points_s = seconds(points_q)
+    keep = np.r_[True, np.diff(points_s) > 1e-6]
+    return ScoreGuide(
+        entries=entries,
+        fermatas=fermatas,
+        dynamics_s=points_s[keep],
+        dynamics=level[keep]
+        if timeline.dynamics or timeline.hairpins
+        else np.full(keep.sum(), DEFAULT_LEVEL),
+        staccato=_staccato_at(timeline, points_q)[keep],
+        instruments=tuple(timeline.instruments),
+    )
+
+
+def _entries_q(timeline: ScoreTimeline) -> list[tuple[float, int]]:
+    """(quarter, part) of each part's first note and of its first note after a rest of a bar or more."""
+    notes = timeline.notes
+    bar_q = float(np.median([b.length_q for b in timeline.bars]))
+    found = []
+    for part in np.unique(notes["part"]):
+        mine = notes[notes["part"] == part]
+        ends = np.maximum.accumulate(mine["onset_q"] + mine["duration_q"])
+        gaps = mine["onset_q"][1:] - ends[:-1]
+        starts = np.r_[mine["onset_q"][0], mine["onset_q"][1:][gaps >= bar_q - 1e-6]]
+        found += [(float(q), int(part)) for q in starts]
+    return sorted(found)
+
+
+def _curve_points(timeline: ScoreTimeline) -> np.ndarray:
+    points = {0.0, timeline.end_q}
+    points |= {q for q, _, _ in timeline.dynamics}
+    points |= {q for a, b, _, _ in timeline.hairpins for q in (a, b)}
+    points |= {float(b.start_q) for b in timeline.bars}  # articulation changes bar by bar
+    return np.array(sorted(points))
+
+
+def _level_at(timeline: ScoreTimeline, part: int, q: float) -> float:
+    """A part's written level at `q`: its last mark, moved along a hairpin it is inside."""
+    marks = [(mq, v) for mq, p, v in timeline.dynamics if p == part]
+    before = [v for mq, v in marks if mq <= q + 1e-9]
+    level = before[-1] if before else DEFAULT_LEVEL
+    for start, end, p, direction in timeline.hairpins:
+        if p != part or not start <= q <= end or end <= start:
+            continue
+        after = [v for mq, v in marks if mq >= end - 1e-9]
+        target = after[0] if after else float(np.clip(level + direction * HAIRPIN_STEP, 0.1, 1.0))
+        at_start = ([v for mq, v in marks if mq <= start + 1e-9] or [DEFAULT_LEVEL])[-1]
+        level = at_start + (target - at_start) * (q - start) / (end - start)
+    return float(level)
+
+
+def _staccato_at(timeline: ScoreTimeline, points_q: np.ndarray) -> np.ndarray:
+    onsets = timeline.notes["onset_q"]
+    share = []
+    for q in points_q:
+        near = np.abs(onsets - q) <= STACCATO_WINDOW_Q
+        share.append(float(timeline.staccato[near].mean()) if near.any() else 0.0)
+    return np.array(share)

@@ -1,0 +1,98 @@
+"""A user's score as the job's beat source: read (before any audio is decoded), then aligned to the decoded
+audio and turned into given beats (beat_files.GivenBeats, so everything downstream works unchanged), a
+ScoreGuide, and a report of the case and the confidence (docs/scores.md)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..beat_files import BeatsFileError, GivenBeats, checked
+from ..beat_sources import BeatSourceError
+from .labels import beat_length_q, full_bar_q
+from .timeline import ScoreTimeline
+
+MISMATCH_CHOICES = ("error", "audio")
+
+
+class ScoreFitError(BeatSourceError):
+    """The score does not fit the audio (and the user asked for an error): one line."""
+
+
+@dataclass(frozen=True)
+class ScoreSource:
+    """A read score and what to do when it does not fit the audio ("error", or "audio": the tracker's beats)."""
+
+    timeline: ScoreTimeline
+    mismatch: str = "error"
+
+    @property
+    def name(self) -> str:
+        return self.timeline.name
+
+
+@dataclass
+class ScoreResult:
+    given: GivenBeats | None  # None: the score did not fit and the user chose the audio's own beats
+    guide: object | None  # a conducting.score_guide.ScoreGuide
+    report: dict  # {"score", "case", "confidence", "fit", "beats", ...}: what the CLI prints, /beats carries
+
+    def line(self) -> str:
+        r = self.report
+        if r["case"] == "mismatch":
+            return f"{r['score']}: {r['reason']}; conducting the audio's own beats"
+        what = "rendered from the score" if r["case"] == "rendered" else "a performance of the score"
+        return (
+            f"{r['score']}: the audio is {what} (confidence {r['confidence']:.2f}); "
+            f"{r['beats']} beats, {r['bars']} bars from the score"
+        )
+
+
+def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
+    """Align the score with the audio; ScoreFitError when it does not fit and `source.mismatch` is "error"."""
+    from .alignment import ScoreMismatch, align, beat_times
+    from .guide import score_guide
+
+    timeline, duration = source.timeline, spectrogram.duration_s
+    try:
+        alignment = align(timeline, spectrogram)
+    except ScoreMismatch as exc:
+        if source.mismatch == "error":
+            raise ScoreFitError(
+                f"{source.name}: {exc} (--score-mismatch audio: conduct the audio's beats)"
+            ) from None
+        report = {"score": source.name, "case": "mismatch", "confidence": 0.0, "reason": str(exc)}
+        return ScoreResult(None, None, report)
+    labels = timeline.labels
+    times = beat_times(alignment, timeline, labels.beats_q)
+    inside = (times >= 0) & (times <= duration)
+    in_bar, lengths = _bar_positions(timeline)
+    try:
+        given = checked(GivenBeats(times[inside], in_bar[inside], lengths[inside], source.name))
+    except BeatsFileError as exc:
+        raise ScoreFitError(f"the aligned score's beats are unusable: {exc}") from None
+    report = {
+        "score": source.name,
+        "case": alignment.case,
+        "confidence": round(float(alignment.confidence), 3),
+        "fit": round(float(alignment.fit), 3),
+        "beats": int(inside.sum()),
+        "bars": int((in_bar[inside] == 0).sum()),
+        "offset_s": round(float(alignment.offset_s), 4) if alignment.case == "rendered" else None,
+    }
+    return ScoreResult(given, score_guide(timeline, alignment, duration), report)
+
+
+def _bar_positions(timeline: ScoreTimeline) -> tuple[np.ndarray, np.ndarray]:
+    """Each beat's 0-based place in its bar and its bar's length in beats (a pickup's bar counts in full)."""
+    labels = timeline.labels
+    starts = np.array([b.start_q for b in labels.bars])
+    bar_of = np.clip(np.searchsorted(starts, labels.beats_q + 1e-6) - 1, 0, len(starts) - 1)
+    per_bar = np.array(
+        [
+            round(full_bar_q(b.numerator, b.denominator) / beat_length_q(b.numerator, b.denominator))
+            for b in labels.bars
+        ]
+    )
+    lengths = np.clip(per_bar[bar_of], 1, 16)
+    in_bar = np.minimum(labels.beat_in_bar - 1, lengths - 1)
+    return in_bar.astype(np.int64), lengths.astype(np.int64)
