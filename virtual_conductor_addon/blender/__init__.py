@@ -2,7 +2,18 @@
 
 import bpy
 
-from . import beat_source, bone_map_ops, exports, markers, operators, panels, preferences, properties, takes
+from . import (
+    beat_source,
+    bone_map_ops,
+    exports,
+    game_exports,
+    markers,
+    operators,
+    panels,
+    preferences,
+    properties,
+    takes,
+)
 
 CLASSES = (
     *properties.CLASSES,
@@ -11,6 +22,7 @@ CLASSES = (
     *bone_map_ops.CLASSES,
     *takes.CLASSES,
     *exports.CLASSES,
+    *game_exports.CLASSES,
     *markers.CLASSES,
     *beat_source.CLASSES,
     *panels.CLASSES,

@@ -43,6 +43,23 @@ def export_bvh(context, rig, filepath: str, frame_start: int, frame_end: int) ->
         raise RuntimeError(f"Blender's BVH exporter did not finish ({', '.join(result)})")
 
 
+FRAME_RANGES = [
+    ("SCENE", "Scene Range", "The scene's start to end frame"),
+    ("TAKE", "Take", "The active take's keyed frames"),
+]
+
+
+def export_range(rig, scene, frame_range: str) -> tuple[tuple[int, int], str | None]:
+    """(first, last) frame to export for "SCENE" or "TAKE", and a message when there is none."""
+    if frame_range != "TAKE":
+        return (scene.frame_start, scene.frame_end), None
+    take = takes.active_take(rig)
+    if take is None:
+        return (0, 0), f"Armature '{rig.name}' has no active take: show one or export the scene"
+    start, end = (round(f) for f in take.frame_range)
+    return (start, end), None
+
+
 def _target_rig(cls, context):
     rig, reason = request.target_armature(context)
     if reason:
@@ -58,14 +75,7 @@ class VCONDUCTOR_OT_export_bvh(bpy.types.Operator, ExportHelper):
 
     filename_ext = ".bvh"
     filter_glob: StringProperty(default="*.bvh", options={"HIDDEN"})
-    frame_range: EnumProperty(
-        name="Frames",
-        items=[
-            ("SCENE", "Scene Range", "The scene's start to end frame"),
-            ("TAKE", "Take", "The active take's keyed frames"),
-        ],
-        default="SCENE",
-    )
+    frame_range: EnumProperty(name="Frames", items=FRAME_RANGES, default="SCENE")
 
     @classmethod
     def poll(cls, context):
@@ -73,16 +83,10 @@ class VCONDUCTOR_OT_export_bvh(bpy.types.Operator, ExportHelper):
 
     def execute(self, context):
         rig, _reason = request.target_armature(context)
-        scene = context.scene
-        start, end = scene.frame_start, scene.frame_end
-        if self.frame_range == "TAKE":
-            take = takes.active_take(rig)
-            if take is None:
-                self.report(
-                    {"ERROR"}, f"Armature '{rig.name}' has no active take: show one or export the scene"
-                )
-                return {"CANCELLED"}
-            start, end = (round(f) for f in take.frame_range)
+        (start, end), problem = export_range(rig, context.scene, self.frame_range)
+        if problem:
+            self.report({"ERROR"}, problem)
+            return {"CANCELLED"}
         try:
             export_bvh(context, rig, self.filepath, start, end)
         except (RuntimeError, OSError) as exc:

@@ -118,6 +118,8 @@ def draw_takes(layout, context) -> None:
     layout.operator("vconductor.blend_takes", icon="NLA")
     row = layout.row(align=True)
     row.operator("vconductor.export_bvh", icon="EXPORT", text="BVH")
+    row.operator("vconductor.export_fbx", icon="EXPORT", text="FBX")
+    row.operator("vconductor.export_gltf", icon="EXPORT", text="glTF")
     row.operator("vconductor.export_keypoints", icon="EXPORT", text="Keypoints")
     layout.operator("vconductor.add_beat_markers", icon="MARKER_HLT")
 
