@@ -59,6 +59,7 @@ def body_keypoints(
         depth = hand_depth(wrist, shoulder, size, config)
         if score_cues is not None and side == "left":  # reaching out towards the cued section
             depth = depth + score_cues.left * (score_cues.left_depth - depth)
+            depth = depth + score_cues.mirrored_shift[:, 2]
         elif score_cues is not None:
             depth = depth + score_cues.baton_depth
         elbow, reached = arm_ik_3d(shoulder, wrist, depth, config, out)

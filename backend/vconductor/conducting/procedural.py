@@ -51,8 +51,8 @@ def conduct(
         cue = cue_envelope(cues, times)
     cancellation_point()
     left = left_hand(right, mirroring, cue, performance, plan)
-    if plan is not None:
-        right = right + plan.baton_shift  # a loud entry: the pattern points towards the section
+    if plan is not None:  # a loud entry: the pattern points towards the section (both hands, in a tutti)
+        right, left = right + plan.baton_shift, left + plan.mirrored_shift[:, :2]
     cancellation_point()
     joints = body_keypoints(right, left, cue, performance, plan)
     joints[..., :2] += HIP_CENTRE - joints[:, [JOINT["left_hip"], JOINT["right_hip"]], :2].mean(axis=(0, 1))

@@ -23,6 +23,7 @@ class CuePlan:
     baton: np.ndarray  # (T,) the baton's cue envelope
     baton_shift: np.ndarray  # (T, 2) the right hand's pattern moved towards the section (image)
     baton_depth: np.ndarray  # (T,) ... and forward
+    mirrored_shift: np.ndarray  # (T, 3) a left hand mirroring the baton opens towards a section on its side
     head_yaw: np.ndarray  # (T,) radians, positive towards the conductor's left
 
     @classmethod
@@ -35,48 +36,54 @@ class CuePlan:
             np.zeros((n, 2)),
             np.zeros(n),
             np.zeros(n),
+            np.zeros((n, 3)),
         )
 
 
 def score_cues(guide: ScoreGuide, performance: Performance, mirroring: np.ndarray, seed: int) -> CuePlan:
     """The cues of the score's entries: each hand cues at most once per its spacing; the left hand only where
-    it is free (not mirroring the right), loud entries with the baton. Each cue's details are drawn from
-    its own random numbers (the seed and its entry's time), so one entry more or less changes no other cue."""
+    it is free (not mirroring the right), loud entries with the baton; sections entering together on both
+    sides are split, the left hand to those on the left, the baton to those on the right. Each cue's details
+    are drawn from its own random numbers (the seed and its entry's time), so one entry more or less changes
+    no other cue."""
     beats, music, config, times = performance.beats, performance.music, performance.config, performance.times
     n = len(times)
     if len(beats.times) == 0 or n < 2:
         return CuePlan.empty(n)
     spacing = tun.SCORE_CUE_SPACING * config.left_cue_spacing_s
-    last = {"left": -np.inf, "baton": -np.inf}
-    sums = {key: np.zeros(n) for key in ("left", "baton", "head")}
-    values = {"left": np.zeros((n, 3)), "baton": np.zeros((n, 3)), "head": np.zeros(n)}
+    last = {"left": -np.inf, "baton": -np.inf, "mirrored": -np.inf}
+    sums = {key: np.zeros(n) for key in ("left", "baton", "mirrored", "head")}
+    values = {key: np.zeros((n, 3)) for key in ("left", "baton", "mirrored")} | {"head": np.zeros(n)}
     for group in _entry_groups(guide.entries):
         entry = group[0].time_s
         if not beats.times[0] - 0.1 <= entry <= beats.times[-1] + 0.1:
             continue
-        free = mirroring[min(int(entry * music.fps), n - 1)] < 0.3
-        loud = any(e.loud for e in group)
-        hand = "left" if (free and not loud and entry - last["left"] >= spacing) else "baton"
-        if entry - last[hand] < spacing:
+        free = mirroring[min(int(entry * music.fps), n - 1)] < 0.3 and entry - last["left"] >= spacing
+        ready = {"left": free, "baton": entry - last["baton"] >= spacing, "mirrored": True}
+        hands = _hands(group, free)
+        if len(hands) == 1 and not ready[hands[0][0]]:  # that hand is still busy: the other one, if it can
+            hands = [("left" if hands[0][0] == "baton" else "baton", group)]
+        hands = [(hand, members) for hand, members in hands if ready[hand]]
+        if not hands:
             continue
-        last[hand] = entry
         rng = np.random.default_rng([seed % 2**32, 15, max(int(round(entry * 1000)), 0)])
-        seat = _group_seat(group)
         period = float(np.interp(entry, beats.times, beats.period))
         lead = rng.uniform(*tun.SCORE_CUE_LEAD_BEATS) * period
         rise = min(max(lead, tun.SCORE_CUE_MIN_RISE_S), period)
         hold = float(np.clip(tun.SCORE_CUE_POINT_BEATS * period, 0.25, 0.5))
         envelope = _raise_point_lower(times, entry - rise, entry, hold)
-        jitter = 0.01 * config.variation * rng.standard_normal(3)
-        sums[hand] += envelope
-        values[hand] += envelope[:, None] * (_pose(seat, hand) + jitter)
+        jitter = 0.01 * config.variation * rng.standard_normal((2, 3))
+        for (hand, members), shake in zip(hands, jitter, strict=False):
+            last[hand] = entry
+            sums[hand] += envelope
+            shake = shake if hand == "left" else tun.BATON_CUE_JITTER * shake  # less than the free hand's
+            values[hand] += envelope[:, None] * (_pose(_group_seat(members), hand) + shake)
         head = _raise_point_lower(times, entry - rise - tun.HEAD_LEAD_BEATS * period, entry, hold)
-        yaw = tun.HEAD_TURN * np.radians(
-            np.clip(seat.azimuth_deg, -tun.HEAD_TURN_MAX_DEG, tun.HEAD_TURN_MAX_DEG)
-        )
+        turn = np.clip(_group_seat(group).azimuth_deg, -tun.HEAD_TURN_MAX_DEG, tun.HEAD_TURN_MAX_DEG)
         sums["head"] += head
-        values["head"] += head * yaw
+        values["head"] += head * tun.HEAD_TURN * np.radians(turn)
     left, baton = _blend(sums["left"], values["left"]), _blend(sums["baton"], values["baton"])
+    mirrored = _blend(sums["mirrored"], values["mirrored"]) * np.minimum(sums["mirrored"], 1.0)[:, None]
     return CuePlan(
         left=np.minimum(sums["left"], 1.0),
         left_target=left[:, :2],
@@ -84,6 +91,7 @@ def score_cues(guide: ScoreGuide, performance: Performance, mirroring: np.ndarra
         baton=np.minimum(sums["baton"], 1.0),
         baton_shift=baton[:, :2] * np.minimum(sums["baton"], 1.0)[:, None],
         baton_depth=baton[:, 2] * np.minimum(sums["baton"], 1.0),
+        mirrored_shift=mirrored,
         head_yaw=values["head"] / np.maximum(sums["head"], 1.0),
     )
 
@@ -98,6 +106,20 @@ def _entry_groups(entries: tuple[Entry, ...]) -> list[list[Entry]]:
         else:
             groups.append([entry])
     return groups
+
+
+def _hands(group: list[Entry], left_free: bool) -> list[tuple[str, list[Entry]]]:
+    """Which hand cues which of the entering parts: the left hand (when free) a quiet entry, the baton a loud
+    one; parts on both sides at once: the left hand those on the left (opening out from the baton's mirror
+    image where it is mirroring, as for the first entry), the baton the others."""
+    on_left = [e for e in group if seat_of(e.instrument).side > 0]
+    on_right = [e for e in group if seat_of(e.instrument).side < 0]
+    if on_left and on_right:
+        rest = [e for e in group if e not in on_left]
+        return [("left" if left_free else "mirrored", on_left), ("baton", rest)]
+    if not left_free:
+        return [("baton", group)]
+    return [("baton" if any(e.loud for e in group) else "left", group)]
 
 
 def _group_seat(group: list[Entry]) -> Seat:
@@ -117,7 +139,7 @@ def _pose(seat: Seat, hand: str) -> np.ndarray:
     """(x, y, depth): for the left hand, where the wrist goes (from its shoulder towards the seat); for the
     baton, how far the pattern moves towards the seat."""
     d = seat.direction
-    if hand == "baton":
+    if hand != "left":
         return np.array([tun.BATON_CUE_SHIFT * d[0], -tun.BATON_CUE_LIFT, tun.BATON_CUE_REACH * d[2]])
     shoulder = SHOULDER_CENTRE + [SHOULDER_HALF_WIDTH, 0.0]
     x, y = shoulder + [tun.CUE_REACH * d[0], tun.CUE_BELOW_SHOULDER + tun.CUE_REACH * d[1]]

@@ -214,6 +214,7 @@ HEAD_LEAD_BEATS = 0.4  # ... starting this many beats before the hand
 BATON_CUE_SHIFT = 0.07  # a loud entry: the baton's pattern moves this far towards the section's side ...
 BATON_CUE_LIFT = 0.02  # ... this much higher ...
 BATON_CUE_REACH = 0.05  # ... and this much further forward
+BATON_CUE_JITTER = 0.2  # the baton's cue varies this much of the left hand's cue variation
 
 
 @dataclass(frozen=True)

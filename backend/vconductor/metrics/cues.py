@@ -1,4 +1,4 @@
-"""Cue gestures measured in the motion: the same performance with and without one entry's cue (same seed), and
+"""Cue gestures measured in the motion: the same performance with and without an entry's cue (same seed), and
 where the two part around the entry (docs/conducting.md#score). Body-frame 3D joints: x the conductor's left,
 y down, z forward."""
 
@@ -24,41 +24,41 @@ class MeasuredCue:
 
 def measure_cue(
     cued: np.ndarray, without: np.ndarray, entry_s: float, period_s: float, fps: float, after_s: float = 1.0
-) -> MeasuredCue:
+) -> list[MeasuredCue]:
     """The cue of the entry at `entry_s` (local beat period `period_s`): `cued` and `without` are the body-frame
-    joints (T, 13, 3) of the performance with and without that entry. The hand that departs most between two
-    beats before and `after_s` after the entry gave the cue; it starts where the departure first reaches
-    START_FRACTION of its peak. It points (at the peak) along the left arm (shoulder to wrist) for the left
-    hand, along the pattern's shift for the baton hand, whose pattern keeps beating."""
+    joints (T, 13, 3) of the performance with and without that entry (or the entries sounding with it). Each
+    hand that departs from `without` by MIN_CUE_DISPLACEMENT or more between two beats before and `after_s`
+    after the entry, the earliest first (none: one "none" row): removing an entry changes no earlier cue, but
+    may change the hands of the next ones, which start later. A gesture starts where its departure first
+    reaches START_FRACTION of its peak, and points (at the peak) along the left arm (shoulder to wrist) for
+    the left hand, along the pattern's shift for the baton hand, whose pattern keeps beating."""
     lo = max(int(np.floor((entry_s - 2 * period_s) * fps)), 0)
     hi = min(int(np.ceil((entry_s + after_s) * fps)) + 1, len(cued))
-    best = ("none", 0.0)
+    found = []
     for hand in ("left", "right"):
-        joint = JOINT[f"{hand}_wrist"]
-        distance = np.linalg.norm(cued[lo:hi, joint] - without[lo:hi, joint], axis=1)
-        if len(distance) and distance.max() > max(best[1], MIN_CUE_DISPLACEMENT):
-            best = (hand, float(distance.max()))
-    hand = best[0]
-    if hand == "none":
-        return MeasuredCue(float(entry_s), "none", np.nan, np.nan, np.nan, np.nan)
-    wrist = JOINT[f"{hand}_wrist"]
-    moved = cued[lo:hi, wrist] - without[lo:hi, wrist]
-    distance = np.linalg.norm(moved, axis=1)
-    peak = int(np.argmax(distance))
-    below = np.flatnonzero(distance[: peak + 1] < START_FRACTION * distance[peak])
-    start = _crossing(distance, below[-1], START_FRACTION * distance[peak]) if len(below) else 0.0
-    start_s = (lo + start) / fps
-    pointing = (
-        cued[lo + peak, wrist] - cued[lo + peak, JOINT["left_shoulder"]] if hand == "left" else moved[peak]
-    )
-    return MeasuredCue(
-        float(entry_s),
-        hand,
-        start_s,
-        (entry_s - start_s) / period_s,
-        float(np.degrees(np.arctan2(pointing[0], pointing[2]))),
-        head_yaw_deg(cued[lo + peak]),
-    )
+        wrist = JOINT[f"{hand}_wrist"]
+        moved = cued[lo:hi, wrist] - without[lo:hi, wrist]
+        distance = np.linalg.norm(moved, axis=1)
+        if len(distance) == 0 or distance.max() < MIN_CUE_DISPLACEMENT:
+            continue
+        peak = int(np.argmax(distance))
+        below = np.flatnonzero(distance[: peak + 1] < START_FRACTION * distance[peak])
+        start = _crossing(distance, below[-1], START_FRACTION * distance[peak]) if len(below) else 0.0
+        start_s = (lo + start) / fps
+        arm = cued[lo + peak, wrist] - cued[lo + peak, JOINT["left_shoulder"]]
+        pointing = arm if hand == "left" else moved[peak]
+        cue = MeasuredCue(
+            float(entry_s),
+            hand,
+            start_s,
+            (entry_s - start_s) / period_s,
+            float(np.degrees(np.arctan2(pointing[0], pointing[2]))),
+            head_yaw_deg(cued[lo + peak]),
+        )
+        found.append((distance[peak], cue))
+    if not found:
+        return [MeasuredCue(float(entry_s), "none", np.nan, np.nan, np.nan, np.nan)]
+    return [cue for _, cue in sorted(found, key=lambda item: item[1].start_s)]
 
 
 def head_yaw_deg(joints: np.ndarray) -> float:
