@@ -105,7 +105,7 @@ class Service:
         stem, pcm = secrets.token_hex(8), kind == upload.PCM_TYPE
         received = self.tmp / stem
         try:
-            received, name, options, model, given = await self._receive(request, options, stem, pcm)
+            received, name, options, model, given, score = await self._receive(request, options, stem, pcm)
             out = self.tmp / f"{stem}-samples"  # never an upload's name: those are the stem and a suffix
             max_s = self.config.max_duration_s
             decode_args = (received, name, out, options, pcm, max_s)
@@ -113,7 +113,7 @@ class Service:
         finally:
             received.unlink(missing_ok=True)
         try:
-            beat_args = (given, options, audio.duration_s)
+            beat_args = (given, options, audio.duration_s, score)
             beat_source = await anyio.to_thread.run_sync(intake.beat_source_for, *beat_args)
         except BaseException:
             audio.discard()
@@ -144,7 +144,9 @@ class Service:
                 model = catalog.check_model(options.model)
                 parse = (form.beats, form.beats_name, options)
                 given = await anyio.to_thread.run_sync(intake.parse_beats_part, *parse)
-                return path, form.name, options, model, given
+                parse = (form.score, form.score_name, options, given)
+                score = await anyio.to_thread.run_sync(intake.parse_score_part, *parse)
+                return path, form.name, options, model, given, score
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
@@ -153,7 +155,7 @@ class Service:
         if declared is not None:
             intake.check_pcm_length(declared, options, self.config.max_duration_s)
         await upload.receive_body(request, self.tmp / stem, limits)
-        return self.tmp / stem, intake.PCM_NAME, options, model, None
+        return self.tmp / stem, intake.PCM_NAME, options, model, None, None
 
     def status(self, job: Job, message: str | None = None) -> JobStatus:
         base = f"/v1/jobs/{job.id}"

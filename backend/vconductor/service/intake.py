@@ -22,6 +22,7 @@ from .store import AudioInput
 
 PCM_NAME = "PCM body"
 BEATS_CODE = "invalid_beats"
+SCORE_CODE = "invalid_score"
 PCM_ONLY = ("sample_rate", "channels")
 
 
@@ -67,7 +68,24 @@ def parse_beats_part(data: bytes | None, name: str, options: JobOptions):
         raise ApiError(422, BEATS_CODE, str(exc)) from None
 
 
-def beat_source_for(given, options: JobOptions, duration_s: float):
+def parse_score_part(data: bytes | None, name: str, options: JobOptions, given):
+    """The 'score' part read safely (scores/reading.py: bounded, in a child process) as a ScoreSource; None
+    without one; 422 `invalid_score` with the reason."""
+    from ..scores.reading import ScoreFileError, parse_score_bytes
+    from ..scores.source import ScoreSource
+
+    if data is None:
+        return None
+    if given is not None or options.bpm is not None:
+        message = "a 'score' part and a 'beats' part or bpm contradict each other: send one of them"
+        raise ApiError(422, SCORE_CODE, message)
+    try:
+        return ScoreSource(parse_score_bytes(data, name), options.score_mismatch)
+    except ScoreFileError as exc:
+        raise ApiError(422, SCORE_CODE, str(exc)) from None
+
+
+def beat_source_for(given, options: JobOptions, duration_s: float, score=None):
     """The job's BeatSource (None: the tracker's beats), checked against the decoded audio's length: a beat
     after its end, or a grid that starts after it, is a 422. Beat times are the uploaded audio's: a crop's
     start is subtracted and beats outside the crop dropped."""
@@ -76,6 +94,10 @@ def beat_source_for(given, options: JobOptions, duration_s: float):
     from ..beat_tracking.decoder import TrackedBeats
 
     cropped = options.start_s is not None or options.end_s is not None
+    if score is not None:  # aligned to the (cropped) audio when the job's turn comes
+        from ..beat_sources import BeatSource
+
+        return BeatSource(score=score)
     try:
         source = beat_source(given, options.bpm, options.first_downbeat, options.start_s or 0.0, cropped)
         if source is not None:

@@ -66,6 +66,11 @@ class JobOptions(BaseModel):
         description="with bpm: the grid's first downbeat (seconds of the uploaded audio); default: the phase "
         "of the tracked downbeats",
     )
+    score_mismatch: Literal["error", "audio"] = Field(
+        "error",
+        description="with a 'score' part that does not fit the audio: fail the job (error) or conduct the "
+        "audio's own beats (audio); docs/scores.md",
+    )
     style: str | None = Field(None, max_length=40, description=f"a style preset: {', '.join(PRESETS)}")
     size: float | None = _control("size", "gesture size (1: real conductors')")
     energy: float | None = _control("energy", "rebound height and liveliness (procedural)")

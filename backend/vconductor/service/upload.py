@@ -28,6 +28,8 @@ MULTIPART_TYPE = "multipart/form-data"
 FILE_FIELD = "file"  # the multipart part that holds the audio (the OpenAPI document names it)
 BEATS_FIELD = "beats"  # the optional part that holds a beat file (docs/beat-sources.md), kept in memory
 MAX_BEATS_PART_BYTES = 1 << 20  # beat_files.MAX_BEATS_BYTES: checked as it arrives
+SCORE_FIELD = "score"  # the optional part that holds a score (docs/scores.md), kept in memory
+MAX_SCORE_PART_BYTES = 16 << 20  # scores.reading.MAX_SCORE_BYTES: checked as it arrives
 BATCH_BYTES = 1 << 20  # bytes handed to a worker thread at once: few thread hops, little memory
 MAX_FIELDS = 16  # text parts (options) in a multipart body
 MAX_FIELD_BYTES = 64 * 1024  # each: options are a few characters
@@ -133,6 +135,8 @@ class Received:
     fields: dict[str, str]
     beats: bytes | None = None
     beats_name: str = BEATS_FIELD
+    score: bytes | None = None
+    score_name: str = SCORE_FIELD
 
 
 async def receive_multipart(request: Request, folder: Path, stem: str, limits: BodyLimits) -> Received:
@@ -169,6 +173,8 @@ class _MultipartForm:
         self.ended = False
         self.beats: bytearray | None = None
         self.beats_name = BEATS_FIELD
+        self.score: bytearray | None = None
+        self.score_name = SCORE_FIELD
         self._file = None
         self._part: tuple[str, str] | None = None  # (kind: file, text or skip; the part's name)
         self._text = bytearray()
@@ -222,6 +228,12 @@ class _MultipartForm:
             self.beats = bytearray()
             self.beats_name = display_name(options.get(b"filename", b"beats").decode("utf-8", "replace"))
             self._part = ("beats", name)
+        elif name == SCORE_FIELD:
+            if self.score is not None:
+                raise _malformed(f"more than one '{SCORE_FIELD}' part")
+            self.score = bytearray()
+            self.score_name = display_name(options.get(b"filename", b"score").decode("utf-8", "replace"))
+            self._part = ("score", name)
         elif b"filename" not in options:
             if len(self.fields) >= MAX_FIELDS:
                 raise _malformed(f"more than {MAX_FIELDS} form fields")
@@ -247,6 +259,12 @@ class _MultipartForm:
             if len(self.beats) > MAX_BEATS_PART_BYTES:
                 raise ApiError(
                     413, "too_large", f"the '{BEATS_FIELD}' part is over {MAX_BEATS_PART_BYTES // MiB} MiB"
+                )
+        elif kind == "score":
+            self.score += data[start:end]
+            if len(self.score) > MAX_SCORE_PART_BYTES:
+                raise ApiError(
+                    413, "too_large", f"the '{SCORE_FIELD}' part is over {MAX_SCORE_PART_BYTES // MiB} MiB"
                 )
         elif kind == "text":
             self._text += data[start:end]
@@ -277,7 +295,8 @@ class _MultipartForm:
             message = f"the multipart body has no file part: send the audio as '{FILE_FIELD}'"
             raise ApiError(422, "missing_file", message)
         beats = bytes(self.beats) if self.beats is not None else None
-        return Received(self.path, self.name, self.fields, beats, self.beats_name)
+        score = bytes(self.score) if self.score is not None else None
+        return Received(self.path, self.name, self.fields, beats, self.beats_name, score, self.score_name)
 
     def discard(self) -> None:
         if self._file is not None:

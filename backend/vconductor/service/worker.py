@@ -18,6 +18,7 @@ from ..audio import AudioError
 from ..contract import JobState
 from ..pipeline import PROCEDURAL, ResultError, load_conductor, needs_of, prepare_input, run
 from ..progress import cancellable
+from ..scores.source import ScoreFitError
 from .store import Job, JobStore
 
 log = logging.getLogger("vconductor.service")
@@ -185,6 +186,8 @@ class Worker:
                 self.store.finish(job, JobState.FAILED, error=(exc.code, str(exc)), message="failed")
             elif isinstance(exc, AudioError):
                 self.store.finish(job, JobState.FAILED, error=("invalid_audio", str(exc)), message="failed")
+            elif isinstance(exc, ScoreFitError):  # the score does not fit the audio (score_mismatch=error)
+                self.store.finish(job, JobState.FAILED, error=("invalid_score", str(exc)), message="failed")
             elif isinstance(exc, ResultError):  # refused by the final check: nothing non-finite is returned
                 log.warning("job %s: %s", job.id, exc)
                 self.store.finish(job, JobState.FAILED, error=("invalid_result", str(exc)), message="failed")

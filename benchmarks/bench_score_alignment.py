@@ -1,0 +1,117 @@
+"""Score alignment (issue 15, docs/scores.md): beat F and downbeat F (+-70 ms) of the score's aligned beats
+against the true ones, per piece and case, beside our audio-only tracker's, and the fit of a score of another
+piece. Pieces: music21 corpus excerpts (~25-30 s) rendered with FluidSynth at the score's tempo ("rendered")
+and with a drawn rubato tempo map ("rubato"); and the shared corpus' four renders (../shared/corpus, whole
+pieces at their own tempo map) when present.
+
+    .venv/bin/python benchmarks/bench_score_alignment.py [--soundfont PATH] [--seconds 25]
+"""
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
+
+from vconductor.audio import audio_spectrogram  # noqa: E402
+from vconductor.beat_tracking.tracker import track_spectrogram  # noqa: E402
+from vconductor.metrics.beats import beat_f_measure  # noqa: E402
+from vconductor.scores.alignment import ScoreMismatch, align, beat_times  # noqa: E402
+from vconductor.scores.renders import nominal_tempo_map, render, rubato_tempo_map  # noqa: E402
+from vconductor.scores.timeline import score_timeline  # noqa: E402
+
+PIECES = [
+    "bach/bwv10.7",
+    "mozart/k155/movement1",
+    "haydn/opus1no1/movement1",
+    "joplin/maple_leaf_rag",
+    "schubert/Lindenbaum",
+    "beethoven/opus132",
+]
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def excerpt(work: str, seconds: float):
+    import music21
+
+    timeline = score_timeline(music21.corpus.parse(work), work)
+    ends = [b.start_q + b.length_q for b in timeline.bars]
+    end_q = next((e for e in ends if timeline.nominal_seconds(e) >= seconds), ends[-1])
+    cut = copy.copy(timeline)
+    keep = timeline.notes["onset_q"] < end_q - 1e-6
+    cut.notes = timeline.notes[keep].copy()
+    cut.notes["duration_q"] = np.minimum(cut.notes["duration_q"], end_q - cut.notes["onset_q"])
+    cut.staccato = timeline.staccato[keep]
+    cut.bars = [b for b in timeline.bars if b.start_q < end_q - 1e-6]
+    cut.fermatas = [f for f in timeline.fermatas if f[0] < end_q]
+    cut.__post_init__()
+    return cut
+
+
+def measure(timeline, spectrogram, beats, downbeats) -> dict:
+    tracked = track_spectrogram(spectrogram)
+    row = {
+        "tracker F": beat_f_measure(tracked.beats_s, beats, 0.07)[0],
+        "tracker dbF": beat_f_measure(tracked.downbeats_s, downbeats, 0.07)[0],
+    }
+    try:
+        alignment = align(timeline, spectrogram)
+    except ScoreMismatch as exc:
+        return row | {"case": f"mismatch: {exc}"}
+    times = beat_times(alignment, timeline, timeline.labels.beats_q)
+    down = np.interp(timeline.labels.downbeats_q, timeline.labels.beats_q, times)
+    return row | {
+        "case": alignment.case,
+        "confidence": alignment.confidence,
+        "fit": alignment.fit,
+        "score F": beat_f_measure(times, beats, 0.07)[0],
+        "score dbF": beat_f_measure(down, downbeats, 0.07)[0],
+    }
+
+
+def show(name: str, kind: str, row: dict) -> None:
+    cells = " ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+    print(f"{name:28s} {kind:9s} {cells}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--soundfont", default="/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    parser.add_argument("--seconds", type=float, default=25.0)
+    args = parser.parse_args()
+    spectrograms, timelines = {}, {}
+    for work in PIECES:
+        timeline = timelines[work] = excerpt(work, args.seconds)
+        for kind, tempo in (
+            ("rendered", nominal_tempo_map(timeline)),
+            ("rubato", rubato_tempo_map(timeline, 1)),
+        ):
+            take = render(timeline, tempo, Path(args.soundfont), seed=3)
+            spectrogram = spectrograms[(work, kind)] = audio_spectrogram((take.samples, 22050))
+            show(work, kind, measure(timeline, spectrogram, take.beats_s, take.downbeats_s))
+    for i, work in enumerate(PIECES):  # each score against the next piece's audio
+        other = PIECES[(i + 1) % len(PIECES)]
+        try:
+            fit = align(timelines[work], spectrograms[(other, "rubato")]).fit
+            print(f"NOT DETECTED: score {work} on audio of {other}: fit {fit:.2f}")
+        except ScoreMismatch as exc:
+            print(f"score {work} on audio of {other}: refused ({exc})")
+    for truth in sorted(SHARED.glob("*.json")) if SHARED.is_dir() else []:
+        doc = json.loads(truth.read_text())
+        work = doc["source"].split(": ", 1)[1].rsplit(".", 1)[0]
+        import music21
+
+        timeline = score_timeline(music21.corpus.parse(work), work)
+        spectrogram = audio_spectrogram(truth.with_suffix(".flac"))
+        kind = f"shared ({'nominal' if len(doc['tempo_map_quarters_bpm']) <= 1 else 'tempo map'})"
+        show(
+            work, kind, measure(timeline, spectrogram, np.array(doc["beats_s"]), np.array(doc["downbeats_s"]))
+        )
+
+
+if __name__ == "__main__":
+    main()
