@@ -3,11 +3,14 @@ bundled Rigify, the example in the sequencer, Generate with the procedural model
 the deforming bones (DEF-upper_arm, DEF-forearm, DEF-hand) as Blender evaluates them. And the guard: a rig whose
 hand is held by an IK constraint the bone map does not cover is named in the panel, with the constraint."""
 
+import math
+
 import numpy as np
 import pytest
 
 from .any_rig_scene import MIXAMO, RigCase, add_music, build_rig
 from .test_any_rig import backend_keypoints
+from .test_exports import _world_heads
 from .test_generate import _projection_errors
 
 METARIGS = {"human": "armature_human_metarig_add", "basic_human": "armature_basic_human_metarig_add"}
@@ -37,20 +40,22 @@ def _registered_ui_classes(bpy) -> set:
 def generated(rigify, backend_command, session_backend):
     """Per metarig: the scene after one Generate on the generated rig, and the evaluated DEF bones (built once)."""
     bpy = rigify
-    results = {}
-    for name, add_metarig in METARIGS.items():
-        bpy.ops.wm.read_homefile(use_empty=True)
-        getattr(bpy.ops.object, add_metarig)()
-        assert bpy.ops.pose.rigify_generate() == {"FINISHED"}
-        rig = bpy.context.view_layer.objects.active
-        scene, strip = add_music(bpy, seconds=6.0)
-        settings = scene.vconductor
-        settings.armature, settings.model = rig, "procedural"
-        assert bpy.ops.vconductor.generate() == {"FINISHED"}, (
-            bpy.context.window_manager.vconductor_job.last_error
-        )
-        results[name] = _measure(bpy, scene, strip, rig)
-    return results
+    return {
+        name: _measure(bpy, *_generated_rigify(bpy, add_metarig)) for name, add_metarig in METARIGS.items()
+    }
+
+
+def _generated_rigify(bpy, add_metarig: str):
+    """An empty file, the metarig, Rigify's Generate, the example music, and Generate: (scene, strip, rig)."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    getattr(bpy.ops.object, add_metarig)()
+    assert bpy.ops.pose.rigify_generate() == {"FINISHED"}
+    rig = bpy.context.view_layer.objects.active
+    scene, strip = add_music(bpy, seconds=6.0)
+    settings = scene.vconductor
+    settings.armature, settings.model = rig, "procedural"
+    assert bpy.ops.vconductor.generate() == {"FINISHED"}, bpy.context.window_manager.vconductor_job.last_error
+    return scene, strip, rig
 
 
 def _measure(bpy, scene, strip, rig) -> dict:
@@ -131,3 +136,76 @@ def test_guard_names_the_ik_constraint_holding_the_hand(bpy, started_backend):
     assert "left elbow" in warnings and "left wrist" in warnings and "right" not in warnings
     assert "'Hand IK'" in warnings and "'LeftForeArm'" in warnings and "HandTarget" in warnings
     assert "Mute" in warnings
+
+
+def _world_joints(bpy, scene, rig, frames) -> dict:
+    """World-space DEF shoulder, elbow and wrist heads per side (F, 3), as _projection_errors takes them."""
+    bones = {
+        f"{part}.{side}": f"DEF-{part}.{side}" for side in "LR" for part in ("upper_arm", "forearm", "hand")
+    }
+    heads = _world_heads(bpy, scene, rig, list(bones.values()), frames)
+    joints = {}
+    for side in "LR":
+        for key, part in ((f"upper_arm.{side}.head", "upper_arm"), (f"forearm.{side}.head", "forearm")):
+            joints[key] = heads[:, list(bones).index(f"{part}.{side}")]
+        joints[f"forearm.{side}.tail"] = heads[:, list(bones).index(f"hand.{side}")]
+    return joints
+
+
+def test_generated_rigify_rig_goes_to_fbx_and_the_y_up_import_conducts(
+    rigify, backend_command, session_backend, tmp_path
+):
+    """The generated rig's FBX (deforming bones, constraints baked) re-imported into an empty file moves its DEF
+    bones as the rig did (world heads under 1 mm); the import (a Y-up file, bones re-oriented by the importer)
+    is itself a rig a user may conduct: Generate on it follows the keypoints as the generated rig does."""
+    bpy = rigify
+    scene, strip, rig = _generated_rigify(bpy, METARIGS["human"])
+    deform = [b.name for b in rig.data.bones if b.use_deform]
+    frames = np.arange(scene.frame_start, scene.frame_end + 1, 4)
+    expected = _world_heads(bpy, scene, rig, deform, frames)
+    path = tmp_path / "rigify.fbx"
+    assert bpy.ops.vconductor.export_fbx(filepath=str(path)) == {"FINISHED"}
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    assert bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0.0) == {"FINISHED"}
+    imported = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    names = {b.name for b in imported.data.bones}
+    assert set(deform) <= names and not any(n.endswith("_fk.L") for n in names)
+    got = _world_heads(bpy, bpy.context.scene, imported, deform, frames)
+    difference = np.linalg.norm(got - expected, axis=-1).max()
+    travel = np.ptp(expected, axis=0).max()
+    print(
+        f"\nRigify FBX: {len(deform)} deforming bones, travel {travel:.3f} m, re-imported max {difference * 1e3:.3f} mm"
+    )
+    print(f"imported object: rotation {tuple(imported.rotation_euler)}, scale {tuple(imported.scale)}")
+    assert travel > 0.05 and difference < 1e-3
+
+    scene, strip = add_music(bpy, seconds=6.0)
+    keypoints = backend_keypoints(bpy, strip, scene)
+    errors = {"as imported": _conduct_in_world(bpy, scene, strip, imported, keypoints)}
+    # the same skeleton stored Y up (armature data turned -90 degrees about X, the object +90 degrees: the world
+    # pose is the same), moved and scaled, as other tools' imports leave rigs
+    from mathutils import Matrix  # importable once bpy is
+
+    imported.data.transform(Matrix.Rotation(-math.pi / 2, 4, "X"))
+    imported.rotation_euler, imported.location, imported.scale = (
+        (math.pi / 2, 0, 0),
+        (1.0, -2.0, 0.5),
+        (1.7,) * 3,
+    )
+    errors["Y up, moved, scaled"] = _conduct_in_world(bpy, scene, strip, imported, keypoints)
+    state = bpy.context.window_manager.vconductor_job
+    for name, error in errors.items():
+        print(f"re-imported rig, {name}: projected RMS mean {error.mean():.2%} max {error.max():.2%}")
+    print(f"notes: {state.rig_notes}\nwarnings: {state.rig_warnings or 'none'}")
+    assert errors["as imported"].mean() <= 0.03
+    np.testing.assert_allclose(errors["Y up, moved, scaled"], errors["as imported"], atol=1e-4)
+
+
+def _conduct_in_world(bpy, scene, strip, rig, keypoints) -> np.ndarray:
+    """Generate on `rig`; the DEF elbows' and wrists' projected RMS per frame, measured in world space."""
+    scene.vconductor.armature, scene.vconductor.model = rig, "procedural"
+    assert bpy.ops.vconductor.generate() == {"FINISHED"}, bpy.context.window_manager.vconductor_job.last_error
+    frames = np.arange(scene.frame_start, scene.frame_end + 1)
+    times = (frames - strip.frame_final_start) / (scene.render.fps / scene.render.fps_base)
+    return _projection_errors(keypoints, _world_joints(bpy, scene, rig, frames), times)
