@@ -76,8 +76,8 @@ def plan_beats(
     gap_after |= np.isfinite(release_after)  # a written fermata holds even where the beats run on
 
     size = _pattern_size(music.at(music.dynamics, times), period, in_bar, config) * style.size_scale
-    if music.staccato is not None:  # written staccato: a smaller, crisper ictus
-        size = size * (1 - tun.STACCATO_SIZE * music.at(music.staccato, times))
+    staccato = music.at(music.staccato, times) if music.staccato is not None else np.zeros(len(times))
+    size = size * (1 - tun.STACCATO_SIZE * staccato)  # written staccato: a smaller, crisper ictus
     width = (config.width_ratio * size + 0.015) * style.width_scale
     articulation = music.at(music.articulation, times)
     plane_y = config.beat_plane_y + style.centre_shift[1] + config.beat_plane_drop * (size - config.size_soft)
@@ -97,7 +97,8 @@ def plan_beats(
         * (1 + tun.REBOUND_BREATHING * _breathing(jitter))
     )
     rebound = rebound * size * config.energy
-    rebound *= 1 + tun.STACCATO_REBOUND * articulation  # staccato flicks up a little higher
+    rebound *= 1 + tun.STACCATO_REBOUND * articulation  # staccato flicks up a little higher ...
+    rebound *= 1 - tun.STACCATO_SIZE * staccato  # ... but written staccato keeps the whole beat small
     room = np.maximum(y - tun.HIGHEST_HAND_Y, 0.02)
     rebound = room * np.tanh(rebound / room)  # softly below the highest hand position
     return PlannedBeats(

@@ -6,7 +6,7 @@ import numpy as np
 from .arcs import PathPieces, path_piece
 from .beat_plan import PlannedBeats
 from .motion_inputs import MusicContours
-from .tuning import CUTOFF_S, HOLD_S, RIGHT_REST
+from .tuning import CUTOFF_S, HOLD_S, MIN_PREPARATION_S, RIGHT_REST
 
 
 def right_hand_path(beats: PlannedBeats, music: MusicContours) -> PathPieces:
@@ -116,14 +116,25 @@ def _gap(beats: PlannedBeats, last: int, first: int, music: MusicContours) -> li
     cut_s = float(np.clip(0.6 * beats.period[last], *CUTOFF_S))
     earliest = beats.times[last] + sustain_s + 0.2 + cut_s
     latest = beats.times[first] - prep_s - 0.1
+    if np.isfinite(beats.release_after[last]):
+        return _written_fermata(beats, last, first, up, held, cut_s)
     release = _release_time(music, beats.times[last] + 0.1, latest)
-    if np.isfinite(beats.release_after[last]):  # the score's fermata: cut off where it is written
-        release = float(beats.release_after[last]) if beats.release_after[last] <= latest else None
     if release is None or latest < earliest:  # a fermata straight into the next entry
         return [up, _preparation(beats, first, held, beats.times[first] - prep_s)]
     release = max(release, earliest)
     cut, closed = _cutoff(release, held, beats.size[last], cut_s)
     return [up, cut, *_entry(beats, first, closed, release + HOLD_S)]
+
+
+def _written_fermata(beats: PlannedBeats, last: int, first: int, up, held, cut_s: float) -> list[PathPieces]:
+    """The score's fermata: held until the cut-off closes on the written release, then the preparation (at
+    once after a short caesura); a release on the next beat itself (no caesura) is a plain preparation."""
+    release = max(float(beats.release_after[last]), beats.times[last] + 0.1 + cut_s)
+    if beats.times[first] - release < MIN_PREPARATION_S:
+        prep_s = min(beats.period[first], 0.5 * (beats.times[first] - beats.times[last]))
+        return [up, _preparation(beats, first, held, beats.times[first] - prep_s)]
+    cut, closed = _cutoff(release, held, beats.size[last], cut_s)
+    return [up, cut, *_entry(beats, first, closed, release)]
 
 
 def _ending(beats: PlannedBeats, last: int, music: MusicContours) -> list[PathPieces]:

@@ -199,6 +199,7 @@ STACCATO_WRITTEN = 0.7  # written staccato moves the articulation this far towar
 STACCATO_SIZE = 0.2  # ... and makes the pattern this much smaller (a small, crisp ictus)
 FERMATA_EDGE_S = 0.08  # beats this close to a fermata's start or release belong to its edges
 FERMATA_LAST_BEAT_S = 2.0  # a fermata holds the last beat at most this long before it starts
+MIN_PREPARATION_S = 0.25  # a written release closer than this to the next beat leaves no cut-off
 SCORE_CUE_LEAD_BEATS = (0.55, 0.85)  # a cue's raise starts this many beats before the entry (seeded) ...
 SCORE_CUE_MIN_RISE_S = 0.2  # ... taking at least this long (fast music: up to one beat)
 SCORE_CUE_POINT_BEATS = 0.6  # the hand points this many beats from the entry (within 0.25-0.5 s) ...
