@@ -250,3 +250,28 @@ def test_game_export_reimported_into_an_empty_file_plays_the_same_motion(
     )
     assert travel > 0.05
     assert difference.max() < 1e-3
+
+
+@pytest.mark.parametrize("operator", ["export_fbx", "export_gltf"])
+def test_game_export_errors_are_one_line_and_leave_the_scene_as_it_was(bpy, tmp_path, operator):
+    rig = build_rig(bpy, CASE)
+    scene = bpy.context.scene
+    scene.vconductor.armature = rig
+    scene.frame_start, scene.frame_end, scene.frame_current = 5, 40, 12
+    export = getattr(bpy.ops.vconductor, operator)
+    with pytest.raises(RuntimeError, match="has no active take: show one or export the scene") as refused:
+        export(filepath=str(tmp_path / "x.fbx"), frame_range="TAKE")
+    assert "\n" not in str(refused.value).strip()
+    missing = tmp_path / "no such folder" / "take.fbx"
+    with pytest.raises(RuntimeError, match=r"Export (FBX|glTF) failed: ") as failed:
+        export(filepath=str(missing))
+    print(f"\n{operator}: {str(failed.value).strip()}")
+    assert len(str(failed.value).strip().splitlines()) == 1 and not missing.exists()
+    taken = tmp_path / "take.glb"  # a folder where the file should go: the exporter itself fails
+    taken.mkdir()
+    with pytest.raises(RuntimeError, match=r"Export (FBX|glTF) failed: ") as failed:
+        export(filepath=str(taken))
+    print(f"{operator}: {str(failed.value).strip()}")
+    assert len(str(failed.value).strip().splitlines()) == 1 and "Traceback" not in str(failed.value)
+    assert "Errno 21" in str(failed.value) or "directory" in str(failed.value).lower()
+    assert (scene.frame_start, scene.frame_end, scene.frame_current) == (5, 40, 12)

@@ -8,6 +8,7 @@ any. Re-imported into an empty file, both give the same joint positions (tests/b
 """
 
 import os
+import re
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
@@ -44,6 +45,9 @@ def export_rig(context, rig, filepath: str, kind: str, frames: tuple[int, int], 
     problem = ensure_exporter(kind)
     if problem:
         raise RuntimeError(problem)
+    folder = os.path.dirname(os.path.abspath(bpy.path.abspath(filepath)))
+    if not os.path.isdir(folder):
+        raise RuntimeError(f"the folder '{folder}' does not exist")
     deform_only = deform_only and any(bone.use_deform for bone in rig.data.bones)
     scene = context.scene
     saved = scene.frame_start, scene.frame_end, scene.frame_current
@@ -58,6 +62,8 @@ def export_rig(context, rig, filepath: str, kind: str, frames: tuple[int, int], 
                 obj.select_set(obj in objects)
             try:
                 result = _run_exporter(kind, filepath, deform_only)
+            except RuntimeError as exc:  # the exporter's traceback: one line of it says what went wrong
+                raise RuntimeError(_cause(str(exc), kind)) from None
             finally:
                 for obj, was in zip(scene.objects, selected, strict=True):
                     obj.select_set(was)
@@ -66,6 +72,12 @@ def export_rig(context, rig, filepath: str, kind: str, frames: tuple[int, int], 
         scene.frame_set(saved[2])
     if result != {"FINISHED"}:
         raise RuntimeError(f"Blender's {kind} exporter did not finish ({', '.join(result)})")
+
+
+def _cause(report: str, kind: str) -> str:
+    """The exception line (`SomeError: what`) of an exporter's traceback report, else a plain sentence."""
+    found = re.findall(r"\b(\w+(?:Error|Exception): .+)", report)
+    return found[-1].strip() if found else f"Blender's {kind} exporter failed"
 
 
 def _run_exporter(kind: str, filepath: str, deform_only: bool):
