@@ -209,3 +209,21 @@ def _conduct_in_world(bpy, scene, strip, rig, keypoints) -> np.ndarray:
     frames = np.arange(scene.frame_start, scene.frame_end + 1)
     times = (frames - strip.frame_final_start) / (scene.render.fps / scene.render.fps_base)
     return _projection_errors(keypoints, _world_joints(bpy, scene, rig, frames), times)
+
+
+def test_a_rig_with_a_non_uniform_scale_is_named_in_the_notes(bpy, started_backend):
+    """Keys live in armature space: a non-uniformly scaled object shears the motion. The panel says so, and how
+    to fix it; a uniform scale (and rotation, location) is no problem and gets no note."""
+    scene, _strip = add_music(bpy, seconds=3.0)
+    rig = build_rig(bpy, RigCase(MIXAMO))
+    settings = scene.vconductor
+    settings.armature, settings.model = rig, "procedural"
+    state = bpy.context.window_manager.vconductor_job
+    rig.scale = (1.5, 1.5, 1.5)
+    assert bpy.ops.vconductor.generate() == {"FINISHED"}
+    assert "scale" not in state.rig_notes
+    rig.scale = (1.0, 1.0, 1.3)
+    assert bpy.ops.vconductor.generate() == {"FINISHED"}
+    print(f"\nnotes: {state.rig_notes}")
+    assert "non-uniform or negative world scale (1, 1, 1.3)" in state.rig_notes
+    assert "Apply the scale" in state.rig_notes

@@ -89,3 +89,17 @@ def check_bone_map(armature_object, bone_map: BoneMap) -> str | None:
     if missing:
         return f"Armature '{armature_object.name}' lacks bones for: {', '.join(missing)} (set them in the bone map)"
     return None
+
+
+def transform_notes(armature_object) -> list[str]:
+    """What the rig's object transform does to the motion: the take is keyed in the armature's own space, which
+    a non-uniform (or mirroring) world scale shears or flips (rotation, location and uniform scale are fine)."""
+    scale = np.array(armature_object.matrix_world.to_scale())
+    if np.all(scale > 0) and np.ptp(scale) <= 1e-4 * np.max(np.abs(scale)):
+        return []
+    shown = ", ".join(f"{v:g}" for v in scale)
+    return [
+        f"Armature '{armature_object.name}' has a non-uniform or negative world scale ({shown}): its bones stretch "
+        "and shear as they turn, so the motion does not keep its shape. Apply the scale (Object > Apply > Scale) "
+        "and generate again."
+    ]

@@ -176,6 +176,7 @@ def _show_rig_notes(rig, request: Request, animation, frame_numbers) -> None:
     """Preset and mapping notes, and the guard's findings (follow_check), into the panel."""
     state = bpy.context.window_manager.vconductor_job
     notes = rig_controls.preset_notes(request.bone_map, rig.data.bones.keys()) + list(animation.notes)
+    notes += armature.transform_notes(rig)
     geometry = rig_geometry(armature.rig_rest(rig), request.bone_map)
     scene = bpy.context.scene
     warnings = follow_check.check_take_follows(rig, scene, frame_numbers, animation.targets, geometry)
