@@ -1,21 +1,24 @@
-"""Score-driven cues of the procedural conductor on an orchestral piece with known entries.
+"""Score-driven cues of the procedural conductor on orchestral pieces with known entries.
 
-Builds a 21-bar 4/4 score with music21 (strings, woodwinds, horns; parts entering after rests at known bars and
-beats, some ff, a fermata in bar 12), renders it with FluidSynth at a known tempo (so every entry's time is
-exact), analyses the audio, gives the conductor a ScoreGuide read from the music21 score (entries after rests,
-the fermata, the dynamics), and measures each cue in the motion (vconductor.metrics.cues: the performance with
-and without that entry, same seed): when the gesture starts in beats before the entry, which hand, where it
-points (+ = the conductor's left) against the seat (conducting/seating.py), and the head's turn. The summary:
-the share of entries cued 0.3-1.0 beat before, and the share pointed to the seat's side.
+Builds two scores with music21 (an "overture", 21 bars of 4/4 for strings, woodwinds and horns; a "waltz",
+26 bars of 3/4 adding harp, trumpet and timpani, its parts named in Italian and German; parts enter after rests
+on every beat of the bar, some ff; the strings hold a fermata), renders each with FluidSynth at three known
+tempi (so every entry's time is exact), analyses the audio, gives the conductor a ScoreGuide read from the
+music21 score (entries after rests, the fermata, the dynamics), and measures each cue in the motion
+(vconductor.metrics.cues: the take with and without that entry, same seed): when the gesture starts in beats
+before the entry, which hand, where it points (+ = the conductor's left) against the seat
+(conducting/seating.py), and the head's turn. The summary: the share of entries cued 0.3-1.0 beat before, and
+the share pointed to the seat's side.
 
-    .venv/bin/python benchmarks/bench_cues.py [--bpm 76 92 132] [--seeds 0 1 2] [--beats tracked|true]
+    .venv/bin/python benchmarks/bench_cues.py [--piece overture waltz] [--bpm ...] [--seeds 0 1 2]
+        [--beats tracked|true]   (tracked: the beat tracker's beats; true: the score's)
         [--save-dir DIR]   (writes the score as MusicXML, the audio, and each take's motion .npz)
 """
 
 import argparse
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,63 +30,113 @@ from vconductor.conducting.seating import seat_of
 from vconductor.conducting.tuning import SCORE_CUE_GROUP_S
 from vconductor.metrics.cues import measure_cue, points_to
 
-BARS = 21
-FERMATA_BAR, FERMATA_HOLD_S, CAESURA_S = 12, 3.0, 0.6  # bar 12: a whole-note chord held, then a breath
 LEVELS = {"pp": 0.2, "p": 0.35, "mp": 0.45, "mf": 0.55, "f": 0.7, "ff": 0.9}  # ScoreGuide's written levels
-DYNAMICS = {1: "p", 5: "mf", 9: "f", 13: "ff", 19: "mf"}  # bar -> marking for every part
-CHORDS = ["D", "G", "A", "D", "B-m", "G", "A7", "D"]  # one a bar, cycling (D major)
-CHORD_PITCHES = {
+FERMATA_HOLD_S, CAESURA_S = 3.0, 0.6  # the fermata chord is held this long, then a breath
+PITCH_CLASSES = {
     "D": (2, 6, 9),
     "G": (7, 11, 2),
     "A": (9, 1, 4),
     "A7": (9, 1, 7),
-    "B-m": (11, 2, 6),
-}  # pitch classes: root, third, fifth
-# part name, music21 instrument class, register (lowest MIDI pitch), playing spans: (first bar, first beat, last bar)
-PARTS = [
-    ("Violin I", "Violin", 67, [(1, 1, 4), (7, 1, 12), (13, 1, 21)]),
-    ("Violin II", "Violin", 60, [(3, 3, 12), (14, 1, 21)]),
-    ("Viola", "Viola", 53, [(1, 1, 6), (9, 1, 12), (16, 3, 21)]),
-    ("Violoncello", "Violoncello", 41, [(1, 1, 4), (6, 3, 12), (15, 1, 21)]),
-    ("Contrabass", "Contrabass", 33, [(9, 1, 11), (13, 1, 21)]),
-    ("Flute", "Flute", 74, [(5, 1, 8), (17, 3, 21)]),
-    ("Oboe", "Oboe", 67, [(6, 1, 11), (18, 1, 21)]),
-    ("Clarinet in B-flat", "Clarinet", 60, [(8, 1, 11), (14, 3, 21)]),
-    ("Bassoon", "Bassoon", 45, [(10, 3, 11), (20, 1, 21)]),
-    ("Horn in F", "Horn", 55, [(7, 3, 11), (13, 1, 21)]),
-]
+    "Bm": (11, 2, 6),
+    "C": (0, 4, 7),
+    "Em": (4, 7, 11),
+    "Am": (9, 0, 4),
+    "D7": (2, 6, 0),
+}  # root, third, fifth/7th
+STRINGS = ("Violin", "Viola", "Violoncello", "Contrabass", "Harp", "Timpani")  # play a note every beat
 
 
-def build_score(bpm: float):
-    """The music21 score: each part plays chord tones (strings in quarters, winds in halves) in its spans, rests
-    elsewhere; the strings hold a fermata chord in bar 12."""
+@dataclass(frozen=True)
+class Piece:
+    per_bar: int  # quarter-note beats per bar
+    bars: int
+    fermata_bar: int  # the strings hold a fermata chord on its downbeat for the whole bar
+    dynamics: dict  # bar -> marking, for every part
+    chords: tuple  # one a bar, cycling
+    parts: (
+        tuple  # (part name, music21 instrument class, lowest MIDI pitch, spans (first bar, beat, last bar))
+    )
+    tempi: tuple  # BPM the benchmark renders it at
+
+
+PIECES = {
+    "overture": Piece(
+        4,
+        21,
+        12,
+        {1: "p", 5: "mf", 9: "f", 13: "ff", 19: "mf"},
+        ("D", "G", "A", "D", "Bm", "G", "A7", "D"),
+        (
+            ("Violin I", "Violin", 67, [(1, 1, 4), (7, 1, 12), (13, 1, 21)]),
+            ("Violin II", "Violin", 60, [(3, 3, 12), (14, 1, 21)]),
+            ("Viola", "Viola", 53, [(1, 1, 6), (9, 1, 12), (16, 3, 21)]),
+            ("Violoncello", "Violoncello", 41, [(1, 1, 4), (6, 3, 12), (15, 1, 21)]),
+            ("Contrabass", "Contrabass", 33, [(9, 1, 11), (13, 1, 21)]),
+            ("Flute", "Flute", 74, [(5, 1, 8), (17, 3, 21)]),
+            ("Oboe", "Oboe", 67, [(6, 1, 11), (18, 1, 21)]),
+            ("Clarinet in B-flat", "Clarinet", 60, [(8, 1, 11), (14, 3, 21)]),
+            ("Bassoon", "Bassoon", 45, [(10, 3, 11), (20, 1, 21)]),
+            ("Horn in F", "Horn", 55, [(7, 3, 11), (13, 1, 21)]),
+        ),
+        (76.0, 92.0, 132.0),
+    ),
+    "waltz": Piece(
+        3,
+        26,
+        17,
+        {1: "pp", 6: "mp", 11: "mf", 15: "f", 18: "ff", 23: "p"},
+        ("G", "C", "D", "G", "Em", "Am", "D7", "G"),
+        (
+            ("Violino I", "Violin", 67, [(1, 1, 8), (11, 2, 17), (18, 1, 26)]),
+            ("Violino II", "Violin", 62, [(3, 2, 17), (19, 3, 26)]),
+            ("Viola", "Viola", 55, [(1, 1, 5), (9, 1, 17), (21, 1, 26)]),
+            ("Violoncello", "Violoncello", 43, [(1, 1, 6), (10, 3, 17), (18, 1, 26)]),
+            ("Kontrabass", "Contrabass", 31, [(5, 1, 9), (18, 1, 26)]),
+            ("Harfe", "Harp", 55, [(7, 2, 12), (22, 2, 26)]),
+            ("Flauto", "Flute", 74, [(4, 3, 9), (20, 1, 26)]),
+            ("Oboe", "Oboe", 69, [(8, 1, 14), (23, 2, 26)]),
+            ("Clarinetto in Si b", "Clarinet", 62, [(12, 1, 17), (19, 1, 26)]),
+            ("Fagotto", "Bassoon", 43, [(13, 3, 17), (24, 1, 26)]),
+            ("Corno in F", "Horn", 55, [(6, 1, 11), (18, 1, 26)]),
+            ("Trompete in B", "Trumpet", 60, [(15, 1, 16), (20, 1, 26)]),
+            ("Pauken", "Timpani", 43, [(16, 1, 16), (25, 1, 26)]),
+        ),
+        (84.0, 112.0, 144.0),
+    ),
+}
+
+
+def build_score(piece: Piece, bpm: float):
+    """The music21 score: each part plays chord tones (strings a note a beat, winds a note a bar) in its spans,
+    rests elsewhere; the strings hold a fermata chord through `piece.fermata_bar`."""
     from music21 import dynamics, expressions, instrument, meter, note, stream, tempo
 
     score = stream.Score()
-    for name, kind, low, spans in PARTS:
+    n = piece.per_bar
+    for name, kind, low, spans in piece.parts:
         part = stream.Part()
         inst = getattr(instrument, kind)()
         inst.partName = name
         part.insert(0, inst)
-        part.insert(0, meter.TimeSignature("4/4"))
+        part.insert(0, meter.TimeSignature(f"{n}/4"))
         part.insert(0, tempo.MetronomeMark(number=bpm))
-        step = 1.0 if kind in ("Violin", "Viola", "Violoncello", "Contrabass") else 2.0
+        step = 1.0 if kind in STRINGS else float(n)
         for first_bar, first_beat, last_bar in spans:
-            start_q, end_q = 4 * (first_bar - 1) + (first_beat - 1), 4 * last_bar
-            marked = max(b for b in DYNAMICS if b <= first_bar)
-            part.insert(start_q, dynamics.Dynamic(DYNAMICS[marked]))
+            start_q, end_q = n * (first_bar - 1) + (first_beat - 1), n * last_bar
+            marked = max(b for b in piece.dynamics if b <= first_bar)
+            part.insert(start_q, dynamics.Dynamic(piece.dynamics[marked]))
             q = start_q
             while q < end_q:
-                bar = int(q // 4) + 1
-                if bar == FERMATA_BAR:
-                    if kind in ("Violin", "Viola", "Violoncello") and q == 4 * (bar - 1):
-                        held = note.Note(_chord_tone(bar, low, 0), quarterLength=4.0)
+                bar = int(q // n) + 1
+                if bar == piece.fermata_bar:
+                    if kind in ("Violin", "Viola", "Violoncello") and q == n * (bar - 1):
+                        held = note.Note(_chord_tone(piece, bar, low, 0), quarterLength=float(n))
                         held.expressions.append(expressions.Fermata())
                         part.insert(q, held)
-                    q = 4.0 * bar
+                    q = float(n * bar)
                     continue
-                length = min(step, end_q - q, 4 * bar - q)
-                part.insert(q, note.Note(_chord_tone(bar, low, int(q * 2)), quarterLength=length))
+                length = min(step, end_q - q, n * bar - q)
+                part.insert(q, note.Note(_chord_tone(piece, bar, low, int(q * 2)), quarterLength=length))
                 q += length
         part.makeRests(fillGaps=True, inPlace=True, timeRangeFromBarDuration=False)
         part.makeMeasures(inPlace=True)
@@ -91,24 +144,23 @@ def build_score(bpm: float):
     return score
 
 
-def _chord_tone(bar: int, low: int, index: int) -> int:
-    classes = CHORD_PITCHES[CHORDS[(bar - 1) % len(CHORDS)]]
-    pc = classes[index % 3]
-    return low + (pc - low) % 12
+def _chord_tone(piece: Piece, bar: int, low: int, index: int) -> int:
+    classes = PITCH_CLASSES[piece.chords[(bar - 1) % len(piece.chords)]]
+    return low + (classes[index % 3] - low) % 12
 
 
-def seconds(q: float, bpm: float, lead_in: float = 1.0) -> float:
+def seconds(piece: Piece, q: float, bpm: float, lead_in: float = 1.0) -> float:
     """The time of quarter `q`: in tempo, except that the fermata bar lasts FERMATA_HOLD_S and a caesura."""
-    beat = 60.0 / bpm
-    fermata_q = 4.0 * (FERMATA_BAR - 1)
+    beat, bar_q = 60.0 / bpm, float(piece.per_bar)
+    fermata_q = bar_q * (piece.fermata_bar - 1)
     if q <= fermata_q:
         return lead_in + q * beat
-    if q < fermata_q + 4:
-        return lead_in + fermata_q * beat + (q - fermata_q) / 4 * FERMATA_HOLD_S
-    return lead_in + fermata_q * beat + FERMATA_HOLD_S + CAESURA_S + (q - fermata_q - 4) * beat
+    if q < fermata_q + bar_q:
+        return lead_in + fermata_q * beat + (q - fermata_q) / bar_q * FERMATA_HOLD_S
+    return lead_in + fermata_q * beat + FERMATA_HOLD_S + CAESURA_S + (q - fermata_q - bar_q) * beat
 
 
-def read_score(score, bpm: float):
+def read_score(piece: Piece, score, bpm: float):
     """What the score says, in seconds: entries (a note after a rest, or a part's first), the fermata,
     the dynamics; and every part's notes with MIDI program and velocity for the render."""
     from music21 import dynamics, expressions, instrument
@@ -126,22 +178,22 @@ def read_score(score, bpm: float):
             if event.isRest:
                 resting = True
                 continue
-            level = max((lv for at, lv in marks if at <= q), default=0.55)
+            level = next((lv for at, lv in reversed(marks) if at <= q), 0.55)  # the latest marking
             if resting:
-                entries.append(Entry(seconds(q, bpm), index, name, loud=level >= LEVELS["f"]))
+                entries.append(Entry(seconds(piece, q, bpm), index, name, loud=level >= LEVELS["f"]))
             resting = False
-            end = seconds(q + float(event.quarterLength), bpm) - 0.03
+            end = seconds(piece, q + float(event.quarterLength), bpm) - 0.03
             if any(isinstance(x, expressions.Fermata) for x in event.expressions):
-                end = seconds(q, bpm) + FERMATA_HOLD_S  # then the caesura
-                fermatas.append((seconds(q, bpm), end))
-            notes.append((program, event.pitch.midi, seconds(q, bpm), end, int(30 + 90 * level)))
-    marks_q = sorted(DYNAMICS)
-    dynamics_s = np.array([seconds(4.0 * (b - 1), bpm) for b in marks_q])
+                end = seconds(piece, q, bpm) + FERMATA_HOLD_S  # then the caesura
+                fermatas.append((seconds(piece, q, bpm), end))
+            notes.append((program, event.pitch.midi, seconds(piece, q, bpm), end, int(30 + 90 * level)))
+    marks_q = sorted(piece.dynamics)
+    dynamics_s = np.array([seconds(piece, piece.per_bar * (b - 1.0), bpm) for b in marks_q])
     guide = ScoreGuide(
         entries=tuple(sorted(entries, key=lambda e: e.time_s)),
         fermatas=tuple(sorted(set(fermatas))),
         dynamics_s=dynamics_s,
-        dynamics=np.array([LEVELS[DYNAMICS[b]] for b in marks_q]),
+        dynamics=np.array([LEVELS[piece.dynamics[b]] for b in marks_q]),
         instruments=tuple(e.instrument for e in sorted(entries, key=lambda e: e.part)),
     )
     return guide, notes
@@ -166,12 +218,13 @@ def render(notes, seed: int = 0) -> tuple[np.ndarray, int]:
     return audio, 22050
 
 
-def true_beats(bpm: float, duration_s: float):
+def true_beats(piece: Piece, bpm: float, duration_s: float):
     """The score's beats in seconds (none inside the fermata bar but its downbeat) and their place in the bar."""
-    quarters = [q for q in range(4 * BARS + 1) if not (4 * (FERMATA_BAR - 1) < q < 4 * FERMATA_BAR)]
-    times = np.array([seconds(q, bpm) for q in quarters])
+    n, fermata_q = piece.per_bar, piece.per_bar * (piece.fermata_bar - 1)
+    quarters = np.array([q for q in range(n * piece.bars + 1) if not fermata_q < q < fermata_q + n])
+    times = np.array([seconds(piece, q, bpm) for q in quarters])
     keep = times < duration_s
-    return times[keep], (np.array(quarters) % 4)[keep]
+    return times[keep], (quarters % n)[keep]
 
 
 def measure(analysis, guide: ScoreGuide, seed: int) -> list[tuple[Entry, list, bool]]:
@@ -194,66 +247,76 @@ def measure(analysis, guide: ScoreGuide, seed: int) -> list[tuple[Entry, list, b
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bpm", type=float, nargs="+", default=[76.0, 92.0, 132.0])
+    parser.add_argument("--piece", choices=tuple(PIECES), nargs="+", default=list(PIECES))
+    parser.add_argument("--bpm", type=float, nargs="+", help="tempi to render (default: each piece's three)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--beats", choices=("tracked", "true"), default="tracked")
     parser.add_argument("--save-dir", type=Path)
     args = parser.parse_args(argv)
-    all_rows = []
-    for bpm in args.bpm:
-        t0 = time.perf_counter()
-        score = build_score(bpm)
-        guide, notes = read_score(score, bpm)
-        audio, rate = render(notes)
-        analysis = analyze((audio, rate), meter="4/4", frame_rate=30.0)
-        if args.beats == "true":
-            beats, in_bar = true_beats(bpm, analysis.duration_s)
-            tempo = np.full(len(beats), bpm)
-            analysis = replace(analysis, beats_s=beats, beat_in_bar=in_bar, tempo_bpm=tempo)
-        print(
-            f"\n== {bpm:g} BPM: {analysis.duration_s:.1f} s, {len(guide.entries)} entries, fermata "
-            f"{guide.fermatas}, {args.beats} beats ({len(analysis.beats_s)}), {time.perf_counter() - t0:.1f} s"
-        )
-        if args.save_dir:
-            _save(args.save_dir, bpm, score, audio, rate, analysis, guide, args.seeds[0])
-        print(
-            f"{'seed':>4} {'entry s':>7} {'part':<22} {'seat':>4}  {'hands':<10} {'lead':>5} {'points':>8} "
-            f"{'head':>6}  (* parts entering on both sides: the head is not judged)"
-        )
-        for seed in args.seeds:
-            for entry, cues, both_sides in measure(analysis, guide, seed):
-                seat, main = seat_of(entry.instrument), cues[0]
-                hand_ok = any(points_to(c.azimuth_deg, seat.azimuth_deg) for c in cues)
-                head_ok = both_sides or points_to(main.head_yaw_deg, seat.azimuth_deg)
-                in_time = 0.3 <= main.lead_beats <= 1.0
-                all_rows.append((bpm, entry, main, in_time, hand_ok and head_ok))
-                hands = "+".join(c.hand for c in cues)
-                print(
-                    f"{seed:>4} {entry.time_s:7.2f} {entry.instrument + (' ff' if entry.loud else ''):<22} "
-                    f"{seat.azimuth_deg:+4.0f}  {hands:<10} {main.lead_beats:5.2f} "
-                    f"{' '.join(f'{c.azimuth_deg:+.0f}' for c in cues):>8} {main.head_yaw_deg:+6.1f}"
-                    f"{'*' if both_sides else ' '} {'ok' if hand_ok and head_ok else 'WRONG SIDE'}"
-                    f"{'' if in_time else ' NOT 0.3-1.0 BEAT BEFORE'}"
-                )
-    in_time = np.mean([r[3] for r in all_rows])
-    pointed = np.mean([r[4] for r in all_rows])
-    cued = np.mean([r[2].hand != "none" for r in all_rows])
-    leads = np.array([r[2].lead_beats for r in all_rows if r[2].hand != "none"])
+    rows = []
+    for name in args.piece:
+        piece = PIECES[name]
+        for bpm in args.bpm or piece.tempi:
+            rows += _take(name, piece, bpm, args)
+    in_time = np.mean([r[2] for r in rows])
+    pointed = np.mean([r[3] for r in rows])
+    cued = np.mean([r[1].hand != "none" for r in rows])
+    leads = np.array([r[1].lead_beats for r in rows if r[1].hand != "none"])
     print(
-        f"\nSUMMARY {len(all_rows)} entries x takes: cued {cued:.0%}; started 0.3-1.0 beat before {in_time:.0%} "
-        f"(target >= 80%; lead median {np.median(leads):.2f}, 5-95% {np.percentile(leads, 5):.2f}-"
-        f"{np.percentile(leads, 95):.2f} beats); pointed to the seat's side (hand and head) {pointed:.0%}"
+        f"\nSUMMARY {len(rows)} entries x takes ({', '.join(args.piece)}; {args.beats} beats): cued {cued:.0%}; "
+        f"started 0.3-1.0 beat before {in_time:.0%} (target >= 80%; lead median {np.median(leads):.2f}, "
+        f"5-95% {np.percentile(leads, 5):.2f}-{np.percentile(leads, 95):.2f} beats); "
+        f"pointed to the seat's side (hand and head) {pointed:.0%}"
     )
     return 0
 
 
-def _save(folder: Path, bpm, score, audio, rate, analysis, guide, seed) -> None:
+def _take(name: str, piece: Piece, bpm: float, args) -> list[tuple]:
+    """Render one piece at one tempo, conduct it with each seed, print and return each entry's cue."""
+    t0 = time.perf_counter()
+    score = build_score(piece, bpm)
+    guide, notes = read_score(piece, score, bpm)
+    audio, rate = render(notes)
+    analysis = analyze((audio, rate), meter=f"{piece.per_bar}/4", frame_rate=30.0)
+    if args.beats == "true":
+        beats, in_bar = true_beats(piece, bpm, analysis.duration_s)
+        analysis = replace(analysis, beats_s=beats, beat_in_bar=in_bar, tempo_bpm=np.full(len(beats), bpm))
+    fermata = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in guide.fermatas)
+    print(
+        f"\n== {name} {piece.per_bar}/4 at {bpm:g} BPM: {analysis.duration_s:.1f} s, {len(guide.entries)} entries, "
+        f"fermata {fermata}; {args.beats} beats: {len(analysis.beats_s)} (median "
+        f"{60 / np.median(np.diff(analysis.beats_s)):.0f} BPM); {time.perf_counter() - t0:.1f} s"
+    )
+    if args.save_dir:
+        _save(args.save_dir / f"{name}_{bpm:g}bpm", score, audio, rate, analysis, guide, args.seeds[0])
+    print(
+        f"{'seed':>4} {'entry s':>7} {'part':<22} {'seat':>4}  {'hands':<10} {'lead':>5} {'points':>8} "
+        f"{'head':>6}  (* parts entering on both sides: the head is not judged)"
+    )
+    rows = []
+    for seed in args.seeds:
+        for entry, cues, both_sides in measure(analysis, guide, seed):
+            seat, main = seat_of(entry.instrument), cues[0]
+            hand_ok = any(points_to(c.azimuth_deg, seat.azimuth_deg) for c in cues)
+            head_ok = both_sides or points_to(main.head_yaw_deg, seat.azimuth_deg)
+            in_time = 0.3 <= main.lead_beats <= 1.0
+            rows.append((entry, main, in_time, hand_ok and head_ok))
+            print(
+                f"{seed:>4} {entry.time_s:7.2f} {entry.instrument + (' ff' if entry.loud else ''):<22} "
+                f"{seat.azimuth_deg:+4.0f}  {'+'.join(c.hand for c in cues):<10} {main.lead_beats:5.2f} "
+                f"{' '.join(f'{c.azimuth_deg:+.0f}' for c in cues):>8} {main.head_yaw_deg:+6.1f}"
+                f"{'*' if both_sides else ' '} {'ok' if hand_ok and head_ok else 'WRONG SIDE'}"
+                f"{'' if in_time else ' NOT 0.3-1.0 BEAT BEFORE'}"
+            )
+    return rows
+
+
+def _save(stem: Path, score, audio, rate, analysis, guide, seed) -> None:
     import soundfile
 
     from vconductor.motion_io import Motion, save_motion
 
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"cues_{bpm:g}bpm"
+    stem.parent.mkdir(parents=True, exist_ok=True)
     score.write("musicxml", fp=str(stem.with_suffix(".musicxml")))
     soundfile.write(stem.with_suffix(".wav"), audio, rate)
     c = conduct(replace(analysis, score=guide), len(analysis.loudness), seed)

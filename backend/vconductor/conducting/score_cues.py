@@ -50,7 +50,7 @@ def score_cues(guide: ScoreGuide, performance: Performance, mirroring: np.ndarra
     n = len(times)
     if len(beats.times) == 0 or n < 2:
         return CuePlan.empty(n)
-    spacing = tun.SCORE_CUE_SPACING * config.left_cue_spacing_s
+    base_spacing = tun.SCORE_CUE_SPACING * config.left_cue_spacing_s
     last = {"left": -np.inf, "baton": -np.inf, "mirrored": -np.inf}
     sums = {key: np.zeros(n) for key in ("left", "baton", "mirrored", "head")}
     values = {key: np.zeros((n, 3)) for key in ("left", "baton", "mirrored")} | {"head": np.zeros(n)}
@@ -58,6 +58,8 @@ def score_cues(guide: ScoreGuide, performance: Performance, mirroring: np.ndarra
         entry = group[0].time_s
         if not beats.times[0] - 0.1 <= entry <= beats.times[-1] + 0.1:
             continue
+        period = float(np.interp(entry, beats.times, beats.period))
+        spacing = min(base_spacing, tun.SCORE_CUE_SPACING_BEATS * period)
         free = mirroring[min(int(entry * music.fps), n - 1)] < 0.3 and entry - last["left"] >= spacing
         ready = {"left": free, "baton": entry - last["baton"] >= spacing, "mirrored": True}
         hands = _hands(group, free)
@@ -67,7 +69,6 @@ def score_cues(guide: ScoreGuide, performance: Performance, mirroring: np.ndarra
         if not hands:
             continue
         rng = np.random.default_rng([seed % 2**32, 15, max(int(round(entry * 1000)), 0)])
-        period = float(np.interp(entry, beats.times, beats.period))
         lead = rng.uniform(*tun.SCORE_CUE_LEAD_BEATS) * period
         rise = min(max(lead, tun.SCORE_CUE_MIN_RISE_S), period)
         hold = float(np.clip(tun.SCORE_CUE_POINT_BEATS * period, 0.25, 0.5))

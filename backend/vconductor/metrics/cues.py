@@ -18,8 +18,8 @@ class MeasuredCue:
     hand: str  # "left", "right" (the baton) or "none"
     start_s: float  # NaN without a cue
     lead_beats: float  # how many local beats before the entry the gesture starts
-    azimuth_deg: float  # where the cue points in the (x, z) plane at its peak: + the conductor's left
-    head_yaw_deg: float  # the head's turn at the hand's peak: + towards the conductor's left
+    azimuth_deg: float  # where the cue points in the (x, z) plane at the entry: + the conductor's left
+    head_yaw_deg: float  # the head's turn at the entry: + towards the conductor's left
 
 
 def measure_cue(
@@ -30,8 +30,8 @@ def measure_cue(
     hand that departs from `without` by MIN_CUE_DISPLACEMENT or more between two beats before and `after_s`
     after the entry, the earliest first (none: one "none" row): removing an entry changes no earlier cue, but
     may change the hands of the next ones, which start later. A gesture starts where its departure first
-    reaches START_FRACTION of its peak, and points (at the peak) along the left arm (shoulder to wrist) for
-    the left hand, along the pattern's shift for the baton hand, whose pattern keeps beating."""
+    reaches START_FRACTION of its peak. At the entry, a gesture points along the left arm (shoulder to wrist)
+    for the left hand, along the pattern's shift for the baton hand, whose pattern keeps beating."""
     lo = max(int(np.floor((entry_s - 2 * period_s) * fps)), 0)
     hi = min(int(np.ceil((entry_s + after_s) * fps)) + 1, len(cued))
     found = []
@@ -45,15 +45,16 @@ def measure_cue(
         below = np.flatnonzero(distance[: peak + 1] < START_FRACTION * distance[peak])
         start = _crossing(distance, below[-1], START_FRACTION * distance[peak]) if len(below) else 0.0
         start_s = (lo + start) / fps
-        arm = cued[lo + peak, wrist] - cued[lo + peak, JOINT["left_shoulder"]]
-        pointing = arm if hand == "left" else moved[peak]
+        at = min(int(round(entry_s * fps)), len(cued) - 1)  # the cue arrives with the entry
+        arm = cued[at, wrist] - cued[at, JOINT["left_shoulder"]]
+        pointing = arm if hand == "left" else moved[at - lo]
         cue = MeasuredCue(
             float(entry_s),
             hand,
             start_s,
             (entry_s - start_s) / period_s,
             float(np.degrees(np.arctan2(pointing[0], pointing[2]))),
-            head_yaw_deg(cued[lo + peak]),
+            head_yaw_deg(cued[at]),
         )
         found.append((distance[peak], cue))
     if not found:
