@@ -66,15 +66,7 @@ def plan_beats(
     times, in_bar, tempo = _usable_beats(analysis, music, config, analysis.beats_per_bar)
     times, in_bar, tempo, per_bar = conducted_units(times, in_bar, tempo, analysis.beats_per_bar)
     pattern = PATTERNS[per_bar]
-    intervals = np.diff(times)
-    fallback = float(np.median(intervals)) if len(intervals) else 0.6
-    period = np.where(np.isfinite(tempo) & (tempo > 20), 60.0 / np.maximum(tempo, 1e-6), fallback)
-    period = np.clip(period, 0.2, 2.0)
-    gap_after = np.ones(len(times), dtype=bool)
-    gap_after[:-1] = intervals > config.gap_factor * np.maximum(period[:-1], period[1:])
-    release_after = fermata_releases(times, analysis.score)
-    gap_after |= np.isfinite(release_after)  # a written fermata holds even where the beats run on
-
+    period, gap_after, release_after = _periods_and_gaps(times, tempo, config, analysis)
     size = _pattern_size(music.at(music.dynamics, times), period, in_bar, config) * style.size_scale
     staccato = music.at(music.staccato, times) if music.staccato is not None else np.zeros(len(times))
     size = size * (1 - tun.STACCATO_SIZE * staccato)  # written staccato: a smaller, crisper ictus
@@ -119,6 +111,19 @@ def plan_beats(
         * (0.85 + 0.3 * articulation),  # legato rounder, staccato taller and sharper
         release_after=release_after,
     )
+
+
+def _periods_and_gaps(times: np.ndarray, tempo: np.ndarray, config: ConductorConfig, analysis: MusicAnalysis):
+    """Each beat's expected period, whether the beats stop after it (a gap, or a written fermata even where
+    the beats run on), and the written release after it (NaN: none)."""
+    intervals = np.diff(times)
+    fallback = float(np.median(intervals)) if len(intervals) else 0.6
+    period = np.where(np.isfinite(tempo) & (tempo > 20), 60.0 / np.maximum(tempo, 1e-6), fallback)
+    period = np.clip(period, 0.2, 2.0)
+    gap_after = np.ones(len(times), dtype=bool)
+    gap_after[:-1] = intervals > config.gap_factor * np.maximum(period[:-1], period[1:])
+    release_after = fermata_releases(times, analysis.score)
+    return period, gap_after | np.isfinite(release_after), release_after
 
 
 def _usable_beats(analysis: MusicAnalysis, music: MusicContours, config: ConductorConfig, per_bar: int):
