@@ -72,17 +72,19 @@ def score_cues(guide: ScoreGuide, performance: Performance, mirroring: np.ndarra
         lead = rng.uniform(*tun.SCORE_CUE_LEAD_BEATS) * period
         rise = min(max(lead, tun.SCORE_CUE_MIN_RISE_S), period)
         hold = float(np.clip(tun.SCORE_CUE_POINT_BEATS * period, 0.25, 0.5))
-        envelope = _raise_point_lower(times, entry - rise, entry, hold)
+        span, envelope = _raise_point_lower(times, music.fps, entry - rise, entry, hold)
         jitter = 0.01 * config.variation * rng.standard_normal((2, 3))
         for (hand, members), shake in zip(hands, jitter, strict=False):
             last[hand] = entry
-            sums[hand] += envelope
+            sums[hand][span] += envelope
             shake = shake if hand == "left" else tun.BATON_CUE_JITTER * shake  # less than the free hand's
-            values[hand] += envelope[:, None] * (_pose(_group_seat(members), hand) + shake)
-        head = _raise_point_lower(times, entry - rise - tun.HEAD_LEAD_BEATS * period, entry, hold)
+            values[hand][span] += envelope[:, None] * (_pose(_group_seat(members), hand) + shake)
+        span, head = _raise_point_lower(
+            times, music.fps, entry - rise - tun.HEAD_LEAD_BEATS * period, entry, hold
+        )
         turn = np.clip(_group_seat(group).azimuth_deg, -tun.HEAD_TURN_MAX_DEG, tun.HEAD_TURN_MAX_DEG)
-        sums["head"] += head
-        values["head"] += head * tun.HEAD_TURN * np.radians(turn)
+        sums["head"][span] += head
+        values["head"][span] += head * tun.HEAD_TURN * np.radians(turn)
     left, baton = _blend(sums["left"], values["left"]), _blend(sums["baton"], values["baton"])
     mirrored = _blend(sums["mirrored"], values["mirrored"]) * np.minimum(sums["mirrored"], 1.0)[:, None]
     return CuePlan(
@@ -147,11 +149,17 @@ def _pose(seat: Seat, hand: str) -> np.ndarray:
     return np.array([x, y, tun.CUE_FORWARD + tun.CUE_REACH * d[2]])
 
 
-def _raise_point_lower(times: np.ndarray, start: float, point: float, hold: float) -> np.ndarray:
-    """0..1: up from `start` to `point` (raised cosine), held `hold`, lowered over SCORE_CUE_FALL_S."""
+def _raise_point_lower(
+    times: np.ndarray, fps: float, start: float, point: float, hold: float
+) -> tuple[slice, np.ndarray]:
+    """0..1: up from `start` to `point` (raised cosine), held `hold`, lowered over SCORE_CUE_FALL_S; only
+    over the frames it spans (and that slice of `times`)."""
+    lo = min(max(int(np.floor(start * fps)), 0), len(times))
+    hi = min(max(int(np.ceil((point + hold + tun.SCORE_CUE_FALL_S) * fps)) + 1, lo), len(times))
+    times = times[lo:hi]
     rise = np.clip((times - start) / max(point - start, 1e-3), 0, 1)
     fall = np.clip((times - point - hold) / tun.SCORE_CUE_FALL_S, 0, 1)
-    return (0.5 - 0.5 * np.cos(np.pi * rise)) * (0.5 + 0.5 * np.cos(np.pi * fall))
+    return slice(lo, hi), (0.5 - 0.5 * np.cos(np.pi * rise)) * (0.5 + 0.5 * np.cos(np.pi * fall))
 
 
 def _blend(weights: np.ndarray, weighted: np.ndarray) -> np.ndarray:
