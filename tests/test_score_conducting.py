@@ -261,3 +261,23 @@ def reference_analysis(meter: str, seconds: float = 24.0) -> MusicAnalysis:
         silent=silent,
         phrase_starts_s=np.array([7.0, 13.5, 19.0]),
     )
+
+
+def test_odd_scores_give_finite_motion(ode):
+    """Entries and marks a reader should not send, but might: not numbers, out of order, outside the music,
+    a fermata ending before it starts, unknown instruments, mismatched staccato."""
+    odd = ScoreGuide(
+        entries=(
+            Entry(np.nan, 0, "Violin I"),
+            Entry(-5.0, 1, "???"),
+            Entry(1e6, 2, ""),
+            Entry(12.0, 3, "Tuba"),
+        ),
+        fermatas=((20.0, 19.0), (np.nan, 3.0), (-1.0, 0.5), (31.0, 1e9)),
+        dynamics_s=np.array([30.0, np.nan, 0.0, 10.0, 10.0]),
+        dynamics=np.array([0.9, 0.5, np.inf, 0.2, 0.8]),
+        staccato=np.array([0.0, 1.0]),
+    )
+    for seed in (0, 1):
+        conducted = take(ode, odd, seed)
+        assert np.isfinite(conducted.keypoints3d).all() and np.isfinite(conducted.baton_tip).all()

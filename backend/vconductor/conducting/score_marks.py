@@ -9,13 +9,25 @@ from . import tuning as tun
 from .score_guide import ScoreGuide
 
 
+def _curve(guide: ScoreGuide) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The written curve's points in time order, those with a time and a level only; and the staccato at
+    them (None where the score gives none, or not one per point)."""
+    t, level = np.asarray(guide.dynamics_s, float), np.asarray(guide.dynamics, float)
+    staccato = np.asarray(guide.staccato, float) if len(guide.staccato) == len(t) else None
+    if len(level) != len(t):
+        return np.zeros(0), np.zeros(0), None
+    keep = np.isfinite(t) & np.isfinite(level) & (np.isfinite(staccato) if staccato is not None else True)
+    order = np.argsort(t[keep], kind="stable")
+    return t[keep][order], level[keep][order], staccato[keep][order] if staccato is not None else None
+
+
 def written_dynamics(guide: ScoreGuide, times: np.ndarray) -> np.ndarray | None:
     """(T,) the written dynamic level on the motion's 0 (pp) .. 1 (ff) scale, None when the score marks none."""
-    level = guide.dynamic_at(times)
-    if level is None:
+    t, level, _ = _curve(guide)
+    if len(t) == 0:
         return None
     low, high = tun.WRITTEN_DYNAMICS_RANGE
-    return np.clip((level - low) / (high - low), 0, 1)
+    return np.clip((np.interp(times, t, level) - low) / (high - low), 0, 1)
 
 
 def blended_dynamics(heard: np.ndarray, guide: ScoreGuide, times: np.ndarray, fps: float) -> np.ndarray:
@@ -30,17 +42,18 @@ def blended_dynamics(heard: np.ndarray, guide: ScoreGuide, times: np.ndarray, fp
 
 def written_staccato(guide: ScoreGuide, times: np.ndarray) -> np.ndarray | None:
     """(T,) 0..1 how much of the music is marked staccato, None when the score says nothing of it."""
-    if len(guide.staccato) == 0 or len(guide.staccato) != len(guide.dynamics_s):
+    t, _, staccato = _curve(guide)
+    if staccato is None or len(t) == 0:
         return None
-    return np.clip(np.interp(times, guide.dynamics_s, guide.staccato), 0, 1)
+    return np.clip(np.interp(times, t, staccato), 0, 1)
 
 
 def written_hairpins(guide: ScoreGuide, times: np.ndarray, fps: float, falling: bool) -> np.ndarray | None:
     """(T,) 0..1 how strongly the written level rises (or falls) here: the slope of gradual changes
     (hairpins); a new marking from one note to the next (subito) is no crescendo."""
-    if len(guide.dynamics_s) < 2:
+    t, level, _ = _curve(guide)
+    if len(t) < 2:
         return None
-    t, level = np.asarray(guide.dynamics_s, float), np.asarray(guide.dynamics, float)
     span = np.diff(t)
     slope = np.where(span >= tun.HAIRPIN_MIN_S, np.diff(level) / np.maximum(span, 1e-9), 0.0)
     segment = np.clip(np.searchsorted(t, times, side="right") - 1, 0, len(slope) - 1)
