@@ -18,6 +18,8 @@ from ..audio.spectrogram import HOP, N_MELS
 MEL_RATE = SAMPLE_RATE / HOP  # the spectrogram's frames a second (86.1)
 CHROMA_RANGE_HZ = (60.0, 4500.0)
 HARMONICS = 6
+ATTACK_S = 0.12
+QUIET_BIN = 0.3
 FLUX_DELAY_FRAMES = 2  # measured: the flux of a render peaks about 2 frames after its notes' onsets
 
 
@@ -40,8 +42,10 @@ def chroma_projection() -> np.ndarray:
 
 
 def normalized_chroma(power: np.ndarray) -> np.ndarray:
-    """(n, 12) log-compressed chroma of (n, 12) chroma power, each frame of unit length (silence: zeros)."""
+    """(n, 13) log-compressed chroma of (n, 12) chroma power and a constant 13th "quiet" bin, each frame of
+    unit length: silence (or a release 40 dB down) is the quiet bin alone, like on the other side."""
     chroma = np.log1p(100.0 * power / (power.max() + 1e-12))
+    chroma = np.hstack([chroma, np.full((len(chroma), 1), QUIET_BIN)])
     norm = np.linalg.norm(chroma, axis=1, keepdims=True)
     return np.where(norm > 1e-6, chroma / np.maximum(norm, 1e-12), 0.0)
 
@@ -78,7 +82,8 @@ def score_chroma(pitches, onsets_s, ends_s, velocities, num_frames: int, rate: f
         if first >= num_frames:
             continue
         last = min(last, num_frames)
-        decay = np.exp(-np.arange(last - first) / rate / 1.5)  # a held note fades (1.5 s)
+        age = np.arange(last - first) / rate
+        decay = np.exp(-age / 1.5) * np.minimum(1.0, (age + 0.5 / rate) / ATTACK_S)  # rises, then fades
         out[first:last] += (velocity / 127.0) ** 2 * decay[:, None] * profile[None, :]
     return out
 
