@@ -11,7 +11,9 @@ before the entry, which hand, where it points (+ = the conductor's left) against
 the share pointed to the seat's side.
 
     .venv/bin/python benchmarks/bench_cues.py [--piece overture waltz] [--bpm ...] [--seeds 0 1 2]
-        [--beats tracked|true]   (tracked: the beat tracker's beats; true: the score's)
+        [--beats tracked|true|reader]   (tracked: the beat tracker's beats and a ScoreGuide read here from the
+        music21 score; true: the score's beats; reader: the MusicXML through vconductor.scores, as the CLI's
+        --score does, its beats and its ScoreGuide)
         [--save-dir DIR]   (writes the score as MusicXML, the audio, and each take's motion .npz)
 """
 
@@ -140,6 +142,7 @@ def build_score(piece: Piece, bpm: float):
                 q += length
         part.makeRests(fillGaps=True, inPlace=True, timeRangeFromBarDuration=False)
         part.makeMeasures(inPlace=True)
+        part.makeTies(inPlace=True)  # rests and notes split at the barlines
         score.insert(0, part)
     return score
 
@@ -250,7 +253,7 @@ def main(argv=None) -> int:
     parser.add_argument("--piece", choices=tuple(PIECES), nargs="+", default=list(PIECES))
     parser.add_argument("--bpm", type=float, nargs="+", help="tempi to render (default: each piece's three)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--beats", choices=("tracked", "true"), default="tracked")
+    parser.add_argument("--beats", choices=("tracked", "true", "reader"), default="tracked")
     parser.add_argument("--save-dir", type=Path)
     args = parser.parse_args(argv)
     rows = []
@@ -278,7 +281,9 @@ def _take(name: str, piece: Piece, bpm: float, args) -> list[tuple]:
     guide, notes = read_score(piece, score, bpm)
     audio, rate = render(notes)
     analysis = analyze((audio, rate), meter=f"{piece.per_bar}/4", frame_rate=30.0)
-    if args.beats == "true":
+    if args.beats == "reader":  # the score as a user gives it: MusicXML read and aligned by vconductor.scores
+        analysis, guide = _through_the_reader(score, audio, rate)
+    elif args.beats == "true":
         beats, in_bar = true_beats(piece, bpm, analysis.duration_s)
         analysis = replace(analysis, beats_s=beats, beat_in_bar=in_bar, tempo_bpm=np.full(len(beats), bpm))
     fermata = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in guide.fermatas)
@@ -309,6 +314,27 @@ def _take(name: str, piece: Piece, bpm: float, args) -> list[tuple]:
                 f"{'' if in_time else ' NOT 0.3-1.0 BEAT BEFORE'}"
             )
     return rows
+
+
+def _through_the_reader(score, audio, rate):
+    """The analysis and ScoreGuide that `vconductor generate AUDIO --score S` conducts from."""
+    import tempfile
+
+    import soundfile
+
+    from vconductor.beat_sources import BeatSource
+    from vconductor.pipeline import prepare_input
+    from vconductor.scores.reading import read_score_file
+    from vconductor.scores.source import ScoreSource
+
+    with tempfile.TemporaryDirectory() as folder:
+        xml, wav = Path(folder) / "score.musicxml", Path(folder) / "audio.wav"
+        score.write("musicxml", fp=str(xml))
+        soundfile.write(wav, audio, rate)
+        source = BeatSource(score=ScoreSource(read_score_file(str(xml)), "error"))
+        prepared = prepare_input(str(wav), needs="analysis", beats=source)
+    print(f"   reader: {prepared.score.get('case')} (confidence {prepared.score.get('confidence')})")
+    return prepared.analysis, prepared.analysis.score
 
 
 def _save(stem: Path, score, audio, rate, analysis, guide, seed) -> None:
