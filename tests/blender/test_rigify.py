@@ -227,3 +227,39 @@ def test_a_rig_with_a_non_uniform_scale_is_named_in_the_notes(bpy, started_backe
     print(f"\nnotes: {state.rig_notes}")
     assert "non-uniform or negative world scale (1, 1, 1.3)" in state.rig_notes
     assert "Apply the scale" in state.rig_notes
+
+
+def test_baked_ik_plays_the_fk_motion_when_the_arms_switch_to_ik(rigify, backend_command, session_backend):
+    """After Bake Rigify IK the take keys hand_ik and upper_arm_ik on every frame; keying both arms' IK_FK to 0
+    (IK) then moves the DEF wrists where FK had them and the elbows within Rigify's own IK stretch (its chain
+    gives up about 1.5% of its lengths when bent), while the take still plays FK as before."""
+    bpy = rigify
+    from virtual_conductor_addon.blender import compat
+
+    scene, _strip, rig = _generated_rigify(bpy, METARIGS["basic_human"])
+    frames = np.arange(scene.frame_start, scene.frame_end + 1, 2)
+    names = [f"DEF-{part}.{side}" for side in "LR" for part in ("forearm", "hand")]
+    fk = _world_heads(bpy, scene, rig, names, frames)
+    width = np.linalg.norm(
+        np.array(rig.pose.bones["DEF-upper_arm.L"].head) - rig.pose.bones["DEF-upper_arm.R"].head
+    )
+    assert bpy.ops.vconductor.bake_rigify_ik() == {"FINISHED"}
+    action = rig.animation_data.action
+    keyed = {fc.data_path: len(fc.keyframe_points) for fc in compat.action_fcurves(action)}
+    for bone in ("hand_ik.L", "hand_ik.R", "upper_arm_ik.L", "upper_arm_ik.R"):
+        counts = [n for path, n in keyed.items() if path.startswith(f'pose.bones["{bone}"]')]
+        assert counts and set(counts) == {scene.frame_end - scene.frame_start + 1}, bone
+    still_fk = _world_heads(bpy, scene, rig, names, frames)
+    for fcurve in compat.action_fcurves(action):
+        if fcurve.data_path.endswith('["IK_FK"]'):
+            for point in fcurve.keyframe_points:
+                point.co.y = 0.0
+            fcurve.update()
+    ik = _world_heads(bpy, scene, rig, names, frames)
+    error = np.linalg.norm(ik - fk, axis=-1) / width
+    print(
+        f"\nIK after baking vs FK, of the shoulder width: elbows max {error[:, [0, 2]].max():.2%}, "
+        f"wrists max {error[:, [1, 3]].max():.3%}; travel {np.ptp(fk, axis=0).max() / width:.2f}"
+    )
+    assert np.abs(still_fk - fk).max() < 1e-6
+    assert error[:, [1, 3]].max() < 1e-3 and error[:, [0, 2]].max() < 0.025

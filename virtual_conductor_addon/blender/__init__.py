@@ -12,6 +12,7 @@ from . import (
     panels,
     preferences,
     properties,
+    rigify_ik,
     takes,
 )
 
@@ -23,6 +24,7 @@ CLASSES = (
     *takes.CLASSES,
     *exports.CLASSES,
     *game_exports.CLASSES,
+    *rigify_ik.CLASSES,
     *markers.CLASSES,
     *beat_source.CLASSES,
     *panels.CLASSES,

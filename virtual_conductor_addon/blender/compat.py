@@ -96,3 +96,11 @@ def new_nla_strip(track, name: str, start: int, action, id_object):
     if slot is not None and strip.action_slot != slot:
         strip.action_slot = slot
     return strip
+
+
+def take_channels(action, id_object):
+    """(fcurves, groups) holding `id_object`'s F-curves in an existing take (to add channels to it)."""
+    if not SLOTTED_ACTIONS:
+        return action.fcurves, action.groups
+    channelbag = action.layers[0].strips[0].channelbag(take_slot(action, id_object), ensure=True)
+    return channelbag.fcurves, channelbag.groups

@@ -42,16 +42,7 @@ def write_take(
     try:  # all or nothing: a half-written take is removed
         fcurves, groups, slot = compat.new_action_fcurves(action, armature_object)
         frames = np.asarray(frames, dtype=np.float32)
-        pose_bones = armature_object.pose.bones
-        for bone_name in dict.fromkeys([*rotations, *locations]):  # the hips may only move (sway)
-            group = groups.new(bone_name)
-            if bone_name in rotations:
-                rotation_mode = pose_bones[bone_name].rotation_mode
-                prop, values = channels_for_bone(rotation_mode, np.asarray(rotations[bone_name]))
-                _write_channels(fcurves, group, f'pose.bones["{_escape(bone_name)}"].{prop}', frames, values)
-            if bone_name in locations:
-                path = f'pose.bones["{_escape(bone_name)}"].location'
-                _write_channels(fcurves, group, path, frames, np.asarray(locations[bone_name]))
+        _write_bones(armature_object, fcurves, groups, frames, rotations, locations)
         if constants:
             _write_constants(fcurves, groups.new("Rig Controls"), frames, constants)
     except Exception:
@@ -62,6 +53,31 @@ def write_take(
         previous.use_fake_user = True
     compat.assign_action(armature_object, action, slot)
     return action
+
+
+def add_to_take(armature_object, action, frames, rotations: dict, locations: dict, group: str) -> None:
+    """Key more bones in an existing take (one key per frame, F-curves grouped under `group`); bones keyed in it
+    already get their F-curves replaced."""
+    fcurves, groups = compat.take_channels(action, armature_object)
+    bones = {f'pose.bones["{_escape(name)}"]' for name in [*rotations, *locations]}
+    for fcurve in [fc for fc in fcurves if fc.data_path.rsplit(".", 1)[0] in bones]:
+        fcurves.remove(fcurve)
+    frames = np.asarray(frames, dtype=np.float32)
+    _write_bones(armature_object, fcurves, groups, frames, rotations, locations, groups.new(group))
+
+
+def _write_bones(armature_object, fcurves, groups, frames, rotations, locations, group=None) -> None:
+    """F-curves for each bone's rotation (in its rotation mode) and location, in its own group unless given."""
+    pose_bones = armature_object.pose.bones
+    for bone_name in dict.fromkeys([*rotations, *locations]):  # the hips may only move (sway)
+        bone_group = group or groups.new(bone_name)
+        if bone_name in rotations:
+            rotation_mode = pose_bones[bone_name].rotation_mode
+            prop, values = channels_for_bone(rotation_mode, np.asarray(rotations[bone_name]))
+            _write_channels(fcurves, bone_group, f'pose.bones["{_escape(bone_name)}"].{prop}', frames, values)
+        if bone_name in locations:
+            path = f'pose.bones["{_escape(bone_name)}"].location'
+            _write_channels(fcurves, bone_group, path, frames, np.asarray(locations[bone_name]))
 
 
 def _write_channels(fcurves, group, data_path: str, frames: np.ndarray, values: np.ndarray) -> None:

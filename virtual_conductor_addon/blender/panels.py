@@ -4,7 +4,7 @@ import textwrap
 
 import bpy
 
-from . import backend, beat_source, compat, generate, request, take_data, takes
+from . import backend, beat_source, compat, generate, request, rigify_ik, take_data, takes
 
 
 def draw_style(layout, settings) -> None:
@@ -116,6 +116,8 @@ def draw_takes(layout, context) -> None:
         row.label(text=take_data.take_summary(action))
         row.operator("vconductor.take_to_nla", text="", icon="NLA_PUSHDOWN").take = action.name
     layout.operator("vconductor.blend_takes", icon="NLA")
+    if rigify_ik.ik_arms(rig):
+        layout.operator("vconductor.bake_rigify_ik", icon="CON_KINEMATIC")
     row = layout.row(align=True)
     row.operator("vconductor.export_bvh", icon="EXPORT", text="BVH")
     row.operator("vconductor.export_fbx", icon="EXPORT", text="FBX")

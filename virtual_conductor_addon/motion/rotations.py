@@ -144,3 +144,10 @@ def _check_order(order: str) -> str:
     if order not in EULER_ORDERS:
         raise MotionError(f"Unknown Euler order '{order}'; expected one of {', '.join(EULER_ORDERS)}.")
     return order
+
+
+def angle_about(axis: np.ndarray, current: np.ndarray, wanted: np.ndarray) -> float:
+    """Signed angle (radians, right-handed about the unit `axis`) from `current` to `wanted`, both (3,) and
+    projected off the axis first: the turn about the axis that brings one into the other's half-plane."""
+    a, b = current - axis * (current @ axis), wanted - axis * (wanted @ axis)
+    return float(np.arctan2(np.cross(a, b) @ axis, a @ b))
