@@ -266,10 +266,10 @@ def main(argv=None) -> int:
     cued = np.mean([r[1].hand != "none" for r in rows])
     leads = np.array([r[1].lead_beats for r in rows if r[1].hand != "none"])
     print(
-        f"\nSUMMARY {len(rows)} entries x takes ({', '.join(args.piece)}; {args.beats} beats): cued {cued:.0%}; "
-        f"started 0.3-1.0 beat before {in_time:.0%} (target >= 80%; lead median {np.median(leads):.2f}, "
+        f"\nSUMMARY {len(rows)} entries x takes ({', '.join(args.piece)}; {args.beats} beats): cued {cued:.1%}; "
+        f"started 0.3-1.0 beat before {in_time:.1%} (target >= 80%; lead median {np.median(leads):.2f}, "
         f"5-95% {np.percentile(leads, 5):.2f}-{np.percentile(leads, 95):.2f} beats); "
-        f"pointed to the seat's side (hand and head) {pointed:.0%}"
+        f"pointed to the seat's side (hand and head) {pointed:.1%}"
     )
     return 0
 
