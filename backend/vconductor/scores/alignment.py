@@ -18,6 +18,7 @@ import numpy as np
 
 from .features import (
     MEL_RATE,
+    attack_time,
     audio_features,
     normalized_chroma,
     pooled,
@@ -40,6 +41,7 @@ MIN_FIT = 0.3  # below: the score does not fit the audio (measured: other pieces
 DURATION_RATIO = 3.0  # the score's nominal length and the audio's sounding length differ at most this much
 ONSET_WEIGHT = 1.0
 FERMATA_HOLD = 2.0
+ATTACK_SCALE = 1.0
 STEPS = np.array([[1, 1], [0, 1], [1, 0]])
 STEP_COSTS = np.array([0.0, 0.0, 0.0])
 STEP_WEIGHTS = np.array([1.0, 1.0, 1.0])
@@ -85,7 +87,9 @@ def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
     expected_on, expected_end = (
         np.interp(q, grid_q, expected) for q in (notes["onset_q"], notes["onset_q"] + notes["duration_q"])
     )
-    expected_s, audio_s, fit = _dtw(timeline, expected_on, expected_end, chroma_a, flux_a, first, last)
+    expected_s, audio_s, fit = _dtw(
+        timeline, expected_on, expected_end, chroma_a, flux_a, level_a, first, last
+    )
     path_q = np.interp(expected_s, expected, grid_q)
     nominal_s = timeline.nominal_seconds(path_q)
     if fit < MIN_FIT:
@@ -116,7 +120,7 @@ def _grid_q(timeline: ScoreTimeline) -> np.ndarray:
     return np.arange(-16.0, timeline.end_q + 16.0 + step, step)
 
 
-def _dtw(timeline, onsets_s, ends_s, chroma_a, flux_a, first: int, last: int):
+def _dtw(timeline, onsets_s, ends_s, chroma_a, flux_a, level_a, first: int, last: int):
     """DTW of the score (nominal time) against the sounding audio: (nominal s, audio s, fit) per score frame."""
     import librosa
 
@@ -135,7 +139,13 @@ def _dtw(timeline, onsets_s, ends_s, chroma_a, flux_a, first: int, last: int):
     notes = timeline.notes
     score_c = normalized_chroma(
         score_chroma(
-            notes["pitch"], onsets_s - start_s, ends_s - start_s, notes["velocity"], n_score, score_rate
+            notes["pitch"],
+            onsets_s - start_s,
+            ends_s - start_s,
+            notes["velocity"],
+            n_score,
+            score_rate,
+            attack_time(level_a[first:last]) * ATTACK_SCALE,
         )
     )
     score_o = _unit(score_onsets(onsets_s - start_s, n_score, score_rate))

@@ -18,8 +18,8 @@ from ..audio.spectrogram import HOP, N_MELS
 MEL_RATE = SAMPLE_RATE / HOP  # the spectrogram's frames a second (86.1)
 CHROMA_RANGE_HZ = (60.0, 4500.0)
 HARMONICS = 6
-ATTACK_S = 0.12
-QUIET_BIN = 0.3
+ATTACK_RANGE_S = (0.03, 0.4)
+QUIET_DB = 30.0  # a frame this far below the loudest is quiet
 FLUX_DELAY_FRAMES = 2  # measured: the flux of a render peaks about 2 frames after its notes' onsets
 
 
@@ -42,12 +42,19 @@ def chroma_projection() -> np.ndarray:
 
 
 def normalized_chroma(power: np.ndarray) -> np.ndarray:
-    """(n, 13) log-compressed chroma of (n, 12) chroma power and a constant 13th "quiet" bin, each frame of
-    unit length: silence (or a release 40 dB down) is the quiet bin alone, like on the other side."""
-    chroma = np.log1p(100.0 * power / (power.max() + 1e-12))
-    chroma = np.hstack([chroma, np.full((len(chroma), 1), QUIET_BIN)])
-    norm = np.linalg.norm(chroma, axis=1, keepdims=True)
-    return np.where(norm > 1e-6, chroma / np.maximum(norm, 1e-12), 0.0)
+    """(n, 13) frames of unit length from (n, 12) chroma power: the log-compressed chroma less its mean (its
+    shape: chords of one key differ more than raw chroma, which is mostly positive everywhere), scaled by how
+    loud the frame is, and a 13th "quiet" bin for the rest: silence and a release 30 dB down meet silence."""
+    compressed = np.log1p(100.0 * power / (power.max() + 1e-12))
+    shape = _unit_rows(compressed - compressed.mean(axis=1, keepdims=True))
+    energy = power.sum(axis=1) / (power.sum(axis=1).max() + 1e-12)
+    loud = np.clip(1.0 + np.log10(energy + 1e-12) / QUIET_DB * 10.0, 0.0, 1.0)[:, None]
+    return _unit_rows(np.hstack([shape * loud, 1.0 - loud]))
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.where(norm > 1e-9, x / np.maximum(norm, 1e-12), 0.0)
 
 
 def audio_features(spectrogram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,7 +74,21 @@ def audio_features(spectrogram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return chroma, flux, np.concatenate(level_parts) if level_parts else np.zeros(0)
 
 
-def score_chroma(pitches, onsets_s, ends_s, velocities, num_frames: int, rate: float) -> np.ndarray:
+def attack_time(level_db: np.ndarray) -> float:
+    """How long the audio's first sound takes to reach its level (ATTACK_RANGE_S): a piano's is a frame or
+    two, an orchestral strings patch's a fifth of a second. The score's notes are given the same rise."""
+    sounding = np.flatnonzero(level_db > level_db.max() - 50.0)
+    if len(sounding) == 0:
+        return ATTACK_RANGE_S[0]
+    first = int(sounding[0])
+    window = level_db[first : first + int(ATTACK_RANGE_S[1] * MEL_RATE)]
+    reached = np.flatnonzero(window >= window.max() - 3.0)
+    return float(np.clip(reached[0] / MEL_RATE, *ATTACK_RANGE_S))
+
+
+def score_chroma(
+    pitches, onsets_s, ends_s, velocities, num_frames: int, rate: float, attack_s: float = 0.12
+) -> np.ndarray:
     """(num_frames, 12) chroma power of notes at `rate` frames a second (harmonics through the mel bands)."""
     centres = mel_centres()
     projection = chroma_projection()
@@ -83,7 +104,7 @@ def score_chroma(pitches, onsets_s, ends_s, velocities, num_frames: int, rate: f
             continue
         last = min(last, num_frames)
         age = np.arange(last - first) / rate
-        decay = np.exp(-age / 1.5) * np.minimum(1.0, (age + 0.5 / rate) / ATTACK_S)  # rises, then fades
+        decay = np.exp(-age / 1.5) * np.minimum(1.0, (age + 0.5 / rate) / attack_s)  # rises, then fades
         out[first:last] += (velocity / 127.0) ** 2 * decay[:, None] * profile[None, :]
     return out
 
