@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..contract import LEFT_HIP, RIGHT_HIP
 from .lifting import REACH
 from .posing import PoseSolver
 from .rig_geometry import SIDES, RigGeometry
@@ -88,7 +89,8 @@ def follow_authored_shoulders(
     solver: PoseSolver, geo: RigGeometry, rel3d: np.ndarray, joints: dict[str, tuple[int, int, int]]
 ) -> None:
     """Authored 3D: each mapped shoulder's tip (the upper arm's head) goes where the author's shoulder is, at the
-    size at which the rig's arms are the author's (`proportion_size`): its shrugs, and, on a rig whose arms are
+    size at which the rig's arms are the author's (`proportion_size`): its shrugs and tilts (both shoulders
+    rising over the hips too, `_girdle_rise`), and, on a rig whose arms are
     short (or long) for its shoulders, shoulders that close in (or open out) so the arms, keeping the authored
     directions, draw the authored gesture about the body. The tip's height and sideways position are the
     target's; its depth is what the clavicle's length leaves (on its rest side of the clavicle's head); the
@@ -105,12 +107,21 @@ def follow_authored_shoulders(
         other = "R" if side == "L" else "L"
         other_rest = geo.to_body(solver.point(geo.arms[other].upper_arm, geo.arms[other].shoulder))
         mid = 0.5 * (rest[side] + other_rest)
+    rise = _girdle_rise(rel3d)
     for side, bone in bones.items():
         pivot = geo.to_body(solver.point(bone, solver.rig.bones[bone].head))
         target = mid + size * rel3d[:, joints[side][0]]
+        target[:, 2] += size * rise
         tip = _on_clavicle(pivot, rest[side], target)
         travel = _soft_bound(tip - rest[side], _chord(solver, geo, side))
         solver.aim(bone, geo.arms[side].shoulder, geo.to_armature(rest[side] + travel))
+
+
+def _girdle_rise(rel3d: np.ndarray) -> np.ndarray:
+    """(F,) how far the author's shoulders' midpoint rises over the hips (both shoulders up: a breath, a dip
+    into the beat), about its clip median: the rig's shoulders are carried by its chest, which stays."""
+    height = -0.5 * (rel3d[:, LEFT_HIP, 2] + rel3d[:, RIGHT_HIP, 2])
+    return height - np.median(height)
 
 
 def proportion_size(geo: RigGeometry, rel3d: np.ndarray, joints: dict[str, tuple[int, int, int]]) -> float:
