@@ -26,6 +26,7 @@ from .features import (
     score_onsets,
 )
 from .refine import shifted_map, snapped_beats
+from .section import audio_section, section_notes
 from .timeline import ScoreTimeline
 
 REFINE = True
@@ -39,6 +40,7 @@ RENDERED_SPREAD_S = 0.016  # ... this closely around their median (renders 0.004
 RENDERED_DTW_S = 0.06  # and the DTW path stays this close to the straight line (median; renders <= 0.046)
 MIN_FIT = 0.3  # below: the score does not fit the audio (measured: other pieces 0.05-0.2; see docs)
 DURATION_RATIO = 3.0  # the score's nominal length and the audio's sounding length differ at most this much
+PARTIAL_RATIO = 2.0  # a score this much longer than the audio: find the section the audio plays first
 ONSET_WEIGHT = 1.0
 FERMATA_HOLD = 2.0
 ATTACK_SCALE = 1.0
@@ -57,6 +59,7 @@ class Alignment:
     anchors_q: np.ndarray  # increasing score positions (quarters) ...
     anchors_s: np.ndarray  # ... and their audio times
     offset_s: float = 0.0  # the rendered case's leading offset
+    # anchors_q's range is the part of the score the audio plays: beats outside it are not the audio's
     strength: np.ndarray | None = None  # the audio's onset strength at MEL_RATE (0..1), for refining beats
 
     def seconds(self, quarters) -> np.ndarray:
@@ -72,13 +75,18 @@ def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
     chroma_a, flux_a, level_a = audio_features(spectrogram)
     sounding = np.flatnonzero(level_a > level_a.max() - 50.0)
     first, last = int(sounding[0]), int(sounding[-1]) + 1
+    audio_span = (last - first) / MEL_RATE
+    section = None
+    if _span(timeline) > PARTIAL_RATIO * audio_span:  # the audio plays a part of the score
+        section = audio_section(timeline, chroma_a, first, last)
+        timeline = section_notes(timeline, *section)
+        if len(timeline.notes) < 4:
+            raise ScoreMismatch("no part of the score fits the audio")
     notes = timeline.notes
     onsets_s = timeline.nominal_seconds(notes["onset_q"])
-    ends_s = timeline.nominal_seconds(notes["onset_q"] + notes["duration_q"])
-    score_span = float(ends_s.max() - onsets_s.min())
-    audio_span = (last - first) / MEL_RATE
+    score_span = _span(timeline)
     ratio = audio_span / max(score_span, 1e-3)
-    if not 1 / DURATION_RATIO <= ratio <= DURATION_RATIO:
+    if section is None and not 1 / DURATION_RATIO <= ratio <= DURATION_RATIO:
         raise ScoreMismatch(
             f"the score lasts {score_span:.1f} s at its tempo and the music {audio_span:.1f} s: "
             "not the same piece"
@@ -98,6 +106,8 @@ def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
     if rendered is not None:
         offset, hits = rendered
         grid_q = _grid_q(timeline)
+        if section is not None:
+            grid_q = grid_q[(grid_q >= section[0]) & (grid_q <= section[1])]
         return Alignment("rendered", fit, hits, grid_q, timeline.nominal_seconds(grid_q) + offset, offset)
     strength = _unit(flux_a)
     if REFINE:
@@ -165,6 +175,13 @@ def _dtw(timeline, onsets_s, ends_s, chroma_a, flux_a, level_a, first: int, last
     nominal_s = start_s + (score_frames + 0.5) / score_rate
     audio_s = first / MEL_RATE + (audio_of + 0.5) / rate + score_frames * 1e-6  # strictly increasing
     return nominal_s, audio_s, fit
+
+
+def _span(timeline: ScoreTimeline) -> float:
+    """Seconds from the first note to the end of the last at the written tempo."""
+    notes = timeline.notes
+    ends = timeline.nominal_seconds(notes["onset_q"] + notes["duration_q"])
+    return float(ends.max() - timeline.nominal_seconds(notes["onset_q"].min()))
 
 
 def _expected_seconds(timeline: ScoreTimeline) -> tuple[np.ndarray, np.ndarray]:

@@ -65,6 +65,9 @@ def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
     labels = timeline.labels
     times = beat_times(alignment, timeline, labels.beats_q)
     inside = (times >= 0) & (times <= duration)
+    inside &= (labels.beats_q >= alignment.anchors_q[0] - 1e-6) & (
+        labels.beats_q <= alignment.anchors_q[-1] + 1e-6
+    )
     in_bar, lengths = _bar_positions(timeline)
     try:
         given = checked(GivenBeats(times[inside], in_bar[inside], lengths[inside], source.name))
