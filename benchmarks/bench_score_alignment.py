@@ -62,8 +62,14 @@ def measure(timeline, spectrogram, beats, downbeats) -> dict:
         alignment = align(timeline, spectrogram)
     except ScoreMismatch as exc:
         return row | {"case": f"mismatch: {exc}"}
-    times = beat_times(alignment, timeline, timeline.labels.beats_q)
-    down = np.interp(timeline.labels.downbeats_q, timeline.labels.beats_q, times)
+    beats_q, downbeats_q = timeline.labels.beats_q, timeline.labels.downbeats_q
+    times = beat_times(alignment, timeline, beats_q)
+    played = (beats_q >= alignment.anchors_q[0]) & (beats_q <= alignment.anchors_q[-1])
+    played &= (times >= 0) & (times <= spectrogram.duration_s)  # the part of the score the audio plays
+    down = np.interp(downbeats_q, beats_q, times)[
+        (downbeats_q >= beats_q[played][0]) & (downbeats_q <= beats_q[played][-1])
+    ]
+    times = times[played]
     return row | {
         "case": alignment.case,
         "confidence": alignment.confidence,

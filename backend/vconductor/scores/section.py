@@ -3,7 +3,8 @@ minute of a movement, a middle section).
 
 A subsequence DTW (librosa.sequence.dtw, subseq=True) of the audio's chroma against the whole score's, at a
 coarse SECTION_RATE and at each of a few overall tempo ratios (a performance need not keep the written tempo),
-finds where in the score the audio starts and ends; the lowest cost per audio frame picks the ratio. The
+with the local tempo held within 0.5-2x of the ratio, finds where in the score the audio starts and ends; the
+lowest cost per audio frame picks the ratio. The
 alignment then runs on the notes of that section only (alignment.py).
 """
 
@@ -30,7 +31,7 @@ def audio_section(
     ends = timeline.nominal_seconds(notes["onset_q"] + notes["duration_q"])
     best = (np.inf, 0.0, timeline.end_q)
     for ratio in TEMPO_RATIOS:
-        rate = SECTION_RATE / ratio  # score frames a nominal second, so one frame is one audio frame
+        rate = SECTION_RATE * ratio  # score frames a nominal second, so one frame is one audio frame
         n_score = max(2, int(ends.max() * rate) + 1)
         if n_score < n_audio * 0.8:
             continue  # the whole score at this tempo is shorter than the audio
@@ -38,7 +39,8 @@ def audio_section(
             score_chroma(notes["pitch"], onsets, ends, notes["velocity"], n_score, rate)
         )
         cost = 1.0 - audio @ score.T
-        total, path = librosa.sequence.dtw(C=cost, subseq=True, backtrack=True)
+        steps = np.array([[1, 1], [1, 2], [2, 1]])  # local tempo within 0.5-2x of the ratio
+        total, path = librosa.sequence.dtw(C=cost, subseq=True, backtrack=True, step_sizes_sigma=steps)
         per_frame = float(total[-1, path[0, 1]]) / n_audio
         if per_frame < best[0]:
             start_s, end_s = path[-1, 1] / rate, (path[0, 1] + 1) / rate
