@@ -5,7 +5,8 @@ measured 50-200 ms off. Two steps bring it onto the onsets:
 1. local lag: in windows of WINDOW_S, every score onset (as the DTW places it) votes, through the audio's
    smoothed onset strength, for one shift within MAX_LAG_S; the shifts, median-filtered, move the map;
 2. each beat with a note starting on it moves to the strongest audio onset within SNAP_S (a quarter beat at
-   most); beats between such anchors are placed in proportion to their score positions.
+   most); beats between such anchors are placed in proportion to their score positions, beats beyond the
+   first or last anchor keep the DTW's spacing from it.
 """
 
 import numpy as np
@@ -71,4 +72,8 @@ def snapped_beats(times: np.ndarray, beats_q: np.ndarray, onsets_q: np.ndarray, 
         between = np.arange(len(times))
         inside = (between > anchors[0]) & (between < anchors[-1]) & ~snapped
         refined[inside] = np.interp(beats_q[inside], beats_q[anchors], refined[anchors])
+        # beyond the anchors: the DTW's spacing, from the nearest anchor (its offset there corrected)
+        before, after = between < anchors[0], between > anchors[-1]
+        refined[before] = refined[anchors[0]] - (times[anchors[0]] - times[before])
+        refined[after] = refined[anchors[-1]] + (times[after] - times[anchors[-1]])
     return np.maximum.accumulate(refined + np.arange(len(refined)) * 1e-9)
