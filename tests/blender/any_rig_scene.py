@@ -94,6 +94,11 @@ class RigCase:
     split_arms: bool = False  # Rigify DEF: upper arm and forearm each in two bones
     arm_parent: bool = False  # Rigify control: an MCH bone between shoulder and upper_arm_fk
     euler: bool = False  # pose bones in XYZ Euler, as an FBX import leaves them
+    fingers: dict[str, str] = field(default_factory=dict)  # semantic finger bone (index.01.L) -> bone name
+    extras: dict[str, str] = field(default_factory=dict)  # leaf bone name -> the semantic bone it hangs from
+    properties: dict[str, dict] = field(
+        default_factory=dict
+    )  # bone name -> custom properties of its pose bone
 
     def bone(self, semantic: str) -> str:
         return self.prefix + self.names.get(semantic, semantic)
@@ -116,8 +121,13 @@ def bone_specs(case: RigCase) -> list[tuple[str, str | None, np.ndarray, np.ndar
         add("spine2", "spine1", (0, 0.01, 1.27), (0, 0.0, 1.32))
         chest_parent = "spine2"
     add("chest", chest_parent, (0, 0.0, 1.32), (0, 0, 1.43))
-    add("neck", "chest", (0, 0, 1.43), (0, -0.01, 1.54))
-    add("head", "neck", (0, -0.01, 1.54), (0, -0.01, 1.75))
+    if "neck2" in case.names:  # a two-bone neck (Daz, Character Creator): the upper half unmapped
+        add("neck", "chest", (0, 0, 1.43), (0, -0.005, 1.49))
+        add("neck2", "neck", (0, -0.005, 1.49), (0, -0.01, 1.54))
+        add("head", "neck2", (0, -0.01, 1.54), (0, -0.01, 1.75))
+    else:
+        add("neck", "chest", (0, 0, 1.43), (0, -0.01, 1.54))
+        add("head", "neck", (0, -0.01, 1.54), (0, -0.01, 1.75))
     for side, sign in (("L", 1.0), ("R", -1.0)):
         add(f"leg.{side}", "hips", (sign * 0.1, 0, 0.93), (sign * 0.1, 0, 0.5))
         a = math.radians(case.arm_angle_deg)
@@ -141,9 +151,49 @@ def bone_specs(case: RigCase) -> list[tuple[str, str | None, np.ndarray, np.ndar
             add(f"forearm.{side}", f"upper_arm.{side}", elbow, wrist)
             hand_parent = f"forearm.{side}"
         add(f"hand.{side}", hand_parent, wrist, wrist + 0.08 * direction)
-        add(f"finger.{side}", f"hand.{side}", wrist + 0.08 * direction, wrist + 0.12 * direction)
-        add(f"finger2.{side}", f"finger.{side}", wrist + 0.12 * direction, wrist + 0.15 * direction)
+        if case.fingers:
+            for name, parent, head, tail in hand_bones(case, side, sign, wrist, direction):
+                specs.append((name, parent, head, tail, 0.0))
+        else:
+            add(f"finger.{side}", f"hand.{side}", wrist + 0.08 * direction, wrist + 0.12 * direction)
+            add(f"finger2.{side}", f"finger.{side}", wrist + 0.12 * direction, wrist + 0.15 * direction)
+    for name, semantic in case.extras.items():  # leaves (twist bones, IK controls), beside the mapped chain
+        _, _, head, tail, _ = next(spec for spec in specs if spec[0] == case.bone(semantic))
+        specs.append((case.prefix + name, case.bone(semantic), head, head + 0.5 * (tail - head), 0.0))
     return specs
+
+
+FINGER_LAYOUT = {  # knuckle offset towards the thumb side (forward), segment lengths: a hand 0.18 long
+    "index": (0.03, (0.04, 0.025, 0.02)),
+    "middle": (0.01, (0.045, 0.028, 0.022)),
+    "ring": (-0.01, (0.042, 0.026, 0.02)),
+    "pinky": (-0.03, (0.032, 0.02, 0.018)),
+}
+
+
+def hand_bones(case: RigCase, side: str, sign: float, wrist: np.ndarray, direction: np.ndarray) -> list:
+    """(name, parent, head, tail) of the fingers named in case.fingers: palm down (towards -Z in a T-pose, turned
+    with the arm in an A-pose), the thumb forward (-Y) and below the palm."""
+    forward = np.array([0.0, -1.0, 0.0])
+    palm = sign * np.cross(direction, forward)  # out of the palm
+    out = []
+    for finger in ("thumb", "index", "middle", "ring", "pinky"):
+        if finger == "thumb":
+            head = wrist + 0.02 * direction + 0.025 * forward + 0.012 * palm
+            along = (direction + forward + 0.5 * palm) / np.linalg.norm(direction + forward + 0.5 * palm)
+            lengths = (0.035, 0.03, 0.025)
+        else:
+            offset, lengths = FINGER_LAYOUT[finger]
+            head, along = wrist + 0.09 * direction + offset * forward, direction
+        parent = case.bone(f"hand.{side}")
+        for segment, length in enumerate(lengths, start=1):
+            name = case.fingers.get(f"{finger}.{segment:02d}.{side}")
+            if name is None:
+                break
+            tail = head + length * along
+            out.append((case.prefix + name, parent, head, tail))
+            parent, head = case.prefix + name, tail
+    return out
 
 
 def build_rig(bpy, case: RigCase, name: str = "UserRig"):
@@ -165,6 +215,9 @@ def build_rig(bpy, case: RigCase, name: str = "UserRig"):
     if case.euler:
         for pose_bone in rig.pose.bones:
             pose_bone.rotation_mode = "XYZ"
+    for bone_name, properties in case.properties.items():
+        for key, value in properties.items():
+            rig.pose.bones[case.prefix + bone_name][key] = value
     return rig
 
 
@@ -179,10 +232,10 @@ def add_music(bpy, fps: int = 24, seconds: float = 8.0, base: float = 1.0):
 
 
 def evaluate_pose(bpy, scene, rig, frames) -> dict:
-    """Per bone: armature-space heads and tails (F, 3), local pose rotation (F, 4) w,x,y,z and location (F, 3)
-    (from matrix_basis, whatever the rotation mode), by letting Blender evaluate each frame."""
+    """Per bone: armature-space heads and tails (F, 3), orientation (F, 3, 3), local pose rotation (F, 4) w,x,y,z
+    and location (F, 3) (from matrix_basis, whatever the rotation mode), by letting Blender evaluate each frame."""
     names = [b.name for b in rig.pose.bones]
-    heads, tails, basis, offsets = ({n: [] for n in names} for _ in range(4))
+    heads, tails, basis, offsets, matrices = ({n: [] for n in names} for _ in range(5))
     for frame in frames:
         scene.frame_set(int(frame))
         for pose_bone in rig.pose.bones:
@@ -190,9 +243,11 @@ def evaluate_pose(bpy, scene, rig, frames) -> dict:
             tails[pose_bone.name].append(np.array(pose_bone.tail))
             basis[pose_bone.name].append(np.array(pose_bone.matrix_basis.to_quaternion()))
             offsets[pose_bone.name].append(np.array(pose_bone.matrix_basis.translation))
+            matrices[pose_bone.name].append(np.array(pose_bone.matrix.to_3x3()))
     return {
         "head": {n: np.array(v) for n, v in heads.items()},
         "tail": {n: np.array(v) for n, v in tails.items()},
         "rotation": {n: np.array(v) for n, v in basis.items()},
         "location": {n: np.array(v) for n, v in offsets.items()},
+        "matrix": {n: np.array(v) for n, v in matrices.items()},  # (F, 3, 3) armature-space orientation
     }

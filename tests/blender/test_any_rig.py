@@ -129,15 +129,22 @@ def neck_lean_errors(keypoints, times, pose, rest, neck: str, head: str) -> np.n
 @pytest.mark.parametrize("name", list(CASES))
 def test_generation_on_a_users_rig_follows_the_keypoints(bpy, started_backend, name):
     case, preset = CASES[name]
-    default_settings = name == DEFAULT_SETTINGS_CASE
+    assert_generation_follows(bpy, name, case, preset, default_settings=name == DEFAULT_SETTINGS_CASE)
+
+
+def assert_generation_follows(bpy, name: str, case: RigCase, preset: str, default_settings: bool = False):
+    """Generate on a rig built from `case`; the map detected is `preset`'s; the take follows the keypoints (see
+    the module's docstring). Returns (scene, rig, evaluated pose, frames)."""
     scene, strip, rig = generate_on(bpy, case, default_settings=default_settings)
     from virtual_conductor_addon.blender import compat, take_data, takes
-    from virtual_conductor_addon.motion.bone_map import preset_for_rig
+    from virtual_conductor_addon.motion import rig_controls
+    from virtual_conductor_addon.motion.bone_map import BODY_BONES, BoneMap, preset_for_rig
 
     # the detected preset, with its prefix, is now the armature's stored map
     stored = {e.semantic: e.bone for e in rig.data.vconductor_bones if e.bone}
     assert stored == preset_for_rig(preset, rig.data.bones.keys()).bones
-    assert stored["upper_arm.L"] == case.bone("upper_arm.L") and len(stored) == 13
+    assert stored["upper_arm.L"] == case.bone("upper_arm.L")
+    assert len([s for s in stored if s in BODY_BONES]) == 13
     mapped = set(stored.values())
 
     action = rig.animation_data.action
@@ -189,12 +196,14 @@ def test_generation_on_a_users_rig_follows_the_keypoints(bpy, started_backend, n
         q = np.stack([_key_values(fc) for fc in fcurves], axis=1)
         assert np.all(np.sum(q[1:] * q[:-1], axis=1) > 0)
     # unmapped bones: no F-curves, pose at rest in every frame; mapped arms do move
-    assert takes.animated_bones(action) <= mapped
+    switches = {c.bone for c in rig_controls.preset_controls(BoneMap(stored), rig.data.bones.keys())}
+    assert takes.animated_bones(action) <= mapped | switches  # an IK/FK switch is keyed, not posed
     for bone_name, rotations in pose["rotation"].items():
         if bone_name not in mapped:
             np.testing.assert_allclose(np.abs(rotations @ rest_rotation[bone_name]), 1.0, atol=1e-6)
             np.testing.assert_allclose(pose["location"][bone_name], 0.0, atol=1e-6)
     assert np.ptp(pose["head"][stored["hand.R"]], axis=0).max() > 0.05
+    return scene, rig, pose, frames
 
 
 def _largest_steps_deg(rotations: dict[str, np.ndarray]) -> dict[str, float]:

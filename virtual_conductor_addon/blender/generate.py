@@ -127,6 +127,7 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
         raise JobError(f"Armature '{request.armature_name}' no longer exists")
     frames = request.frames
     frame_numbers, times = key_frames(frames.start, frames.end, frames.fps, motion.duration_s)
+    side = baton.baton_side(motion, request.style)
     try:
         animation = animate_rig(
             motion.keypoints,
@@ -136,6 +137,7 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
             request.lift,
             keypoints3d=motion.keypoints3d,
             baton_tip=motion.baton_tip,
+            baton_side=side,
         )
     except MotionError as exc:
         raise JobError(str(exc)) from exc
@@ -158,7 +160,6 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
     rig.update_tag()
     _show_rig_notes(rig, request, animation, frame_numbers)
     take = dataclasses.replace(motion, model=model, source=request.source or motion.source)
-    side = baton.baton_side(motion, request.style)
     take_data.store_take(action, take, frames.start, frames.fps, beats, baton=side)
     baton.hold_baton(rig, side)
     if request.store_bone_map:  # only once the take is written: a failed generation changes nothing

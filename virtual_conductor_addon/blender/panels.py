@@ -4,6 +4,7 @@ import textwrap
 
 import bpy
 
+from ..motion.bone_map import FINGER_BONES, FINGER_SEGMENTS
 from . import backend, beat_source, compat, generate, request, rigify_ik, take_data, takes
 
 
@@ -87,8 +88,20 @@ def draw_bone_map(layout, context) -> None:
     entries = rig.data.vconductor_bones
     if len(entries) == 0:
         layout.label(text="Not set: detected from bone names when generating")
+    fingers = [entry for entry in entries if entry.semantic in FINGER_BONES]
     for entry in entries:
-        layout.prop_search(entry, "bone", rig.data, "bones", text=entry.semantic)
+        if entry.semantic not in FINGER_BONES:
+            layout.prop_search(entry, "bone", rig.data, "bones", text=entry.semantic)
+    if any(entry.bone for entry in fingers):
+        box = layout.box()
+        box.label(text="Fingers (knuckle to tip)")
+        for index in range(0, len(fingers), FINGER_SEGMENTS):  # one row per finger
+            row = box.row(align=True)
+            row.label(text=fingers[index].semantic.replace(".01", ""))
+            for entry in fingers[index : index + FINGER_SEGMENTS]:
+                row.prop_search(entry, "bone", rig.data, "bones", text="")
+    elif entries:
+        layout.label(text="No fingers mapped: the hands are not keyed")
     row = layout.row(align=True)
     row.operator("vconductor.detect_bone_map", icon="BONE_DATA")
     row.operator("vconductor.apply_bone_map_preset", text="Preset", icon="PRESET")

@@ -10,9 +10,25 @@ from pathlib import Path
 from .errors import MotionError
 
 ARM_PARTS = ("shoulder", "upper_arm", "forearm", "hand")
-SEMANTIC_BONES = ("hips", "spine", "chest", "neck", "head") + tuple(
+BODY_BONES = ("hips", "spine", "chest", "neck", "head") + tuple(
     f"{part}.{side}" for side in "LR" for part in ARM_PARTS
 )
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+FINGER_SEGMENTS = 3  # from the knuckle out (the thumb's first: the segment the rig names first)
+
+
+def finger_bone(finger: str, segment: int, side: str) -> str:
+    """The semantic name of a finger segment: "index.01.L" (segment 1 at the knuckle)."""
+    return f"{finger}.{segment:02d}.{side}"
+
+
+FINGER_BONES = tuple(
+    finger_bone(finger, segment, side)
+    for side in "LR"
+    for finger in FINGERS
+    for segment in range(1, FINGER_SEGMENTS + 1)
+)
+SEMANTIC_BONES = BODY_BONES + FINGER_BONES
 REQUIRED_BONES = ("upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R")
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 
@@ -37,6 +53,20 @@ class BoneMap:
         """Required semantic bones that are unmapped or mapped to a bone the rig does not have."""
         present = set(rig_bone_names)
         return [s for s in REQUIRED_BONES if self.bones.get(s) not in present]
+
+    def fingers(self, side: str) -> dict[str, list[str]]:
+        """finger -> its mapped rig bones, knuckle first, for the fingers mapped from the first segment on."""
+        out = {}
+        for finger in FINGERS:
+            chain = []
+            for segment in range(1, FINGER_SEGMENTS + 1):
+                bone = self.bones.get(finger_bone(finger, segment, side))
+                if bone is None:
+                    break
+                chain.append(bone)
+            if chain:
+                out[finger] = chain
+        return out
 
     def to_json(self) -> str:
         return json.dumps({"bones": {k: self.bones[k] for k in SEMANTIC_BONES if k in self.bones}}, indent=1)
@@ -129,5 +159,23 @@ def _presets() -> dict[str, dict]:
     if not _CACHE:
         for path in sorted(PRESETS_DIR.glob("*.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
+            data["bones"] = {**data["bones"], **_finger_names(data.get("fingers"))}
             _CACHE[data.get("name", path.stem)] = data
     return _CACHE
+
+
+def _finger_names(spec: dict | None) -> dict[str, str]:
+    """A preset's finger bones from its naming pattern: {"pattern": "{side}Hand{finger}{segment}", "side":
+    {"L": "Left", ...}, "finger": {"thumb": "Thumb", ...}, "segment": ["1", "2", "3"], "thumb_segment": [...]
+    (optional, for conventions that count the thumb from another joint)}."""
+    if not spec:
+        return {}
+    names = {}
+    for side, side_name in spec["side"].items():
+        for finger, finger_name in spec["finger"].items():
+            segments = spec.get(f"{finger}_segment", spec["segment"])
+            for number, segment in enumerate(segments, start=1):
+                names[finger_bone(finger, number, side)] = spec["pattern"].format(
+                    side=side_name, finger=finger_name, segment=segment
+                )
+    return names

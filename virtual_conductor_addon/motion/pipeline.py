@@ -21,13 +21,14 @@ from .bone_map import BoneMap
 from .errors import MotionError
 from .fit import choose_fit
 from .girdle import follow_authored_shoulders, reach_with_shoulders
+from .hands import conducting_hands
 from .keypoints import check_keypoints, shoulder_width, to_body_frame, to_frontal_plane
 from .lifting import LiftConfig, place_arm
 from .posing import PoseSolver
 from .retime import key_frames, sample_at
 from .rig import RigRest
 from .rig_geometry import SIDES, RigGeometry, rig_geometry
-from .rotations import make_continuous, normalize
+from .rotations import make_continuous, normalize, quat_to_matrix
 from .smoothing import gaussian_smooth, smooth_within
 from .wrist_flex import baton_directions, flex_wrist
 
@@ -54,12 +55,15 @@ def animate_rig(
     config: LiftConfig | None = None,
     keypoints3d=None,
     baton_tip=None,
+    baton_side: str = "R",
 ) -> RigAnimation:
     """Pose rotations (local, relative to each bone's own rest pose) that make the rig's elbows and wrists
     follow the keypoints (T, 13, 2) at 30 fps, sampled at `times_s` (audio seconds, see key_frames).
     With `keypoints3d` (T, 13, 3, the authored body frame of docs/motion-files.md) the arms take the authored
     bone directions; without, they are lifted from the 2D (lifting.py). With both and the `baton_tip` (T, 3),
-    the hand holding the baton also turns so the baton points at the tip (wrist_flex.py).
+    the hand holding the baton also turns so the baton points at the tip (wrist_flex.py). Mapped fingers take
+    the baton grip on the baton hand (`baton_side`, "L"/"R"/""; the tip's side when the motion has one) and an
+    open, cueing shape on the other (hands.py).
     Only bones the motion drives are returned: arms, mapped shoulders, neck and head; hips/spine/chest with
     sway > 0. Raises MotionError with a one-line message for unusable keypoints, rigs or maps."""
     config = config or LiftConfig()
@@ -82,11 +86,21 @@ def animate_rig(
         side, directions = baton_directions(check_keypoints(keypoints3d, dims=3), baton_tip)
         wrist = geometry.to_body(targets[:, SIDE_ARM_JOINTS[side][1]])
         flex_wrist(solver, geometry, rig, side, wrist, normalize(sample_at(directions, times, FPS)))
+        baton_side = side
+    _pose_fingers(solver, rig, bone_map, geometry, targets, times, baton_side)
     rotations = {name: make_continuous(q).astype(np.float32) for name, q in solver.quaternions().items()}
     locations = {name: loc.astype(np.float32) for name, loc in solver.locations.items()}
     return RigAnimation(
         rotations, locations, targets.astype(np.float32), fit * geometry.shoulder_width, geometry.notes
     )
+
+
+def _pose_fingers(solver: PoseSolver, rig, bone_map, geo: RigGeometry, targets, times, baton_side) -> None:
+    wrists = {side: geo.to_body(targets[:, SIDE_ARM_JOINTS[side][1]]) / geo.shoulder_width for side in SIDES}
+    for name, quaternion in conducting_hands(
+        rig, bone_map, baton_side, wrists, times, geo.axes[:, 2]
+    ).items():
+        solver.set_rotation(name, quat_to_matrix(quaternion), quaternion)
 
 
 def _prepared_keypoints(kp: np.ndarray, config: LiftConfig) -> tuple[np.ndarray, np.ndarray]:
