@@ -12,6 +12,7 @@ from . import (
     panels,
     preferences,
     properties,
+    rig_baton,
     rigify_ik,
     takes,
 )
@@ -25,6 +26,7 @@ CLASSES = (
     *exports.CLASSES,
     *game_exports.CLASSES,
     *rigify_ik.CLASSES,
+    *rig_baton.CLASSES,
     *markers.CLASSES,
     *beat_source.CLASSES,
     *panels.CLASSES,

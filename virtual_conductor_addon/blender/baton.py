@@ -1,6 +1,7 @@
 """The default figure's baton follows the take: held in the hand that conducts with it, hidden without one.
 
-The baton object (rig_builder marks it with BATON_KEY) is modelled in the right hand, in armature space. A take
+The baton object (rig_builder or rig_baton marks it with BATON_KEY) is modelled in the right hand, in armature
+space; on any rig the hands are the bone map's. A take
 decides the hand: the wrist nearer the motion's baton tip; a motion that authors 3D but no tip has no baton; a
 2D-only motion (the learned models) says nothing, so the style it was requested with decides (a left-handed
 conductor holds it in the left hand, `baton` off hides it). The left grip is the right one mirrored about the
@@ -44,15 +45,27 @@ def rig_batons(rig) -> list:
     return [child for child in rig.children if child.get(BATON_KEY) and child.parent_type == "BONE"]
 
 
-def hold_baton(rig, side: str) -> None:
+def hold_baton(rig, side: str, hands: dict[str, str] | None = None) -> None:
     """Parent the rig's baton(s) to the hand of `side` ("L" or "R", mirrored grip for "L"), or hide them for
-    ""; a hand the armature lacks leaves the baton where it is."""
+    ""; `hands` ("L"/"R" -> bone) defaults to the armature's stored bone map, else the default figure's names; a
+    hand the armature lacks leaves the baton where it is."""
+    hands = hands or mapped_hands(rig)
     for baton in rig_batons(rig):
         baton.hide_viewport = baton.hide_render = not side
-        hand = rig.data.bones.get(HANDS.get(side, ""))
+        hand = rig.data.bones.get(hands.get(side) or "")
         if hand is None:
             continue
         grip = MIRROR if side == "L" else Matrix.Identity(4)
         baton.parent_bone = hand.name
         tail = hand.matrix_local @ Matrix.Translation((0.0, hand.length, 0.0))  # a bone parent's frame
         baton.matrix_parent_inverse = tail.inverted() @ grip
+
+
+def mapped_hands(rig, bone_map=None) -> dict[str, str]:
+    """ "L"/"R" -> the hand bone: the map's (`bone_map`, else the one stored on the armature), else hand.L/R."""
+    if bone_map is None:
+        entries = rig.data.vconductor_bones
+        mapped = {e.semantic: e.bone for e in entries if e.bone}
+    else:
+        mapped = bone_map.bones
+    return {side: mapped.get(name, name) for side, name in HANDS.items()}

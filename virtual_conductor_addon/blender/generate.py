@@ -161,7 +161,7 @@ def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = Non
     _show_rig_notes(rig, request, animation, frame_numbers)
     take = dataclasses.replace(motion, model=model, source=request.source or motion.source)
     take_data.store_take(action, take, frames.start, frames.fps, beats, baton=side)
-    baton.hold_baton(rig, side)
+    baton.hold_baton(rig, side, baton.mapped_hands(rig, request.bone_map))
     if request.store_bone_map:  # only once the take is written: a failed generation changes nothing
         armature.store_bone_map(rig, request.bone_map)
     return action

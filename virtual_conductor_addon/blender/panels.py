@@ -102,6 +102,12 @@ def draw_bone_map(layout, context) -> None:
                 row.prop_search(entry, "bone", rig.data, "bones", text="")
     elif entries:
         layout.label(text="No fingers mapped: the hands are not keyed")
+    settings = context.scene.vconductor
+    box = layout.box()
+    row = box.row(align=True)
+    row.prop(settings, "baton_length", text="Baton")
+    row.prop(settings, "baton_grip_offset", text="Grip")
+    box.operator("vconductor.add_baton", icon="LINE_DATA")
     row = layout.row(align=True)
     row.operator("vconductor.detect_bone_map", icon="BONE_DATA")
     row.operator("vconductor.apply_bone_map_preset", text="Preset", icon="PRESET")

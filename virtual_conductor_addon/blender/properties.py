@@ -34,6 +34,12 @@ def _apply_preset(self, _context) -> None:
         setattr(self, f"style_{name}", getattr(style, name))
 
 
+def _baton_changed(self, context) -> None:
+    from .rig_baton import baton_settings_changed
+
+    baton_settings_changed(self, context)
+
+
 def _control(name: str, label: str, description: str):
     low, high = RANGES[name]
     default = getattr(ConductingStyle(), name)
@@ -144,6 +150,25 @@ class VCONDUCTOR_PG_scene(bpy.types.PropertyGroup):
     style_left_hand: _control("left_hand", "Left Hand", "How much the left hand does (procedural conductor)")
     style_left_handed: BoolProperty(name="Left-Handed", default=False, description="A left-handed conductor")
     style_baton: BoolProperty(name="Baton", default=True, description="Conduct with a baton")
+    baton_length: FloatProperty(
+        name="Baton Length",
+        default=0.38,
+        min=0.1,
+        max=1.0,
+        unit="LENGTH",
+        update=_baton_changed,
+        description="Length of the baton Add Baton puts in the armature's right hand",
+    )
+    baton_grip_offset: FloatProperty(
+        name="Grip Offset",
+        default=0.0,
+        min=-0.15,
+        max=0.15,
+        unit="LENGTH",
+        update=_baton_changed,
+        description="Moves the baton along its line in the hand: positive towards the tip (less handle in "
+        "the palm)",
+    )
     motion_size: FloatProperty(
         name="Motion Size", default=1.0, min=0.1, max=3.0, soft_max=2.0, description="Scale of the gestures"
     )

@@ -269,17 +269,7 @@ def _lathe(profile: list[tuple[float, float]]) -> tuple[np.ndarray, list]:
 def _add_baton(rig, spec: dict, collection, name: str) -> bpy.types.Object:
     """The baton, gripped at `grip` and pointing at `toward` (both points as in the skin), parented to hand.R."""
     grip, toward = _point(rig, spec["grip"]), _point(rig, spec["toward"])
-    axis = (toward - grip) / np.linalg.norm(toward - grip)
-    helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    u = np.cross(helper, axis)
-    u /= np.linalg.norm(u)
-    frame = np.column_stack([u, np.cross(axis, u), axis])
-    profile = baton_profile(spec["length"], spec["behind"], spec["radius"], spec["bulb_radius"])
-    local, faces = _lathe(profile)
-    mesh = bpy.data.meshes.new(f"{name} Baton")
-    mesh.from_pydata((local @ frame.T + grip).tolist(), [], faces)
-    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
-    mesh.update()
+    mesh = baton_mesh(f"{name} Baton", grip, toward - grip, spec)
     baton = bpy.data.objects.new(f"{name} Baton", mesh)
     baton[BATON_KEY] = True  # takes move it to the conducting hand or hide it (baton.py)
     collection.objects.link(baton)
@@ -287,6 +277,23 @@ def _add_baton(rig, spec: dict, collection, name: str) -> bpy.types.Object:
     hand = rig.data.bones["hand.R"]  # a bone parent's frame is the bone's tail
     baton.matrix_parent_inverse = (hand.matrix_local @ Matrix.Translation((0.0, hand.length, 0.0))).inverted()
     return baton
+
+
+def baton_mesh(name: str, grip: np.ndarray, direction: np.ndarray, spec: dict) -> bpy.types.Mesh:
+    """A baton's mesh in armature space: gripped at `grip`, pointing along `direction`; `spec` as the rig
+    definition's baton (length, behind, radius, bulb_radius)."""
+    axis = np.asarray(direction, dtype=float) / np.linalg.norm(direction)
+    helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    u = np.cross(helper, axis)
+    u /= np.linalg.norm(u)
+    frame = np.column_stack([u, np.cross(axis, u), axis])
+    profile = baton_profile(spec["length"], spec["behind"], spec["radius"], spec["bulb_radius"])
+    local, faces = _lathe(profile)
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata((local @ frame.T + np.asarray(grip, dtype=float)).tolist(), [], faces)
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
+    mesh.update()
+    return mesh
 
 
 def _material(name: str, colour) -> bpy.types.Material:

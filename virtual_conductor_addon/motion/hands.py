@@ -13,6 +13,7 @@ from .bone_map import FINGERS, BoneMap
 from .rig import RigRest
 from .rotations import normalize, quat_multiply
 from .smoothing import gaussian_smooth
+from .wrist_flex import BATON_BONE
 
 # Curl per segment (knuckle out), degrees: thumb and index hold the baton, the middle finger supports it from
 # below, ring and pinky curl loosely into the palm.
@@ -151,3 +152,20 @@ def _local_quaternion(rest_rotation: np.ndarray, turns: list[tuple[np.ndarray, n
 def _unit_or_none(v: np.ndarray) -> np.ndarray | None:
     norm = float(np.linalg.norm(v))
     return None if norm < 1e-9 else v / norm
+
+
+def baton_line(rig: RigRest, bone_map: BoneMap, side: str, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(grip point, unit direction) of a baton held in the `side` hand at rest, armature space: along the index
+    finger's knuckle segment, a little to the palm side of it (the shaft lies in the crook of the index, pressed
+    by the thumb), when the index is mapped; else from the hand bone's middle, along the default figure's baton
+    bone when the hand carries one, else along the hand."""
+    hand = rig.bones[bone_map.bones[f"hand.{side}"]]
+    fingers = bone_map.fingers(side)
+    if "index" not in fingers:
+        carried = rig.bones.get(BATON_BONE)
+        along = carried.rotation[:, 1] if carried and carried.parent == hand.name else hand.tail - hand.head
+        return hand.head + 0.5 * (hand.tail - hand.head), normalize(along)
+    knuckle = rig.bones[fingers["index"][0]]
+    direction = normalize(knuckle.tail - knuckle.head)
+    palm = palm_normal(rig, fingers, side, hand.head, up)
+    return knuckle.head + 0.5 * knuckle.length * palm, direction
