@@ -22,6 +22,7 @@ from vconductor.beat_tracking.tracker import track_spectrogram  # noqa: E402
 from vconductor.metrics.beats import beat_f_measure  # noqa: E402
 from vconductor.scores.alignment import ScoreMismatch, align, beat_times  # noqa: E402
 from vconductor.scores.renders import nominal_tempo_map, render, rubato_tempo_map  # noqa: E402
+from vconductor.scores.source import spaced_beats  # noqa: E402
 from vconductor.scores.timeline import score_timeline  # noqa: E402
 
 PIECES = [
@@ -52,18 +53,34 @@ def excerpt(work: str, seconds: float):
     return cut
 
 
-def measure(timeline, spectrogram, beats, downbeats) -> dict:
+def motion_bas(audio, beats, timeline=None) -> float:
+    """The procedural motion's Beat Align Score against the true beats: on the score's beats, or (no
+    timeline) on the tracker's."""
+    from vconductor.beat_sources import BeatSource
+    from vconductor.metrics import beat_align_score, motion_beats
+    from vconductor.pipeline import ProceduralConductor, prepare_input, run
+    from vconductor.scores.source import ScoreSource
+
+    source = None if timeline is None else BeatSource(score=ScoreSource(timeline))
+    prepared = prepare_input(audio, "analysis", beats=source)
+    motion = run(prepared, ProceduralConductor())
+    return beat_align_score(motion_beats(motion.keypoints), beats)
+
+
+def measure(timeline, audio, beats, downbeats) -> dict:
+    spectrogram = audio_spectrogram(audio)
     tracked = track_spectrogram(spectrogram)
     row = {
         "tracker F": beat_f_measure(tracked.beats_s, beats, 0.07)[0],
         "tracker dbF": beat_f_measure(tracked.downbeats_s, downbeats, 0.07)[0],
+        "tracker BAS": motion_bas(audio, beats),
     }
     try:
         alignment = align(timeline, spectrogram)
     except ScoreMismatch as exc:
         return row | {"case": f"mismatch: {exc}"}
     beats_q, downbeats_q = timeline.labels.beats_q, timeline.labels.downbeats_q
-    times = beat_times(alignment, timeline, beats_q)
+    times = spaced_beats(beat_times(alignment, timeline, beats_q))
     played = (beats_q >= alignment.anchors_q[0]) & (beats_q <= alignment.anchors_q[-1])
     played &= (times >= 0) & (times <= spectrogram.duration_s)  # the part of the score the audio plays
     down = np.interp(downbeats_q, beats_q, times)[
@@ -76,6 +93,7 @@ def measure(timeline, spectrogram, beats, downbeats) -> dict:
         "fit": alignment.fit,
         "score F": beat_f_measure(times, beats, 0.07)[0],
         "score dbF": beat_f_measure(down, downbeats, 0.07)[0],
+        "score BAS": motion_bas(audio, beats, timeline),
     }
 
 
@@ -97,8 +115,9 @@ def main() -> None:
             ("rubato", rubato_tempo_map(timeline, 1)),
         ):
             take = render(timeline, tempo, Path(args.soundfont), seed=3)
-            spectrogram = spectrograms[(work, kind)] = audio_spectrogram((take.samples, 22050))
-            show(work, kind, measure(timeline, spectrogram, take.beats_s, take.downbeats_s))
+            spectrograms[(work, kind)] = audio_spectrogram((take.samples, 22050))
+            audio = (take.samples, 22050)
+            show(work, kind, measure(timeline, audio, take.beats_s, take.downbeats_s))
     for i, work in enumerate(PIECES):  # each score against the next piece's audio
         other = PIECES[(i + 1) % len(PIECES)]
         try:
@@ -112,10 +131,15 @@ def main() -> None:
         import music21
 
         timeline = score_timeline(music21.corpus.parse(work), work)
-        spectrogram = audio_spectrogram(truth.with_suffix(".flac"))
-        kind = f"shared ({'nominal' if len(doc['tempo_map_quarters_bpm']) <= 1 else 'tempo map'})"
+        marks = {round(b, 1) for _, b in timeline.tempo_marks}
+        written = {round(b, 1) for _, b in doc["tempo_map_quarters_bpm"]} == marks
+        kind = "shared (at the score's tempo)" if written else "shared (another tempo)"
         show(
-            work, kind, measure(timeline, spectrogram, np.array(doc["beats_s"]), np.array(doc["downbeats_s"]))
+            work,
+            kind,
+            measure(
+                timeline, truth.with_suffix(".flac"), np.array(doc["beats_s"]), np.array(doc["downbeats_s"])
+            ),
         )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..beat_files import BeatsFileError, GivenBeats, checked
+from ..beat_files import MIN_INTERVAL_S, BeatsFileError, GivenBeats, checked
 from ..beat_sources import BeatSourceError
 from .labels import beat_length_q, full_bar_q
 from .timeline import ScoreTimeline
@@ -63,7 +63,7 @@ def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
         report = {"score": source.name, "case": "mismatch", "confidence": 0.0, "reason": str(exc)}
         return ScoreResult(None, None, report)
     labels = timeline.labels
-    times = beat_times(alignment, timeline, labels.beats_q)
+    times = spaced_beats(beat_times(alignment, timeline, labels.beats_q))
     inside = (times >= 0) & (times <= duration)
     inside &= (labels.beats_q >= alignment.anchors_q[0] - 1e-6) & (
         labels.beats_q <= alignment.anchors_q[-1] + 1e-6
@@ -83,6 +83,15 @@ def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
         "offset_s": round(float(alignment.offset_s), 4) if alignment.case == "rendered" else None,
     }
     return ScoreResult(given, score_guide(timeline, alignment, duration), report)
+
+
+def spaced_beats(times: np.ndarray) -> np.ndarray:
+    """Beats at least MIN_INTERVAL_S apart: where the alignment folded several onto one instant (a stalled DTW
+    path), each is pushed after the one before."""
+    spaced = np.array(times, float)
+    for i in range(1, len(spaced)):
+        spaced[i] = max(spaced[i], spaced[i - 1] + MIN_INTERVAL_S)
+    return spaced
 
 
 def _bar_positions(timeline: ScoreTimeline) -> tuple[np.ndarray, np.ndarray]:
