@@ -80,8 +80,9 @@ def measure(timeline, audio, beats, downbeats) -> dict:
     except ScoreMismatch as exc:
         return row | {"case": f"mismatch: {exc}"}
     beats_q, downbeats_q = timeline.labels.beats_q, timeline.labels.downbeats_q
-    times = spaced_beats(beat_times(alignment, timeline, beats_q))
+    times = beat_times(alignment, timeline, beats_q)
     played = (beats_q >= alignment.anchors_q[0]) & (beats_q <= alignment.anchors_q[-1])
+    times[played] = spaced_beats(times[played])
     played &= (times >= 0) & (times <= spectrogram.duration_s)  # the part of the score the audio plays
     down = np.interp(downbeats_q, beats_q, times)[
         (downbeats_q >= beats_q[played][0]) & (downbeats_q <= beats_q[played][-1])

@@ -63,11 +63,12 @@ def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
         report = {"score": source.name, "case": "mismatch", "confidence": 0.0, "reason": str(exc)}
         return ScoreResult(None, None, report)
     labels = timeline.labels
-    times = spaced_beats(beat_times(alignment, timeline, labels.beats_q))
-    inside = (times >= 0) & (times <= duration)
-    inside &= (labels.beats_q >= alignment.anchors_q[0] - 1e-6) & (
+    times = beat_times(alignment, timeline, labels.beats_q)
+    played = (labels.beats_q >= alignment.anchors_q[0] - 1e-6) & (
         labels.beats_q <= alignment.anchors_q[-1] + 1e-6
-    )
+    )  # the part of the score the audio plays (all of it unless the audio is an excerpt)
+    times[played] = spaced_beats(times[played])
+    inside = played & (times >= 0) & (times <= duration)
     in_bar, lengths = _bar_positions(timeline)
     try:
         given = checked(GivenBeats(times[inside], in_bar[inside], lengths[inside], source.name))
@@ -90,7 +91,7 @@ def spaced_beats(times: np.ndarray) -> np.ndarray:
     path), each is pushed after the one before."""
     spaced = np.array(times, float)
     for i in range(1, len(spaced)):
-        spaced[i] = max(spaced[i], spaced[i - 1] + MIN_INTERVAL_S)
+        spaced[i] = max(spaced[i], spaced[i - 1] + MIN_INTERVAL_S + 1e-3)
     return spaced
 
 
