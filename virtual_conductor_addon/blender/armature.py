@@ -83,6 +83,35 @@ def store_bone_map(armature_object, bone_map: BoneMap) -> None:
         entry.bone = bone_map.bones.get(semantic, "")
 
 
+def linked_object_problem(armature_object) -> str | None:
+    """Why a take cannot go on this object: linked from a library (not an override), its keys would not be
+    saved. None for local objects and library overrides."""
+    library = armature_object.library
+    if library is None:
+        return None
+    return (
+        f"Armature '{armature_object.name}' is linked from '{library_file_name(library)}' and cannot keep keys in "
+        "this file: make it a library override (Object > Library Override > Make > Selected & Content) and "
+        "generate on the override"
+    )
+
+
+def linked_data_note(armature_object) -> str | None:
+    """The armature's data (bones, bone map) comes from a library: a map stored here would not be saved."""
+    library = armature_object.data.library
+    if library is None:
+        return None
+    return (
+        f"Armature data '{armature_object.data.name}' is linked from '{library_file_name(library)}': its bone map is "
+        "read from there or detected at each generation; to keep an edited map, set it in that file"
+    )
+
+
+def library_file_name(library) -> str:
+    """The library's file name, for messages (its path may be relative, '//lib.blend', or Windows-style)."""
+    return library.filepath.replace("\\", "/").rsplit("/", 1)[-1] or library.name
+
+
 def check_bone_map(armature_object, bone_map: BoneMap) -> str | None:
     """A user message when required bones are missing, else None."""
     missing = bone_map.missing([b.name for b in armature_object.data.bones])

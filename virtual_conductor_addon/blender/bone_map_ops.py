@@ -20,6 +20,14 @@ def _preset_items(_self, _context):
     return _PRESET_ITEMS
 
 
+def refuse_linked_map(operator, rig) -> bool:
+    """Report (and return True) when the armature's data is linked: a map written there would be lost."""
+    note = armature.linked_data_note(rig)
+    if note:
+        operator.report({"ERROR"}, note)
+    return note is not None
+
+
 def _report_missing(operator, rig, bone_map: BoneMap, done: str) -> None:
     missing = armature.check_bone_map(rig, bone_map)
     if missing:
@@ -44,6 +52,8 @@ class VCONDUCTOR_OT_apply_bone_map_preset(request.ArmatureOperator, bpy.types.Op
 
     def execute(self, context):
         rig, _reason = request.target_armature(context)
+        if refuse_linked_map(self, rig):
+            return {"CANCELLED"}
         bone_map = preset_for_rig(self.preset, rig.data.bones.keys())
         armature.store_bone_map(rig, bone_map)
         _report_missing(self, rig, bone_map, f"Bone map: {preset_label(self.preset)}")
@@ -85,6 +95,8 @@ class VCONDUCTOR_OT_load_bone_map(request.ArmatureOperator, bpy.types.Operator, 
 
     def execute(self, context):
         rig, _reason = request.target_armature(context)
+        if refuse_linked_map(self, rig):
+            return {"CANCELLED"}
         path = bpy.path.abspath(self.filepath)
         try:
             with open(path, encoding="utf-8") as f:

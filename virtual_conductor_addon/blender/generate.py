@@ -122,7 +122,7 @@ def forget_job_on_load(*_args) -> None:
 def apply_result(request: Request, motion: Motion, beats: BeatTrack | None = None):
     """Turn the backend's keypoints into a new action on the armature (the arms from the motion's authored 3D
     when it has some; the audio's beats kept with it, for markers). All checks happen before any change."""
-    rig = bpy.data.objects.get(request.armature_name)
+    rig = bpy.data.objects.get((request.armature_name, None))  # local: a linked rig of that name is not it
     if rig is None or rig.type != "ARMATURE":
         raise JobError(f"Armature '{request.armature_name}' no longer exists")
     frames = request.frames
@@ -177,7 +177,7 @@ def _show_rig_notes(rig, request: Request, animation, frame_numbers) -> None:
     """Preset and mapping notes, and the guard's findings (follow_check), into the panel."""
     state = bpy.context.window_manager.vconductor_job
     notes = rig_controls.preset_notes(request.bone_map, rig.data.bones.keys()) + list(animation.notes)
-    notes += armature.transform_notes(rig)
+    notes += armature.transform_notes(rig) + list(filter(None, [armature.linked_data_note(rig)]))
     geometry = rig_geometry(armature.rig_rest(rig), request.bone_map)
     scene = bpy.context.scene
     warnings = follow_check.check_take_follows(rig, scene, frame_numbers, animation.targets, geometry)

@@ -6,7 +6,7 @@ from bpy.props import EnumProperty, StringProperty
 from ..motion.bone_map import detect_bone_map
 from ..service.client import ServiceError
 from ..service.session import SessionError
-from . import armature, backend, generate, request, rig_builder
+from . import armature, backend, bone_map_ops, generate, request, rig_builder
 from .preferences import preferences
 
 # In the background (scripts, tests) operators finish their work before returning; in the GUI they hand
@@ -145,6 +145,8 @@ class VCONDUCTOR_OT_detect_bone_map(request.ArmatureOperator, bpy.types.Operator
 
     def execute(self, context):
         rig, _reason = request.target_armature(context)
+        if bone_map_ops.refuse_linked_map(self, rig):
+            return {"CANCELLED"}
         preset, bone_map = detect_bone_map([b.name for b in rig.data.bones])
         armature.store_bone_map(rig, bone_map)
         missing = armature.check_bone_map(rig, bone_map)

@@ -60,6 +60,9 @@ def why_not_generate(context) -> str | None:
     for _target, reason in (target_strip(context), target_armature(context)):
         if reason:
             return reason
+    linked = armature.linked_object_problem(target_armature(context)[0])
+    if linked:
+        return linked
     if context.scene.vconductor.beat_source == "TRACKED":
         return None
     try:
@@ -80,6 +83,7 @@ def build_request(context) -> Request:
     """Everything the job needs, or JobError with one message for the user. Changes nothing."""
     strip, reason = target_strip(context)
     rig, reason = (None, reason) if reason else target_armature(context)
+    reason = reason or armature.linked_object_problem(rig)
     if reason:
         raise JobError(reason)
     settings = context.scene.vconductor
@@ -110,7 +114,7 @@ def build_request(context) -> Request:
         frames=frames,
         armature_name=rig.name,
         bone_map=bone_map,
-        store_bone_map=armature.stored_bone_map(rig) is None,
+        store_bone_map=armature.stored_bone_map(rig) is None and armature.linked_data_note(rig) is None,
         lift=LiftConfig(
             size=settings.motion_size,
             smoothing=settings.smoothing,

@@ -37,13 +37,20 @@ def fit_baton(rig, length: float, grip_offset: float):
     else:
         obj, side, hidden = bpy.data.objects.new(f"{rig.name} Baton", mesh), "R", False
         obj[baton.BATON_KEY] = True
-        for collection in rig.users_collection:
-            collection.objects.link(obj)
+        _home_collection(rig).objects.link(obj)
         obj.parent, obj.parent_type, obj.parent_bone = rig, "BONE", hands["R"]
     baton.hold_baton(rig, "" if hidden else side, hands)
     if hidden:  # a take without a baton: it stays hidden, in the hand it was in
         obj.parent_bone = hands[side]
     return obj
+
+
+def _home_collection(rig):
+    """The rig's first collection that can take new objects (not linked or overridden), else the scene's."""
+    for collection in rig.users_collection:
+        if collection.library is None and collection.override_library is None:
+            return collection
+    return bpy.context.scene.collection
 
 
 def baton_settings_changed(settings, context) -> None:
