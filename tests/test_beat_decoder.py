@@ -55,6 +55,29 @@ def test_a_metre_change_from_three_to_four_is_found():
     assert list(tracked.bar_length[tracked.beat_in_bar == 0]) == [3] * 8 + [4] * 8
 
 
+def with_subdivisions(bpm: float, bars: list[int], parts: int, strength: float):
+    """Activations of a grid whose beats are divided in `parts` (running eighths, or the eighths of 6/8) with
+    peaks `strength` times as high as the beats' between them, as the network marks them."""
+    beats, in_bar = grid(bpm, bars)
+    subdivisions = np.concatenate([beats[:-1] + k * 60.0 / bpm / parts for k in range(1, parts)])
+    act = activations_for(beats, beats[in_bar == 0], beats[-1] + 2.0, noise=0.05)
+    act[:, 0] = np.maximum(act[:, 0], strength * activations_for(subdivisions, [], beats[-1] + 2.0)[:, 0])
+    return act, beats, in_bar
+
+
+@pytest.mark.parametrize(
+    ("bpm", "bars", "parts", "strength"),
+    [(60.0, [3] * 12, 2, 0.5), (54.0, [4] * 10, 2, 0.4), (60.0, [2] * 16, 3, 0.6), (48.0, [2] * 16, 3, 0.5)],
+    ids=["slow 3/4 in eighths", "slow 4/4 in eighths", "6/8", "slow 6/8"],
+)
+def test_the_notated_beat_is_tracked_not_its_subdivision(bpm, bars, parts, strength):
+    act, beats, in_bar = with_subdivisions(bpm, bars, parts, strength)
+    tracked = decode(act)
+    assert beat_f_measure(tracked.beats_s, beats, 0.07)[0] == 1.0  # a 6/8 at the dotted quarter
+    assert np.allclose(np.median(tracked.tempo_bpm), bpm, rtol=0.02)
+    assert tracked.main_bar_length == bars[0]
+
+
 def test_a_pickup_and_a_tempo_change_are_followed():
     in_bar = np.r_[3, np.tile(np.arange(4), 10)]  # a one-beat pickup, then 4/4
     periods = np.r_[np.full(20, 0.5), np.full(20, 0.62)]  # 120 BPM, then about 97

@@ -4,6 +4,8 @@ Two stages, each cheap enough for hours of music:
 1. Beats: the beat activation's tempogram gives the piece's tempo, a smooth Viterbi path through it the local
    tempo (conducting.tempo), and the dynamic-programming beat tracker places beats on the activation's peaks
    along that tempo (conducting.beat_tracker). Leading and trailing beats with no activation (silence) go.
+   The metrical level is chosen among beats tracked at 2/3 ... 3 times that tempo and every 2nd or 3rd of
+   them (metrical_level): the network's pulse is often a subdivision (eighths in a slow piece).
 2. Bars: a small hidden Markov model over the beats, whose states are (beats per bar, position in the bar) for
    2, 3 and 4 beats a bar; a bar's position advances one per beat and a new bar may change its metre (rarely).
    Each beat's evidence is the downbeat activation relative to the beat activation there. Its Viterbi path gives
@@ -25,9 +27,19 @@ METRE_CHANGE_PER_BAR = 0.003  # prior probability that a bar has another metre t
 LEVEL_PERCENTILE = 99.5  # the activation's level: its strongest beats
 MIN_LEVEL = 0.01  # below this the network found no beats at all
 PRIOR_BPM, PRIOR_OCTAVES = 100.0, 1.0  # log-normal prior on the piece's beat tempo (librosa uses 120, 1)
-SUBDIVISION_RATIO = 0.5  # beats between the network's beats carry less than this share of their activation
-PEAK_RADIUS = 3
-MIN_GAP_FRAMES = 9  # beats are at least 0.1 s apart (600 BPM)  # frames either side of a beat searched for its activation peaks (35 ms)
+PEAK_RADIUS = 3  # frames either side of a beat searched for its activation peaks (35 ms)
+MIN_GAP_FRAMES = 9  # beats are at least 0.1 s apart (600 BPM)
+# Metrical level (docs/beat-tracker.md): beat sequences at these multiples of the strongest pulse's tempo, and
+# every 2nd / 3rd beat of each, are scored; the weights were chosen on development renders (never held-out).
+LEVEL_RATIOS = (2 / 3, 1.0, 3 / 2, 2.0, 3.0)
+LEVEL_DECIMATIONS = (1, 2, 3)
+LEVEL_BPM_RANGE = (25.0, 300.0)  # candidate beat tempi outside this are not tried
+LEVEL_MIN_BEATS = 8  # shorter candidate sequences are not scored
+BETWEEN_WEIGHT = 1.0  # penalty on the strongest beat activation between two beats (a skipped beat)
+DOWNBEAT_WEIGHT = 1.0  # reward for the downbeat activation the beats carry
+# log-normal prior on the beat tempo: weight, centre (BPM), width (octaves)
+LEVEL_PRIOR_WEIGHT, LEVEL_PRIOR_BPM, LEVEL_PRIOR_OCTAVES = 0.2, 70.0, 1.0
+BETWEEN_MARGIN = 0.2  # share of an interval at either end left out of "between"
 SILENT_BEAT = 0.1  # leading/trailing beats whose activation stays below this are dropped
 EXTEND_PEAK = 0.3  # a beat beyond the tracked ones needs this much activation
 TIGHTNESS = 200.0  # how strictly beats follow the tempo path (librosa's tightness, for 21.5 frames a beat)
@@ -79,12 +91,12 @@ def decode(activations: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS) 
     if bpm_frames is None:
         return TrackedBeats.empty()
     cancellation_point()
-    frames = _trim_silent(track_beats(beat_act, bpm_frames, TIGHTNESS), beat_act)
-    frames = _spaced(_snap_to_peaks(_extend_ends(frames, beat_act, bpm_frames), beat_act))
-    frames = beat_level(frames, beat_act)
-    beat_peak = _peaks_at(beat_act, frames)
+    down_level = max(float(np.percentile(activations[:, 1], LEVEL_PERCENTILE)), MIN_LEVEL)
+    down_act = np.minimum(activations[:, 1] / down_level, 1.0)
+    frames = metrical_level(beat_act, down_act, bpm_frames)
     if len(frames) < 2:
         return TrackedBeats.empty()
+    beat_peak = _peaks_at(beat_act, frames)
     cancellation_point()
     downbeat_peak = _peaks_at(activations[:, 1], frames)
     ratio = downbeat_peak / np.maximum(_peaks_at(activations[:, 0], frames), 1e-4)
@@ -110,24 +122,62 @@ def beat_tempo_curve(beat_act: np.ndarray) -> np.ndarray | None:
     return tempo_curve(TempoSalience(salience, valid, tempi.centres, len(beat_act)), centre)
 
 
-def beat_level(frames: np.ndarray, beat_act: np.ndarray) -> np.ndarray:
-    """The beats at the level the network marks: when every 2nd (or 3rd) tracked beat carries clearly more
-    activation than the others, the tempo path followed a subdivision, and only those beats are kept."""
-    while len(frames) >= 8:
-        peaks = _peaks_at(beat_act, frames)
-        best = None
-        for step in (2, 3):
-            means = [peaks[phase::step].mean() for phase in range(step)]
-            phase = int(np.argmax(means))
-            others = np.mean([m for k, m in enumerate(means) if k != phase])
-            if others < SUBDIVISION_RATIO * means[phase] and (
-                best is None or others / means[phase] < best[2]
-            ):
-                best = (step, phase, others / means[phase])
-        if best is None:
-            return frames
-        frames = frames[best[1] :: best[0]]
-    return frames
+def beats_along(beat_act: np.ndarray, bpm_frames: np.ndarray) -> np.ndarray:
+    """Beat frames placed on the activation along a tempo path: silent ends trimmed, ends extended, snapped
+    to the activation's peaks."""
+    frames = _trim_silent(track_beats(beat_act, bpm_frames, TIGHTNESS), beat_act)
+    return _spaced(_snap_to_peaks(_extend_ends(frames, beat_act, bpm_frames), beat_act))
+
+
+def metrical_level(beat_act: np.ndarray, down_act: np.ndarray, bpm_frames: np.ndarray) -> np.ndarray:
+    """The beats at the notated level: of beat sequences tracked at LEVEL_RATIOS times the tempo path, and
+    every 2nd or 3rd beat of each (all phases), the one with the best `level_score`."""
+    median_bpm = float(np.median(bpm_frames))
+    lo, hi = LEVEL_BPM_RANGE
+    best, best_score = np.zeros(0, np.int64), -np.inf
+    for ratio in LEVEL_RATIOS:
+        if not lo <= median_bpm * ratio <= hi and ratio != 1.0:
+            continue
+        cancellation_point()
+        frames = beats_along(beat_act, bpm_frames * ratio)
+        if ratio == 1.0 and best_score == -np.inf:
+            best = frames  # the strongest pulse's beats when nothing scores (very short pieces)
+        for step in LEVEL_DECIMATIONS:
+            if step > 1 and median_bpm * ratio / step < lo:
+                continue
+            for phase in range(step):
+                candidate = frames[phase::step]
+                if len(candidate) < LEVEL_MIN_BEATS:
+                    continue
+                score = level_score(candidate, beat_act, down_act)
+                if score > best_score:
+                    best, best_score = candidate, score
+    return best
+
+
+def level_score(frames: np.ndarray, beat_act: np.ndarray, down_act: np.ndarray) -> float:
+    """How much a beat sequence looks like the notated beat: strong beat activation on its beats, little
+    between them (else it skips beats), the network's downbeats on its beats, a plausible tempo."""
+    on = _peaks_at(beat_act, frames).mean()
+    between = _between_max(beat_act, frames).mean()
+    downbeats = _peaks_at(down_act, frames).mean()
+    bpm = 60.0 * FRAME_RATE / float(np.median(np.diff(frames)))
+    prior = 0.5 * (np.log2(bpm / LEVEL_PRIOR_BPM) / LEVEL_PRIOR_OCTAVES) ** 2
+    return float(on - BETWEEN_WEIGHT * between + DOWNBEAT_WEIGHT * downbeats - LEVEL_PRIOR_WEIGHT * prior)
+
+
+def _between_max(activation: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The largest activation inside each interval between consecutive beats (BETWEEN_MARGIN of it and the
+    peak radius left out at either end), 0 where nothing is left."""
+    gaps = np.diff(frames)
+    margin = np.maximum(PEAK_RADIUS + 1, (BETWEEN_MARGIN * gaps).astype(np.int64))
+    starts, stops = frames[:-1] + margin, frames[1:] - margin
+    inside = stops > starts
+    result = np.zeros(len(gaps))
+    if inside.any():
+        bounds = np.c_[starts[inside], stops[inside]].ravel()  # reduceat over [start, stop) pairs
+        result[inside] = np.maximum.reduceat(activation, bounds)[::2]
+    return result
 
 
 def _spaced(frames: np.ndarray) -> np.ndarray:
