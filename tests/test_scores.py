@@ -194,3 +194,22 @@ def test_cli_refuses_score_with_beats_or_two_inputs(renders, tmp_path):
             timeout=120,
         )
         assert done.returncode != 0 and "contradict" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_audio_of_an_excerpt_is_aligned_to_its_part_of_the_score(tmp_path):
+    """The score runs three times longer than the audio (the first bars, rendered): the section is found and only
+    its beats are given."""
+    from vconductor.scores.renders import nominal_tempo_map, render
+
+    work, bars = PIECES["quartet"]
+    score = write_excerpt(work, 3 * bars, tmp_path / "long.musicxml")
+    timeline = read_score_file(score)
+    end_q = timeline.bars[bars].start_q
+    take = render(timeline, nominal_tempo_map(timeline), SOUNDFONT, seed=6, end_q=end_q)
+    audio = tmp_path / "first-bars.wav"
+    soundfile.write(audio, take.samples, 22050)
+    done = analyze_cli(audio, score, tmp_path / "b.json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert doc["score"]["case"] == "rendered", doc["score"]
+    assert beat_f_measure(np.array(doc["beats_s"]), take.beats_s, 0.07)[0] >= 0.95

@@ -106,14 +106,36 @@ def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
     if rendered is not None:
         offset, hits = rendered
         grid_q = _grid_q(timeline)
+        times = timeline.nominal_seconds(grid_q) + offset
         if section is not None:
-            grid_q = grid_q[(grid_q >= section[0]) & (grid_q <= section[1])]
-        return Alignment("rendered", fit, hits, grid_q, timeline.nominal_seconds(grid_q) + offset, offset)
+            keep = _heard(timeline, grid_q, times, flux_a)
+            grid_q, times = grid_q[keep], times[keep]
+        return Alignment("rendered", fit, hits, grid_q, times, offset)
     strength = _unit(flux_a)
     if REFINE:
         onsets_at = np.interp(np.unique(np.round(onsets_s, 3)), nominal_s, audio_s)
         audio_s = shifted_map(audio_s, onsets_at, strength)
+    if section is not None:
+        keep = _heard(timeline, path_q, audio_s, flux_a)
+        path_q, audio_s = path_q[keep], audio_s[keep]
     return Alignment("performance", fit, fit, path_q, audio_s, 0.0, strength)
+
+
+def _heard(
+    timeline: ScoreTimeline, quarters: np.ndarray, seconds: np.ndarray, flux_a: np.ndarray
+) -> np.ndarray:
+    """Which of an excerpt's mapped positions the audio plays: from its first audible note to the end of the
+    notes that start by its last audible onset (its release and the margin around the section left out)."""
+    strength = _unit(flux_a)
+    onsets = np.flatnonzero(strength > 0.2) / MEL_RATE
+    if len(onsets) < 2:
+        return np.ones(len(quarters), bool)
+    first_q, last_q = np.interp([onsets[0], onsets[-1]], seconds, quarters)
+    notes = timeline.notes
+    started = notes["onset_q"] <= last_q + 1e-3
+    end_q = float((notes["onset_q"] + notes["duration_q"])[started].max()) if started.any() else last_q
+    start_q = float(notes["onset_q"][notes["onset_q"] >= first_q - 0.25].min(initial=first_q))
+    return (quarters >= start_q - 1e-6) & (quarters <= end_q - 1e-6)
 
 
 def beat_times(alignment: Alignment, timeline: ScoreTimeline, beats_q: np.ndarray) -> np.ndarray:
