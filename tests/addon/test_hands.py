@@ -6,13 +6,16 @@ import numpy as np
 import pytest
 from virtual_conductor_addon.motion import BoneMap, animate_rig, load_preset
 from virtual_conductor_addon.motion.bone_map import FINGERS, finger_bone
-from virtual_conductor_addon.motion.hands import BATON_GRIP, OPEN, RELAXED, openness_from_wrist
+from virtual_conductor_addon.motion.hands import BATON_GRIP, OPEN, RELAXED, baton_line, openness_from_wrist
+from virtual_conductor_addon.motion.lifting import LiftConfig
 from virtual_conductor_addon.motion.rig import RigRest, rest_bone
 
 from .addon_rigs import DEFAULT_NAMES, conducting_keypoints, forward_kinematics, humanoid
+from .test_lifting_3d import authored_motion
 
 KNUCKLES = {"thumb": (0.02, 0.025), "index": (0.09, 0.03), "middle": (0.09, 0.01), "ring": (0.09, -0.01)}
 KNUCKLES["pinky"] = (0.09, -0.03)  # (along the hand, towards the thumb side)
+SPLAY = {"thumb": 1.0, "index": 0.2, "middle": 0.05, "ring": -0.08, "pinky": -0.2}  # fanned, as hands rest
 
 
 def with_fingers(rig: RigRest, roll_deg: float) -> RigRest:
@@ -29,7 +32,7 @@ def with_fingers(rig: RigRest, roll_deg: float) -> RigRest:
             head = (
                 hand.head + along * direction + lateral * forward + (0.012 * palm if finger == "thumb" else 0)
             )
-            step = direction + forward + 0.5 * palm if finger == "thumb" else direction
+            step = direction + SPLAY[finger] * forward + (0.5 if finger == "thumb" else 0.1) * palm
             step = 0.03 * step / np.linalg.norm(step)
             parent = hand.name
             for segment in range(1, 4):
@@ -116,3 +119,26 @@ def test_a_rig_without_fingers_keys_none_and_openness_reads_the_wrist():
     cue[60:, 2] += 0.4  # the hand rises for a cue and holds
     opened = openness_from_wrist(cue, times)
     assert opened[:40].max() < 0.05 and opened[80:].min() > 0.65
+
+
+def test_the_wrist_points_a_baton_held_along_the_index_at_the_authored_tip():
+    rig = with_fingers(humanoid(DEFAULT_NAMES, arm_angle_deg=30.0), 45.0)
+    del rig.bones["baton"]  # any rig: no baton bone, the baton lies along the index (12 degrees off the hand)
+    rig = RigRest(dict(rig.bones))
+    kp3d = authored_motion(3.0)
+    t = np.arange(len(kp3d)) / 30.0
+    pointing = np.stack([-0.3 + 0.2 * np.sin(3 * t), 0.4 * np.cos(2 * t), 1.0 + 0 * t], -1)  # forward, moving
+    tip = kp3d[:, 10] + 0.2 * pointing / np.linalg.norm(pointing, axis=-1, keepdims=True)
+    bone_map = finger_map()
+    animation = animate_rig(
+        kp3d[..., :2], t, rig, bone_map, LiftConfig(smoothing=0.0), keypoints3d=kp3d, baton_tip=tip
+    )
+    posed = forward_kinematics(rig, {k: v.astype(np.float64) for k, v in animation.rotations.items()})
+    _grip, line = baton_line(rig, bone_map, "R", np.array([0.0, 0.0, 1.0]))
+    hand = rig.bones["hand.R"]
+    assert np.degrees(np.arccos(line @ hand.rotation[:, 1])) > 10.0  # the index line is not the hand's
+    held = np.einsum("fij,j->fi", posed["hand.R"][:, :3, :3], hand.rotation.T @ line)
+    authored = tip - kp3d[:, 10]
+    authored = np.stack([authored[:, 0], -authored[:, 2], -authored[:, 1]], -1)  # x left, y down, z fwd
+    cosine = np.sum(held * authored, -1) / np.linalg.norm(authored, axis=-1)
+    assert np.degrees(np.arccos(np.clip(cosine, -1, 1))).max() < 0.5

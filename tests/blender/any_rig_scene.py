@@ -169,6 +169,7 @@ FINGER_LAYOUT = {  # knuckle offset towards the thumb side (forward), segment le
     "ring": (-0.01, (0.042, 0.026, 0.02)),
     "pinky": (-0.03, (0.032, 0.02, 0.018)),
 }
+FINGER_SPLAY = {"index": 0.2, "middle": 0.05, "ring": -0.08, "pinky": -0.2}  # fanned out, as real hands rest
 
 
 def hand_bones(case: RigCase, side: str, sign: float, wrist: np.ndarray, direction: np.ndarray) -> list:
@@ -184,7 +185,8 @@ def hand_bones(case: RigCase, side: str, sign: float, wrist: np.ndarray, directi
             lengths = (0.035, 0.03, 0.025)
         else:
             offset, lengths = FINGER_LAYOUT[finger]
-            head, along = wrist + 0.09 * direction + offset * forward, direction
+            along = direction + FINGER_SPLAY[finger] * forward + 0.1 * palm  # and curled a little at rest
+            head, along = wrist + 0.09 * direction + offset * forward, along / np.linalg.norm(along)
         parent = case.bone(f"hand.{side}")
         for segment, length in enumerate(lengths, start=1):
             name = case.fingers.get(f"{finger}.{segment:02d}.{side}")

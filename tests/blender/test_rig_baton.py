@@ -77,7 +77,7 @@ def _tip_follows_hand(bpy, scene, rig, baton, hand: str, frames) -> tuple[float,
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_baton_in_any_rigs_right_hand_follows_it_along_the_index(bpy, started_backend, name):
     case = CASES[name]
-    scene, _strip = add_music(bpy, seconds=4.0)
+    scene, strip = add_music(bpy, seconds=4.0)
     rig = build_rig(bpy, case)
     baton = _add_baton(bpy, rig, length=0.38)
     hand, index = case.bone("hand.R"), case.prefix + case.fingers["index.01.R"]
@@ -99,15 +99,42 @@ def test_a_baton_in_any_rigs_right_hand_follows_it_along_the_index(bpy, started_
     assert baton.parent_bone == hand and not baton.hide_render
     frames = np.arange(scene.frame_start, scene.frame_end + 1, 6)
     miss, travel = _tip_follows_hand(bpy, scene, rig, baton, hand, frames)
+    aim = _baton_aim_errors_deg(bpy, scene, strip, baton, frames)
     stored = {e.semantic: e.bone for e in rig.data.vconductor_bones if e.bone}
     curl = knuckle_curl_deg(rig, evaluate_pose(bpy, scene, rig, frames), stored, "R")
     print(
-        f"\n{name}: baton tip off the hand's carry {miss * 1000:.3f} mm, travel {travel:.2f} m; right knuckles "
+        f"\n{name}: baton tip off the hand's carry {miss * 1000:.3f} mm, travel {travel:.2f} m; baton off the "
+        f"authored direction median {np.median(aim):.1f} max {aim.max():.1f} deg; right knuckles "
         + ", ".join(f"{f} {a.mean():.0f}" for f, a in curl.items())
     )
     assert miss < 1e-4 and travel > 0.1
+    assert np.median(aim) < 3.0 and aim.max() < 8.0  # the wrist tips the baton (along the index) at the tip
     for finger, minimum in GRIP_MIN_DEG.items():
         assert curl[finger].min() >= minimum, finger
+
+
+def _baton_aim_errors_deg(bpy, scene, strip, baton, frames) -> np.ndarray:
+    """Per frame, degrees between the baton's world axis and the motion's authored baton direction (tip - right
+    wrist; body x left, y down, z forward -> world X, -Z, -Y on these unrotated rigs)."""
+    from .test_any_rig import _interpolated, backend_motion
+
+    motion = backend_motion(bpy, strip, scene)
+    times = (frames - strip.frame_final_start) / (scene.render.fps / scene.render.fps_base)
+    tip = _interpolated(motion.baton_tip[:, None, :], times)[:, 0]
+    authored = tip - _interpolated(motion.keypoints3d, times)[:, 10]
+    authored = np.stack([authored[:, 0], -authored[:, 2], -authored[:, 1]], -1)
+    errors = []
+    for frame, want in zip(frames, authored, strict=True):
+        scene.frame_set(int(frame))
+        tip_now, base_now = (np.array(baton.matrix_world @ _vector(p)) for p in _tip_and_base(baton))
+        errors.append(_angle_deg(tip_now - base_now, want))
+    return np.array(errors)
+
+
+def _vector(point):
+    from mathutils import Vector
+
+    return Vector(point)
 
 
 def test_a_rig_without_a_right_hand_gets_a_clear_error(bpy):

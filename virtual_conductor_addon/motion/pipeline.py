@@ -21,7 +21,7 @@ from .bone_map import BoneMap
 from .errors import MotionError
 from .fit import choose_fit
 from .girdle import follow_authored_shoulders, reach_with_shoulders
-from .hands import conducting_hands
+from .hands import baton_line, conducting_hands
 from .keypoints import check_keypoints, shoulder_width, to_body_frame, to_frontal_plane
 from .lifting import LiftConfig, place_arm
 from .posing import PoseSolver
@@ -83,16 +83,27 @@ def animate_rig(
     fit, wrist_weight = (1.0, 1.0) if rel3d is not None else _fit(geometry, rel)
     targets = _pose_arms(solver, geometry, fit * rel, rel3d, wrist_weight)
     if rel3d is not None and baton_tip is not None:
-        side, directions = baton_directions(check_keypoints(keypoints3d, dims=3), baton_tip)
-        wrist = geometry.to_body(targets[:, SIDE_ARM_JOINTS[side][1]])
-        flex_wrist(solver, geometry, rig, side, wrist, normalize(sample_at(directions, times, FPS)))
-        baton_side = side
+        baton_side = _flex_baton_wrist(
+            solver, rig, bone_map, geometry, keypoints3d, baton_tip, targets, times
+        )
     _pose_fingers(solver, rig, bone_map, geometry, targets, times, baton_side)
     rotations = {name: make_continuous(q).astype(np.float32) for name, q in solver.quaternions().items()}
     locations = {name: loc.astype(np.float32) for name, loc in solver.locations.items()}
     return RigAnimation(
         rotations, locations, targets.astype(np.float32), fit * geometry.shoulder_width, geometry.notes
     )
+
+
+def _flex_baton_wrist(solver, rig, bone_map, geo: RigGeometry, keypoints3d, baton_tip, targets, times) -> str:
+    """Turn the baton hand so its baton points at the authored tip (wrist_flex.py); returns that hand's side.
+    The baton lies along the index finger (blender/rig_baton.py) when the map has one."""
+    side, directions = baton_directions(check_keypoints(keypoints3d, dims=3), baton_tip)
+    wrist = geo.to_body(targets[:, SIDE_ARM_JOINTS[side][1]])
+    held = None
+    if "index" in bone_map.fingers(side) and f"hand.{side}" in geo.bones:
+        held = baton_line(rig, bone_map, side, geo.axes[:, 2])[1]
+    flex_wrist(solver, geo, rig, side, wrist, normalize(sample_at(directions, times, FPS)), held)
+    return side
 
 
 def _pose_fingers(solver: PoseSolver, rig, bone_map, geo: RigGeometry, targets, times, baton_side) -> None:

@@ -35,15 +35,23 @@ def baton_directions(keypoints3d: np.ndarray, baton_tip) -> tuple[str, np.ndarra
 
 
 def flex_wrist(
-    solver: PoseSolver, geo: RigGeometry, rig: RigRest, side: str, wrist: np.ndarray, direction: np.ndarray
+    solver: PoseSolver,
+    geo: RigGeometry,
+    rig: RigRest,
+    side: str,
+    wrist: np.ndarray,
+    direction: np.ndarray,
+    rest_direction: np.ndarray | None = None,
 ) -> None:
     """Aim the `side` hand so its baton points along `direction` (F, 3, body coordinates) from `wrist` (F, 3,
-    body coordinates of the posed wrist). A rig without a mapped hand is left alone."""
+    body coordinates of the posed wrist); `rest_direction`: the baton's at rest (armature space; default: the
+    default rig's baton bone, else the hand). A rig without a mapped hand is left alone."""
     hand = geo.bones.get(f"hand.{side}")
     if hand is None or not rig.is_ancestor(geo.arms[side].forearm, hand):
         return
     head = rig.bones[hand].head
-    solver.aim(hand, head + _rest_direction(rig, hand, side), geo.to_armature(wrist + direction))
+    rest = _rest_direction(rig, hand, side) if rest_direction is None else normalize(rest_direction)
+    solver.aim(hand, head + rest, geo.to_armature(wrist + direction))
 
 
 def _rest_direction(rig: RigRest, hand: str, side: str) -> np.ndarray:
