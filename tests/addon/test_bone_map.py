@@ -145,7 +145,7 @@ CONVENTION_RIGS = {  # real-world bone lists (abridged): extra spine/neck/twist 
         ),
         *_sided(["shoulder.{s}", "arm_stretch.{s}", "arm_twist.{s}", "forearm_stretch.{s}", "hand.{s}"], ARP),
         *_sided(["c_arm_ik.{s}", "c_arms_pole.{s}", "c_index1.{s}", "c_index2.{s}", "c_index3.{s}"], ARP),
-        *_sided(["c_thumb1.{s}", "c_thumb2.{s}", "c_thumb3.{s}", "c_index1_base.{s}"], ARP),
+        *_sided(["c_thumb1.{s}", "c_thumb2.{s}", "c_thumb3.{s}", "c_index1_base.{s}", "index1.{s}"], ARP),
     ],
     "vroid": [
         *("Root", "J_Bip_C_Hips", "J_Bip_C_Spine", "J_Bip_C_Chest", "J_Bip_C_UpperChest", "J_Bip_C_Neck"),
@@ -212,6 +212,7 @@ def test_auto_rig_pro_controls_win_over_its_deform_bones_and_deform_only_exports
         bone_map.bones["upper_arm.L"] == "arm_stretch.l"
         and bone_map.bones["forearm.L"] == "forearm_stretch.l"
     )
+    assert bone_map.bones["index.01.R"] == "index1.r"  # its deforming fingers drop the c_
 
 
 def test_fingers_are_chains_from_the_knuckle():

@@ -180,6 +180,9 @@ def test_convention_is_detected_and_followed_with_a_baton_grip(bpy, started_back
     assert angles["R"]["ring"].mean() > angles["R"]["index"].mean()  # ring/pinky curl in, index holds
     # the free left hand: relaxed, opening for gestures (less curled), never clenched
     left = np.mean([angles["L"][f] for f in FINGERS[1:]], axis=0)
+    print(
+        f"left knuckles (index..pinky mean) {left.min():.1f}..{left.max():.1f} deg, open (< 10) {np.mean(left < 10):.0%}"
+    )
     assert left.max() < 30.0 and np.ptp(left) > 3.0
     if name == "auto_rig_pro":  # the preset's IK/FK switch is keyed to FK
         assert rig.pose.bones["c_hand_ik.l"]["ik_fk_switch"] == 1.0

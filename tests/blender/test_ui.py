@@ -128,3 +128,21 @@ def test_the_style_preset_sets_the_controls_and_the_request_carries_them(bpy):
         and style.left_handed
         and style.energy == pytest.approx(chosen.energy)
     )
+
+
+def test_bone_map_panel_shows_finger_rows_and_the_baton_settings(bpy):
+    from virtual_conductor_addon.blender import armature, panels
+    from virtual_conductor_addon.motion.bone_map import preset_for_rig
+
+    from .any_rig_scene import MIXAMO, RigCase, build_rig
+
+    rig = build_rig(bpy, RigCase(MIXAMO, "mixamorig:"))  # index fingers, two segments each
+    bpy.context.scene.vconductor.armature = rig
+    armature.store_bone_map(rig, preset_for_rig("mixamo", rig.data.bones.keys()))
+    layout = RecordingLayout()
+    panels.draw_bone_map(layout, bpy.context)
+    rows = [entry for entry in layout.log if entry[0] == "prop_search"]
+    assert len(rows) == 13 + 30  # body rows, then a row of three per finger
+    assert ("label", "Fingers (knuckle to tip)") in layout.log and ("label", "index.L") in layout.log
+    assert ("prop", "baton_length") in layout.log and ("prop", "baton_grip_offset") in layout.log
+    assert ("operator", "vconductor.add_baton") in layout.log

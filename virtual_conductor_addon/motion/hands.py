@@ -33,9 +33,9 @@ RELAXED = {
 }
 OPEN = {finger: (2.0, 2.0, 1.0) for finger in FINGERS}  # a cue: fingers long, almost straight
 OPEN_SPREAD = {"thumb": 20.0, "index": 8.0, "middle": 0.0, "ring": 6.0, "pinky": 12.0}  # away from the middle
-CUE_RISE = 0.25  # shoulder widths above the wrist's resting height: a fully raised, cueing hand
+CUE_RISE = 0.4  # shoulder widths above the wrist's resting height: a fully raised, cueing hand
 RESTING_PERCENTILE = 25  # the free hand rests (low) most of a piece: its resting height, whatever the rig
-CUE_SPEED = 1.5  # shoulder widths per second: a hand moving this fast is gesturing
+CUE_SPEED = 2.0  # shoulder widths per second: a hand moving this fast is gesturing
 
 
 def openness_from_wrist(wrist: np.ndarray, times: np.ndarray, smoothing_s: float = 0.15) -> np.ndarray:
