@@ -16,6 +16,8 @@ from mathutils import Matrix
 
 from ..contract import LEFT_WRIST, RIGHT_WRIST, Motion
 from ..contract_style import ConductingStyle
+from ..motion.errors import MotionError
+from . import armature
 
 BATON_KEY = "vconductor_baton"  # custom property on the baton object built with the default figure
 HANDS = {"L": "hand.L", "R": "hand.R"}
@@ -62,10 +64,12 @@ def hold_baton(rig, side: str, hands: dict[str, str] | None = None) -> None:
 
 
 def mapped_hands(rig, bone_map=None) -> dict[str, str]:
-    """ "L"/"R" -> the hand bone: the map's (`bone_map`, else the one stored on the armature), else hand.L/R."""
-    if bone_map is None:
-        entries = rig.data.vconductor_bones
-        mapped = {e.semantic: e.bone for e in entries if e.bone}
-    else:
-        mapped = bone_map.bones
+    """ "L"/"R" -> the hand bone: the map's (`bone_map`, else the armature's stored or detected one), else
+    hand.L/R (the default figure's)."""
+    try:
+        mapped = (bone_map or armature.resolve_bone_map(rig)[0]).bones
+    except (
+        MotionError
+    ):  # a hand-edited map naming a bone twice: Generate reports it, the baton keeps hand.L/R
+        mapped = {}
     return {side: mapped.get(name, name) for side, name in HANDS.items()}
