@@ -12,6 +12,7 @@ from .labels import beat_length_q, full_bar_q
 from .timeline import ScoreTimeline
 
 MISMATCH_CHOICES = ("error", "audio")
+PLAYED_MARGIN_Q = 0.25
 
 
 class ScoreFitError(BeatSourceError):
@@ -64,8 +65,9 @@ def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
         return ScoreResult(None, None, report)
     labels = timeline.labels
     times = beat_times(alignment, timeline, labels.beats_q)
-    played = (labels.beats_q >= alignment.anchors_q[0] - 1e-6) & (
-        labels.beats_q <= alignment.anchors_q[-1] + 1e-6
+    margin = PLAYED_MARGIN_Q  # the DTW's first frame sits half a frame after the first note
+    played = (labels.beats_q >= alignment.anchors_q[0] - margin) & (
+        labels.beats_q <= alignment.anchors_q[-1] + margin
     )  # the part of the score the audio plays (all of it unless the audio is an excerpt)
     times[played] = spaced_beats(times[played])
     inside = played & (times >= 0) & (times <= duration)
