@@ -11,7 +11,7 @@ beat-locking (beat_lock.py) of the official model's output on ../shared/corpus: 
 the true beats before and after locking to our tracked beats, and the sync error (the test-split M2S-Net's
 motion features, official L1 definition, 10 s clips) between the locked and the unlocked motion.
 
-    .venv/bin/python benchmarks/bench_beat_tracking.py [--renders DIR] [--works 14] [--robust]
+    .venv/bin/python benchmarks/bench_beat_tracking.py [--renders DIR] [--works 14] [--robust] [--no-corpus]
 """
 
 import argparse
@@ -33,10 +33,11 @@ TOLERANCE_S = 0.07
 EVAL_SEED, EVAL_SECONDS = 7, 60.0
 
 
-def pieces(renders: Path, works: int) -> list[tuple[str, Path, dict]]:
+def pieces(renders: Path, works: int, corpus: bool = True) -> list[tuple[str, Path, dict]]:
     found = [
         (p.stem, p, json.loads(p.with_suffix(".json").read_text()))
         for p in sorted(SHARED.glob("corpus/*.flac"))
+        if corpus
     ]
     if not (renders / "manifest.json").is_file() or len(list(renders.glob("*.flac"))) < works:
         from vconductor.beat_data.build import BuildOptions, build_dataset
@@ -136,11 +137,17 @@ def main() -> None:
     ap.add_argument("--works", type=int, default=14, help="held-out works rendered (one 60 s window each)")
     ap.add_argument("--robust", action="store_true", help="also the tracker on MP3, reverb and noise")
     ap.add_argument("--skip", nargs="*", default=[], choices=list(METHODS), help="methods left out")
+    ap.add_argument(
+        "--no-corpus",
+        action="store_true",
+        help="only the renders (e.g. the decoder's development renders, docs/beat-tracker.md); no beat-locking",
+    )
     args = ap.parse_args()
+    corpus = not args.no_corpus
     print(f"machine: {machine()}")
     methods = [m for m in METHODS if m not in args.skip]
     rows, seconds = [], {m: [] for m in methods}
-    for name, path, truth in pieces(args.renders, args.works):
+    for name, path, truth in pieces(args.renders, args.works, corpus):
         row = {"name": name}
         for m in methods:
             started = time.perf_counter()
@@ -154,8 +161,9 @@ def main() -> None:
         + ", ".join(f"{m} {statistics.median(s):.2f}" for m, s in seconds.items())
     )
     if args.robust:
-        robustness(pieces(args.renders, args.works), args.renders / "degraded")
-    locking()
+        robustness(pieces(args.renders, args.works, corpus), args.renders / "degraded")
+    if corpus:
+        locking()
 
 
 def locking() -> None:
