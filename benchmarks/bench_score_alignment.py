@@ -18,10 +18,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
 
 from vconductor.audio import audio_spectrogram  # noqa: E402
+from vconductor.beat_data.score_renders import nominal_tempo_map, render, rubato_tempo_map  # noqa: E402
 from vconductor.beat_tracking.tracker import track_spectrogram  # noqa: E402
 from vconductor.metrics.beats import beat_f_measure  # noqa: E402
 from vconductor.scores.alignment import ScoreMismatch, align, beat_times  # noqa: E402
-from vconductor.scores.renders import nominal_tempo_map, render, rubato_tempo_map  # noqa: E402
 from vconductor.scores.source import spaced_beats  # noqa: E402
 from vconductor.scores.timeline import score_timeline  # noqa: E402
 

@@ -38,7 +38,7 @@ def write_excerpt(work: str, bars: int, path: Path) -> Path:
 @pytest.fixture(scope="session")
 def renders(tmp_path_factory):
     """{(piece, kind): (score path, audio path, true beats, true downbeats)} rendered once."""
-    from vconductor.scores.renders import nominal_tempo_map, render, rubato_tempo_map
+    from vconductor.beat_data.score_renders import nominal_tempo_map, render, rubato_tempo_map
 
     folder = tmp_path_factory.mktemp("scores")
     made = {}
@@ -118,7 +118,7 @@ def test_a_score_of_another_piece_is_refused_or_falls_back(renders, tmp_path):
 
 
 def test_a_midi_score_rendered_from_it_is_exact(renders, tmp_path):
-    from vconductor.scores.renders import nominal_tempo_map, render
+    from vconductor.beat_data.score_renders import nominal_tempo_map, render
 
     midi = write_excerpt(*PIECES["chorale"], tmp_path / "chorale.mid")
     timeline = read_score_file(midi)
@@ -199,7 +199,7 @@ def test_cli_refuses_score_with_beats_or_two_inputs(renders, tmp_path):
 def test_audio_of_an_excerpt_is_aligned_to_its_part_of_the_score(tmp_path):
     """The score runs three times longer than the audio (the first bars, rendered): the section is found and only
     its beats are given."""
-    from vconductor.scores.renders import nominal_tempo_map, render
+    from vconductor.beat_data.score_renders import nominal_tempo_map, render
 
     work, bars = PIECES["quartet"]
     score = write_excerpt(work, 3 * bars, tmp_path / "long.musicxml")

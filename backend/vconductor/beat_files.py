@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bounded_files import read_bounded
 from .contract_beats import BEATS_FORMAT_ID, BeatsFileError, beats_from_document
 
 MAX_BEATS_BYTES = 1 << 20  # 1 MiB: 100 000 beats of plain text, or a long piece's analysis document
@@ -37,14 +38,7 @@ class GivenBeats:
 def read_beats_file(path) -> GivenBeats:
     """The beats of a file on disk (size checked before reading); BeatsFileError, one line, if unusable."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BEATS_BYTES:
-            raise BeatsFileError(f"{path.name}: {size} bytes: a beat file is at most {MAX_BEATS_BYTES} bytes")
-        with open(path, "rb") as f:
-            data = f.read(MAX_BEATS_BYTES + 1)
-    except OSError as exc:
-        raise BeatsFileError(f"{path}: cannot read the beat file ({exc.strerror or exc})") from None
+    data = read_bounded(path, MAX_BEATS_BYTES, "beat file", BeatsFileError)
     return parse_beats(data, path.name)
 
 

@@ -21,10 +21,12 @@ class Entry:
 @dataclass(frozen=True)
 class ScoreGuide:
     entries: tuple[Entry, ...] = ()
-    fermatas: tuple[tuple[float, float], ...] = ()  # (start_s, release_s): where a fermata holds, and its cut-off
+    # (start_s, release_s): where a fermata holds, and its cut-off
+    fermatas: tuple[tuple[float, float], ...] = ()
     dynamics_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # times of the dynamic level's points
     dynamics: np.ndarray = field(default_factory=lambda: np.zeros(0))  # level 0..1 there (pp 0.2 .. ff 0.9)
-    staccato: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 0..1 at `dynamics_s`: written articulation
+    # 0..1 at `dynamics_s`: written articulation (staccato marks)
+    staccato: np.ndarray = field(default_factory=lambda: np.zeros(0))
     instruments: tuple[str, ...] = ()  # every part's instrument, in score order
 
     def dynamic_at(self, times_s) -> np.ndarray | None:

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..audio.child_process import tied_to_this_process
+from ..bounded_files import read_bounded
 from .timeline import ScoreTimeline, from_json
 
 MAX_SCORE_BYTES = 16 << 20  # 16 MiB: a long full score's MusicXML is a few MiB
@@ -45,14 +46,7 @@ def read_score_file(path) -> ScoreTimeline:
     """The timeline of a score on disk (size checked before reading)."""
     path = Path(path)
     score_format(path.name)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SCORE_BYTES:
-            raise ScoreFileError(f"{path.name}: too big ({size} bytes; a score is at most {MAX_SCORE_BYTES})")
-        with open(path, "rb") as f:
-            data = f.read(MAX_SCORE_BYTES + 1)
-    except OSError as exc:
-        raise ScoreFileError(f"{path}: cannot read the score ({exc.strerror or exc})") from None
+    data = read_bounded(path, MAX_SCORE_BYTES, "score", ScoreFileError)
     return parse_score_bytes(data, path.name)
 
 

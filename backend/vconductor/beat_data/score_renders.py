@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .timeline import ScoreTimeline
+from ..scores.timeline import ScoreTimeline
 
 LEAD_IN_S = 0.7
 
@@ -23,14 +23,14 @@ class Render:
 
 
 def nominal_tempo_map(timeline: ScoreTimeline):
-    from ..beat_data.tempo_map import GRID_Q, TAIL_Q, TempoMap
+    from .tempo_map import GRID_Q, TAIL_Q, TempoMap
 
     grid = np.arange(0.0, timeline.end_q + TAIL_Q + GRID_Q / 2, GRID_Q)
     return TempoMap(grid, timeline.nominal_seconds(grid))
 
 
 def rubato_tempo_map(timeline: ScoreTimeline, seed: int):
-    from ..beat_data.tempo_map import random_tempo_map
+    from .tempo_map import random_tempo_map
 
     labels = timeline.labels
     beat_q = float(np.median(np.diff(labels.beats_q))) if len(labels.beats_q) > 1 else 1.0
@@ -46,7 +46,7 @@ def rubato_tempo_map(timeline: ScoreTimeline, seed: int):
 
 def render(timeline: ScoreTimeline, tempo, soundfont: Path, seed: int, end_q: float | None = None) -> Render:
     """The score's first `end_q` quarters played on `tempo` (LEAD_IN_S of silence first) through FluidSynth."""
-    from ..beat_data.render import performance_midi, synthesize
+    from .render import performance_midi, synthesize
 
     rng = np.random.default_rng(seed)
     end_q = timeline.end_q if end_q is None else min(end_q, timeline.end_q)
