@@ -11,8 +11,8 @@ The excerpt is bars 1-4 and 9-16 of the theme (with Beethoven's syncopated re-en
 timpani roll join), a forte last phrase (flute, timpani, basses an octave below), a ritardando over the last
 five beats and a fermata on the final chord.
 
-Writes ``ode_to_joy.ogg`` (44.1 kHz stereo Ogg Vorbis) and ``ode_to_joy.json`` (the beat times that were
-rendered) into the folder given as the only argument (default: this script's folder). The output is
+Writes ``ode_to_joy.ogg`` (44.1 kHz stereo Ogg Vorbis), ``ode_to_joy.json`` (the beat times that were
+rendered) and ``ode_to_joy.musicxml`` (the score, written with music21: example_musicxml.py) into the folder given as the only argument (default: this script's folder). The output is
 deterministic: fixed seeds, and the Ogg stream serial number (random in libsndfile) is fixed afterwards.
 
     python examples/make_example.py [OUT_DIR]
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from example_musicxml import write_musicxml
 from example_score import (
     BASS,
     BEAT_S,
@@ -229,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     json_path = args.out_dir / f"{BASENAME}.json"
     json_path.write_text(compact_json(ground_truth(duration)))
 
-    for path in (ogg_path, json_path):
+    score_path = args.out_dir / f"{BASENAME}.musicxml"
+    write_musicxml(score_path)
+
+    for path in (ogg_path, json_path, score_path):
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     print(f"duration {duration:.2f} s, {SR} Hz stereo, {len(BEAT_S)} beats, fermata at {BEAT_S[-1]:.2f} s")
     return 0
