@@ -213,3 +213,27 @@ def test_audio_of_an_excerpt_is_aligned_to_its_part_of_the_score(tmp_path):
     doc = json.loads((tmp_path / "b.json").read_text())
     assert doc["score"]["case"] == "rendered", doc["score"]
     assert beat_f_measure(np.array(doc["beats_s"]), take.beats_s, 0.07)[0] >= 0.95
+
+
+DENSE_SOUNDFONT = Path("/usr/share/sounds/sf3/MuseScore_General.sf3")
+
+
+@pytest.mark.skipif(not DENSE_SOUNDFONT.is_file(), reason="needs MuseScore_General.sf3")
+def test_a_rubato_performance_of_dense_figuration_keeps_its_beats(tmp_path):
+    """A piano trio's running sixteenths under rubato (MuseScore General): an onset on every sixteenth, so a
+    beat snapped alone to the nearest onset goes astray (F 0.75 with the per-beat snapping); the joint
+    placement (scores/placement.py) keeps every beat."""
+    from vconductor.beat_data.score_renders import render, rubato_tempo_map
+
+    score = write_excerpt("schumann_clara/opus17/movement3", 10, tmp_path / "trio.musicxml")
+    timeline = read_score_file(score)
+    take = render(timeline, rubato_tempo_map(timeline, 5), DENSE_SOUNDFONT, seed=2)
+    audio = tmp_path / "trio-rubato.wav"
+    soundfile.write(audio, take.samples, 22050)
+    done = analyze_cli(audio, score, tmp_path / "b.json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert doc["score"]["case"] == "performance", doc["score"]
+    beat_f = beat_f_measure(np.array(doc["beats_s"]), take.beats_s, 0.07)[0]
+    downbeat_f = beat_f_measure(np.array(doc["downbeats_s"]), take.downbeats_s, 0.07)[0]
+    assert beat_f >= 0.9 and downbeat_f >= 0.9, (beat_f, downbeat_f)

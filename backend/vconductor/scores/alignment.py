@@ -5,8 +5,8 @@
   with the audio's onset strength; the case holds when the DTW alignment agrees with that straight line and most
   score onsets meet an audio onset there. Beats are then exact: nominal + offset.
 - **performance**: another tempo, rubato, fermatas held. DTW (librosa.sequence.dtw) on chroma and onset
-  features at ALIGN_RATE gives each score instant its audio time; each beat is then refined to the audio's
-  onset peak near it when the score has a note starting on it.
+  features gives each score instant its audio time; the beats are then placed jointly on the audio's onsets
+  and the beat tracker's activation (placement.py).
 
 The fit: the chroma similarity along the DTW path against the similarity of unrelated frames (0: no better than
 chance, 1: identical). A score of another piece scores low (measured in docs/scores.md).
@@ -25,7 +25,8 @@ from .features import (
     score_chroma,
     score_onsets,
 )
-from .refine import shifted_map, snapped_beats
+from .placement import placed_beats
+from .refine import shifted_map
 from .section import audio_section, section_notes
 from .timeline import ScoreTimeline
 
@@ -60,7 +61,8 @@ class Alignment:
     anchors_s: np.ndarray  # ... and their audio times
     offset_s: float = 0.0  # the rendered case's leading offset
     # anchors_q's range is the part of the score the audio plays: beats outside it are not the audio's
-    strength: np.ndarray | None = None  # the audio's onset strength at MEL_RATE (0..1), for refining beats
+    strength: np.ndarray | None = None  # the audio's onset strength at MEL_RATE (0..1), for placing beats
+    activation: np.ndarray | None = None  # the beat tracker's beat activation at MEL_RATE, for placing beats
 
     def seconds(self, quarters) -> np.ndarray:
         return np.interp(np.asarray(quarters, float), self.anchors_q, self.anchors_s)
@@ -118,7 +120,16 @@ def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
     if section is not None:
         keep = _heard(timeline, path_q, audio_s, flux_a)
         path_q, audio_s = path_q[keep], audio_s[keep]
-    return Alignment("performance", fit, fit, path_q, audio_s, 0.0, strength)
+    activation = _beat_activation(spectrogram)
+    return Alignment("performance", fit, fit, path_q, audio_s, 0.0, strength, activation)
+
+
+def _beat_activation(spectrogram) -> np.ndarray:
+    """The tracker network's beat activation (its first output) at the spectrogram's frame rate."""
+    from ..beat_tracking.inference import spectrogram_activations
+    from ..beat_tracking.tracker import tracker_network
+
+    return spectrogram_activations(tracker_network(), spectrogram)[:, 0]
 
 
 def _heard(
@@ -138,13 +149,24 @@ def _heard(
     return (quarters >= start_q - 1e-6) & (quarters <= end_q - 1e-6)
 
 
-def beat_times(alignment: Alignment, timeline: ScoreTimeline, beats_q: np.ndarray) -> np.ndarray:
-    """The audio time of each beat: exact in the rendered case; in a performance, refined on the audio's
-    onsets (refine.py)."""
+def beat_times(
+    alignment: Alignment, timeline: ScoreTimeline, beats_q: np.ndarray, margin_q: float = 0.25
+) -> np.ndarray:
+    """The audio time of each beat: exact in the rendered case; in a performance, the beats the audio plays
+    (the alignment's range, `margin_q` wider) placed on the audio (placement.py), the others as mapped."""
     times = alignment.seconds(beats_q)
     if alignment.case == "rendered":
         return times
-    return snapped_beats(times, beats_q, timeline.notes["onset_q"], alignment.strength)
+    played = (beats_q >= alignment.anchors_q[0] - margin_q) & (beats_q <= alignment.anchors_q[-1] + margin_q)
+    times[played] = placed_beats(
+        times[played],
+        beats_q[played],
+        timeline.notes["onset_q"],
+        alignment.strength,
+        alignment.activation,
+        timeline.fermatas,
+    )
+    return times
 
 
 def _grid_q(timeline: ScoreTimeline) -> np.ndarray:

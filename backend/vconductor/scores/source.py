@@ -64,7 +64,7 @@ def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
         report = {"score": source.name, "case": "mismatch", "confidence": 0.0, "reason": str(exc)}
         return ScoreResult(None, None, report)
     labels = timeline.labels
-    times = beat_times(alignment, timeline, labels.beats_q)
+    times = beat_times(alignment, timeline, labels.beats_q, PLAYED_MARGIN_Q)
     margin = PLAYED_MARGIN_Q  # the DTW's first frame sits half a frame after the first note
     played = (labels.beats_q >= alignment.anchors_q[0] - margin) & (
         labels.beats_q <= alignment.anchors_q[-1] + margin
