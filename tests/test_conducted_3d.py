@@ -65,3 +65,56 @@ def test_the_chest_leans_in_at_full_passages_and_breathes_before_the_entry():
     shoulders_y = c.keypoints[:, [L_SHOULDER, R_SHOULDER], 1].mean(axis=1)
     entry = int(round((3.0 - 0.15) * 30))  # the breath is held just before the first beat ...
     assert shoulders_y[entry] < shoulders_y[int(1.0 * 30)] - 0.005  # ... shoulders up (y is down)
+
+
+# The official model's 2D head (learned from real conductors; /work/shared/corpus *.official.npz, 4 pieces):
+# the nose relative to the ears' midpoint moves at most ~4 shoulder widths/s (99th percentile 4.0-4.6) and
+# spans 0.23-0.29 shoulder widths sideways (5-95%). The procedural head must stay slower and no wider.
+OFFICIAL_FACE_SPEED_SW, OFFICIAL_FACE_SPAN_SW = 4.0, 0.29
+
+
+def head_angles_deg(c: Conducted) -> tuple[np.ndarray, np.ndarray]:
+    """Yaw (+ to the conductor's left) from the 3D ear line, pitch (+ face up) of the nose over the ears."""
+    kp = c.keypoints3d.astype(np.float64)
+    ears = kp[:, JOINT["left_ear"]] - kp[:, JOINT["right_ear"]]
+    nose = kp[:, JOINT["nose"]] - 0.5 * (kp[:, JOINT["left_ear"]] + kp[:, JOINT["right_ear"]])
+    yaw = np.degrees(np.arctan2(-ears[:, 2], ears[:, 0]))
+    pitch = np.degrees(np.arctan2(-nose[:, 1], np.hypot(nose[:, 0], nose[:, 2])))
+    return yaw, pitch
+
+
+def test_the_head_looks_about_turns_to_cues_and_stays_within_real_conductors_speed():
+    a = analysis("4/4", steady_beats(90, 1.5, 37.0), seconds=40.0, loudness=0.3, phrases=[12.0, 24.0])
+    cued = 0
+    for seed in range(5):
+        c = conduct(a, len(a.loudness), seed)
+        yaw, _ = head_angles_deg(c)
+        assert np.ptp(yaw) > 10 and np.abs(yaw).max() < 30  # alive, and never looking over the shoulder
+        assert np.abs(np.diff(yaw)).max() < 5.0  # degrees per frame (150 deg/s, a quick glance): no snaps
+        face = c.keypoints[:, 0] - 0.5 * (
+            c.keypoints[:, JOINT["left_ear"]] + c.keypoints[:, JOINT["right_ear"]]
+        )
+        speed = np.linalg.norm(np.diff(face, axis=0), axis=1) * 30 / 0.2
+        assert speed.max() < OFFICIAL_FACE_SPEED_SW and np.ptp(face[:, 0]) / 0.2 < OFFICIAL_FACE_SPAN_SW
+        left_y = c.keypoints[:, L_WRIST, 1]
+        if left_y[12 * 30] < np.median(left_y[5 * 30 : 10 * 30]) - 0.04:  # the left hand cues the phrase ...
+            cued += 1
+            assert yaw[12 * 30] > 18  # ... out to the left, and the head turns that way
+    assert cued >= 3
+    again = conduct(a, len(a.loudness), 4)
+    assert np.array_equal(again.keypoints3d, c.keypoints3d)  # deterministic per seed ...
+    assert np.abs(head_angles_deg(conduct(a, len(a.loudness), 5))[0] - yaw).max() > 5  # ... varied by it
+
+
+def test_the_head_nods_into_downbeats_and_lifts_with_loud_music():
+    beats = steady_beats(90, 1.5, 27.0)
+    quiet, loud = (analysis("4/4", beats, loudness=level) for level in (0.15, 0.95))
+    pitch_quiet = head_angles_deg(conduct(quiet, len(quiet.loudness), 0))[1]
+    pitch_loud = head_angles_deg(conduct(loud, len(loud.loudness), 0))[1]
+    assert np.median(pitch_loud) > np.median(pitch_quiet) + 4
+    frames = np.round(beats[4:-4] * 30).astype(int)
+    downbeats, thirds = (
+        frames[np.arange(4, len(beats) - 4) % 4 == 0],
+        frames[np.arange(4, len(beats) - 4) % 4 == 2],
+    )
+    assert np.mean(pitch_loud[downbeats]) < np.mean(pitch_loud[thirds]) - 1.5  # the face dips into the one

@@ -188,15 +188,15 @@ def test_a_written_crescendo_lifts_the_left_hand(ode):
     assert np.median(left_hairpin[during]) < np.median(left_flat[during]) - 0.02  # lifted (y is down)
 
 
-def test_without_a_score_the_motion_is_what_it_was():
-    """tests/data/procedural_before_score.npz: this analysis conducted by the procedural conductor as it was
-    before it read scores (commit 292e224), every second frame."""
-    reference = np.load(REPO / "tests" / "data" / "procedural_before_score.npz")
+def test_a_guide_with_nothing_in_it_conducts_exactly_as_no_guide():
+    """A score that marks no entries, fermatas or dynamics changes nothing: the motion (3D, 2D and baton tip)
+    is the one the conductor gives without a score, over tempo, loudness, a rest, phrases and onsets."""
     for meter, seed in (("3/4", 0), ("4/4", 0), ("4/4", 7)):
-        conducted = take(reference_analysis(meter), None, seed)
-        key = f"{meter.replace('/', '_')}_seed{seed}"
-        np.testing.assert_allclose(conducted.keypoints3d[::2], reference[f"{key}_keypoints3d"], atol=1e-6)
-    np.testing.assert_allclose(conducted.baton_tip[::2], reference["4_4_seed7_baton_tip"], atol=1e-6)
+        analysis = reference_analysis(meter)
+        without, empty = take(analysis, None, seed), take(analysis, ScoreGuide(), seed)
+        np.testing.assert_array_equal(empty.keypoints3d, without.keypoints3d)
+        np.testing.assert_array_equal(empty.keypoints, without.keypoints)
+        np.testing.assert_array_equal(empty.baton_tip, without.baton_tip)
 
 
 def test_a_score_without_entries_keeps_the_audio_cues(ode):

@@ -1,5 +1,5 @@
-"""The body around the hands: shoulders that sway and dip with the beat, a head that nods with the downbeats
-and turns to cues, the face, the hips, and the arms solved in 3D between shoulders and wrists."""
+"""The body around the hands: shoulders that sway and dip with the beat, the head (head.py: turning to cues,
+looking about, nodding), the hips, and the arms solved in 3D between shoulders and wrists."""
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -7,13 +7,16 @@ from scipy.ndimage import gaussian_filter1d
 from ..skeleton import JOINT, NUM_JOINTS
 from .arms import arm_ik_3d, hand_depth
 from .beat_plan import Performance, PlannedBeats
-from .motion_inputs import smooth_noise
+from .head import head_angles, turn_face
 from .score_cues import CuePlan
 from .tuning import (
+    AUDIO_CUE_AZIMUTH_DEG,
+    AUDIO_CUE_HEAD_LEAD_S,
     BREATH_IN,
     BREATH_IN_S,
     FACE,
     FACE_DEPTH,
+    HEAD_TURN,
     HIP_CENTRE,
     HIP_HALF_WIDTH,
     LEAN_FROM_DYNAMICS,
@@ -36,7 +39,7 @@ def body_keypoints(
     envelope (or the score's cues: the hands reach towards the section, the head turns to it): (x, y) are the
     keypoints, z forward (docs/motion-files.md); arms solved in 3D, the face in front of the shoulders' plane."""
     sway_x, centre, r_shoulder, l_shoulder = _shoulders(right, left, performance)
-    nose = _nose(cue if score_cues is None else np.zeros_like(cue), centre, performance)
+    nose = centre + [0.0, -NOSE_ABOVE_SHOULDERS]
     n = len(performance.times)
     hip_shift = 0.2 * np.column_stack([sway_x, np.zeros(n)])
     keypoints = np.zeros((n, NUM_JOINTS, 3))
@@ -45,8 +48,7 @@ def body_keypoints(
         keypoints[:, JOINT[name], :2] = nose + offset
     for name, depth in FACE_DEPTH.items():
         keypoints[:, JOINT[name], 2] = depth
-    if score_cues is not None:
-        _turn_head(keypoints, score_cues.head_yaw)
+    turn_face(keypoints, _head(cue, performance, score_cues))
     keypoints[:, JOINT["left_shoulder"], :2], keypoints[:, JOINT["right_shoulder"], :2] = (
         l_shoulder,
         r_shoulder,
@@ -69,15 +71,19 @@ def body_keypoints(
     return keypoints
 
 
-def _turn_head(keypoints: np.ndarray, yaw: np.ndarray) -> None:
-    """Turn the face about the vertical axis through the head (at the ears' depth) by `yaw` (T,) radians,
-    positive towards the conductor's left (+x)."""
-    face = [JOINT[name] for name in ("nose", *FACE)]
-    axis_x = keypoints[:, JOINT["nose"], 0].copy()
-    dx, dz = keypoints[:, face, 0] - axis_x[:, None], keypoints[:, face, 2]
-    cos, sin = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
-    keypoints[:, face, 0] = axis_x[:, None] + dx * cos + dz * sin
-    keypoints[:, face, 2] = -dx * sin + dz * cos
+def _head(cue: np.ndarray, performance: Performance, score_cues: CuePlan | None) -> np.ndarray:
+    """(T, 3) the head's yaw, pitch and roll (head.py): it turns to the score's cues, or to the side the left
+    hand's audio-guessed cues open to (LEFT_CUE, out to the left), a little before the hand."""
+    beats, times, fps = performance.beats, performance.times, performance.music.fps
+    if score_cues is not None:
+        weight, cue_yaw = score_cues.head, score_cues.head_yaw
+    else:
+        lead = int(round(AUDIO_CUE_HEAD_LEAD_S * fps))
+        weight = np.concatenate([cue[lead:], np.repeat(cue[-1:], min(lead, len(cue)))])
+        cue_yaw = weight * HEAD_TURN * np.radians(AUDIO_CUE_AZIMUTH_DEG)
+    pulses = _beat_pulses(beats, performance.config, times, fps, 0.1)
+    breath = _breaths_in(beats, times) / BREATH_IN
+    return head_angles(performance, cue_yaw, weight, pulses, breath)
 
 
 def _lean(performance: Performance) -> np.ndarray:
@@ -120,17 +126,6 @@ def _breaths_in(beats, times: np.ndarray) -> np.ndarray:
         release = np.clip((times - peak) / 0.3, 0, 1)
         lifted = np.maximum(lifted, (0.5 - 0.5 * np.cos(np.pi * inhale)) * (1 - release))
     return BREATH_IN * lifted
-
-
-def _nose(cue: np.ndarray, centre: np.ndarray, performance: Performance):
-    """The head above the shoulders' `centre`: nodding with the beats, looking about, turning to cues."""
-    config, music, n = performance.config, performance.music, len(performance.times)
-    head = config.head_motion
-    pulses = _beat_pulses(performance.beats, config, performance.times, music.fps, 0.1)
-    nod = 0.011 * head * performance.style.nod_scale * pulses
-    look = smooth_noise(performance.rng, n, 2.0 * music.fps, 0.006 * head * config.variation)
-    turn = np.column_stack([0.014 * head * cue, np.zeros(n)])  # towards the cued players, on the left
-    return centre + [0.0, -NOSE_ABOVE_SHOULDERS] + look + turn + np.column_stack([np.zeros(n), nod])
 
 
 def _beat_pulses(

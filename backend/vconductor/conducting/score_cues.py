@@ -24,20 +24,13 @@ class CuePlan:
     baton_shift: np.ndarray  # (T, 2) the right hand's pattern moved towards the section (image)
     baton_depth: np.ndarray  # (T,) ... and forward
     mirrored_shift: np.ndarray  # (T, 3) a left hand mirroring the baton opens towards a section on its side
-    head_yaw: np.ndarray  # (T,) radians, positive towards the conductor's left
+    head_yaw: np.ndarray  # (T,) radians, positive towards the conductor's left ...
+    head: np.ndarray  # (T,) ... and how far the head is into a cue (0..1)
 
     @classmethod
     def empty(cls, n: int) -> "CuePlan":
-        return cls(
-            np.zeros(n),
-            np.zeros((n, 2)),
-            np.zeros(n),
-            np.zeros(n),
-            np.zeros((n, 2)),
-            np.zeros(n),
-            np.zeros(n),
-            np.zeros((n, 3)),
-        )
+        zero, pair = np.zeros(n), np.zeros((n, 2))
+        return cls(zero, pair, zero, zero, pair, zero, np.zeros((n, 3)), zero, zero)
 
 
 def score_cues(guide: ScoreGuide, performance: Performance, mirroring: np.ndarray, seed: int) -> CuePlan:
@@ -96,6 +89,7 @@ def score_cues(guide: ScoreGuide, performance: Performance, mirroring: np.ndarra
         baton_depth=baton[:, 2] * np.minimum(sums["baton"], 1.0),
         mirrored_shift=mirrored,
         head_yaw=values["head"] / np.maximum(sums["head"], 1.0),
+        head=np.minimum(sums["head"], 1.0),
     )
 
 
