@@ -237,3 +237,29 @@ def test_a_rubato_performance_of_dense_figuration_keeps_its_beats(tmp_path):
     beat_f = beat_f_measure(np.array(doc["beats_s"]), take.beats_s, 0.07)[0]
     downbeat_f = beat_f_measure(np.array(doc["downbeats_s"]), take.downbeats_s, 0.07)[0]
     assert beat_f >= 0.9 and downbeat_f >= 0.9, (beat_f, downbeat_f)
+
+
+def test_beat_placement_finds_the_onsets_near_a_rough_map_and_places_a_repeated_beat_once():
+    """placement.py on a drawn onset strength: rubato beats with onsets, weaker spurious onsets everywhere, a map
+    off by up to 60 ms, a beat listed twice (overlapping bars in a score) and one inside a fermata."""
+    from vconductor.scores.features import MEL_RATE
+    from vconductor.scores.placement import placed_beats
+
+    rng = np.random.default_rng(0)
+    true = 0.5 + np.cumsum(0.6 * (1 + 0.2 * np.sin(np.arange(30) / 4)))  # a tempo bending smoothly
+    strength = rng.uniform(0.0, 0.3, int((true[-1] + 1.0) * MEL_RATE))
+    strength[np.round(true * MEL_RATE).astype(int)] = 1.0
+    beats_q = np.arange(30.0)
+    rough = true + rng.uniform(-0.06, 0.06, 30)
+    held = [(10.0, 12.0)]  # beat 11 has no onset of its own: placed between 10 and 12
+    strength[int(round(true[11] * MEL_RATE))] = 0.1
+    onsets_q = np.delete(beats_q, 11)
+    placed = placed_beats(rough, beats_q, onsets_q, strength, None, held)
+    off = np.abs(placed - true)
+    assert np.all(np.isfinite(placed)) and np.all(np.diff(placed) > 0)
+    assert np.delete(off, 11).max() <= 1.5 / MEL_RATE, off
+    assert abs(placed[11] - (placed[10] + placed[12]) / 2) < 1e-6
+    twice = placed_beats(
+        np.insert(rough, 5, rough[5]), np.insert(beats_q, 5, 5.0), onsets_q, strength, None, held
+    )
+    assert twice[5] == twice[6] and np.allclose(np.delete(twice, 5), placed)
