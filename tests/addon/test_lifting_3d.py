@@ -146,3 +146,60 @@ def test_shoulders_follow_the_authored_ones_at_the_size_of_the_rigs_arms():
             assert np.corrcoef(up, lift[frames])[0, 1] > 0.95, (name, side)
     assert widths["rigify_def_wide"].max() < 0.93  # closed in (short arms) ...
     assert widths["conductor_T"].min() > 0.98  # ... where the author's proportions need nothing of the kind
+
+
+def turned_face(kp3d: np.ndarray, yaw, pitch, roll) -> np.ndarray:
+    """`kp3d` with its face (nose, eyes, ears; body frame x left, y down, z forward) turned about the ears'
+    midpoint by roll (+ left ear up), then pitch (+ face up), then yaw (+ towards the left), radians (F,)."""
+    out = kp3d.copy()
+    out[:, 3, 1] = out[:, 4, 1] = out[:, 0, 1] - 0.016  # level ears a little above the nose, at its depth ...
+    out[:, 3, 2] = out[:, 4, 2] = out[:, 0, 2] - 0.05  # ... 0.05 behind it (the procedural conductor's face)
+    out[:, 3, 0], out[:, 4, 0] = out[:, 0, 0] + 0.047, out[:, 0, 0] - 0.047
+    centre = 0.5 * (out[:, 3] + out[:, 4])
+    c, s = np.cos, np.sin
+    one, zero = np.ones_like(yaw), np.zeros_like(yaw)
+    rz = np.stack([c(roll), s(roll), zero, -s(roll), c(roll), zero, zero, zero, one], -1).reshape(-1, 3, 3)
+    rx = np.stack([one, zero, zero, zero, c(pitch), -s(pitch), zero, s(pitch), c(pitch)], -1).reshape(
+        -1, 3, 3
+    )
+    ry = np.stack([c(yaw), zero, s(yaw), zero, one, zero, -s(yaw), zero, c(yaw)], -1).reshape(-1, 3, 3)
+    rotation = ry @ rx @ rz
+    out[:, :5] = centre[:, None] + np.einsum("fij,fkj->fki", rotation, out[:, :5] - centre[:, None])
+    return out
+
+
+@pytest.mark.parametrize("rig_name", ["conductor_T", "mixamo1_short_arms", "rigify_def_wide"])
+def test_the_head_bone_turns_nods_and_tilts_as_the_authored_face(rig_name):
+    """The head's world rotation (with the neck's lean taken back) is the authored yaw, pitch and roll."""
+    rig = RIGS[rig_name]
+    bone_map = detect_bone_map(rig.bones)[1]
+    kp3d = authored_motion()
+    t = np.arange(len(kp3d)) / 30.0
+    yaw, pitch, roll = np.radians([24.0, 8.0, 4.0])[:, None] * np.sin(
+        np.outer([1.1, 2.3, 0.7], t) + [[0], [1], [2]]
+    )
+    kp3d = turned_face(kp3d, yaw, pitch, roll)
+    frames, times = key_frames(0.0, len(kp3d) - 1, 30.0, (len(kp3d) - 1) / 30.0)
+    anim = animate_rig(
+        kp3d[..., :2], times, rig, bone_map, LiftConfig(smoothing=0.0, sway=0.0), keypoints3d=kp3d
+    )
+    head = bone_map.bones["head"]
+    posed = forward_kinematics(rig, anim.rotations, anim.locations)[head][:, :3, :3]
+    rest = forward_kinematics(rig, {name: np.tile([1.0, 0, 0, 0], (1, 1)) for name in rig.bones})[head][
+        0, :3, :3
+    ]
+    turn = posed @ rest.T  # armature space: X the character's left, -Y forward, Z up
+    forward, left = turn @ np.array([0.0, -1.0, 0.0]), turn @ np.array([1.0, 0.0, 0.0])
+    got_yaw = np.degrees(np.arctan2(forward[:, 0], -forward[:, 1]))
+    got_pitch = np.degrees(np.arcsin(forward[:, 2]))
+    got_roll = np.degrees(np.arcsin(left[:, 2] / np.cos(np.radians(got_pitch))))
+    want = {
+        name: np.degrees(np.interp(frames, np.arange(len(t)), a))
+        for name, a in zip("ypr", (yaw, pitch, roll), strict=True)
+    }
+    assert np.abs(got_yaw - want["y"]).max() < 2.0, (
+        f"{rig_name}: yaw {np.abs(got_yaw - want['y']).max():.1f} off"
+    )
+    pitch_error = (got_pitch - np.median(got_pitch)) - (want["p"] - np.median(want["p"]))
+    assert np.abs(pitch_error).max() < 2.0
+    assert np.abs(got_roll - want["r"]).max() < 2.0

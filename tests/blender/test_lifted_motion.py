@@ -7,7 +7,7 @@ Both go through `generate.apply_result`, the step that keys every take, with the
 import numpy as np
 import pytest
 
-from .blender_scene import CORPUS, create_rig, posed_joints
+from .blender_scene import CORPUS, REPO, create_rig, posed_joints
 from .test_generate import _projection_errors
 
 UPPER, FORE = 0.16, 0.15  # authored bone lengths, keypoint units (shoulders 0.2 apart)
@@ -94,6 +94,42 @@ def test_authored_3d_arms_are_keyed_as_authored(bpy):
             joints[f"forearm.{side}.head"][FORWARD_FRAME] - joints[f"upper_arm.{side}.head"][FORWARD_FRAME]
         )
         assert elbow[1] < -0.05 and elbow[2] < -0.1
+
+
+def authored_yaw_deg(keypoints3d: np.ndarray) -> np.ndarray:
+    """(T,) degrees, + towards the conductor's left: the authored face's turn, from its ear line."""
+    ears = keypoints3d[:, 3].astype(np.float64) - keypoints3d[:, 4]
+    return np.degrees(np.arctan2(-ears[:, 2], ears[:, 0]))
+
+
+def head_yaw_deg(scene, rig, bone: str, frames) -> np.ndarray:
+    """(F,) degrees, + towards the character's left: how far `bone` is turned from its rest in armature space
+    as Blender evaluates it (the rig faces -Y, its left is +X)."""
+    rest = np.array(rig.data.bones[bone].matrix_local.to_3x3())
+    yaw = []
+    for frame in frames:
+        scene.frame_set(int(frame))
+        forward = np.array(rig.pose.bones[bone].matrix.to_3x3()) @ rest.T @ [0.0, -1.0, 0.0]
+        yaw.append(np.degrees(np.arctan2(forward[0], -forward[1])))
+    return np.array(yaw)
+
+
+def test_the_head_follows_the_procedural_conductors_authored_turns(bpy):
+    """The procedural conductor's head (looking about, turning to cues) keyed onto the default figure: the
+    head bone's world yaw is the authored one within a few degrees, the neck's lean taken back."""
+    from vconductor.conducting import analyze, conduct
+
+    analysis = analyze(REPO / "examples" / "ode_to_joy.ogg", frame_rate=30)
+    conducted = conduct(analysis, 20 * 30, seed=0)
+    motion = motion_file(conducted.keypoints, conducted.keypoints3d)
+    scene, rig, frames = key_motion(bpy, motion, smoothing=0.0)
+    want, got = authored_yaw_deg(conducted.keypoints3d), head_yaw_deg(scene, rig, "head", frames)
+    error = np.abs(got - want[: len(frames)])
+    print(
+        f"\ndefault figure: authored yaw {want.min():.1f}..{want.max():.1f} deg, head bone off by max "
+        f"{error.max():.2f} deg, RMS {np.sqrt(np.mean(error**2)):.2f}"
+    )
+    assert np.ptp(want) > 10 and error.max() < 3.0
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpus (the learned model's outputs)")

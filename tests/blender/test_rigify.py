@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from .any_rig_scene import MIXAMO, RigCase, add_music, build_rig
-from .test_any_rig import backend_keypoints
+from .test_any_rig import backend_keypoints, backend_motion
 from .test_exports import _world_heads
 from .test_generate import _projection_errors
+from .test_lifted_motion import authored_yaw_deg, head_yaw_deg
 
 METARIGS = {"human": "armature_human_metarig_add", "basic_human": "armature_basic_human_metarig_add"}
 
@@ -76,6 +77,8 @@ def _measure(bpy, scene, strip, rig) -> dict:
         joints[f"forearm.{side}.tail"] = heads[f"DEF-hand.{side}"]
     times = (frames - strip.frame_final_start) / (scene.render.fps / scene.render.fps_base)
     errors = _projection_errors(backend_keypoints(bpy, strip, scene), joints, times)
+    authored = authored_yaw_deg(backend_motion(bpy, strip, scene).keypoints3d)
+    authored = np.interp(times * 30.0, np.arange(len(authored)), authored)
     width = np.linalg.norm(joints["upper_arm.L.head"][0] - joints["upper_arm.R.head"][0])
     state = bpy.context.window_manager.vconductor_job
     from virtual_conductor_addon.blender import compat
@@ -90,6 +93,7 @@ def _measure(bpy, scene, strip, rig) -> dict:
         },
         "ik_fk_keys": {s: keyed[f'pose.bones["upper_arm_parent.{s}"]["IK_FK"]'].tolist() for s in "LR"},
         "ik_fk_now": {s: rig.pose.bones[f"upper_arm_parent.{s}"]["IK_FK"] for s in "LR"},
+        "head_yaw": (authored, head_yaw_deg(scene, rig, "DEF-spine.006", frames)),  # the deforming head
         "notes": state.rig_notes,
         "warnings": state.rig_warnings,
     }
@@ -108,6 +112,12 @@ def test_generated_rigify_rig_conducts_with_no_other_step(generated, name):
     assert errors.mean() <= 0.03
     assert min(travel.values()) > 0.2
     assert all(r > 1e-3 for r in rotation_range.values())  # shoulders and head keyed, not identity
+    authored, head = result["head_yaw"]
+    print(
+        f"head: authored yaw {authored.min():.1f}..{authored.max():.1f} deg, DEF head off by max "
+        f"{np.abs(head - authored).max():.2f} deg"
+    )
+    assert np.ptp(authored) > 3 and np.abs(head - authored).max() < 3.0  # it turns as the conductor looks
     # the arms switched to FK by keys in the take (undo and take switching carry them)
     assert result["ik_fk_keys"] == {"L": [1.0, 1.0], "R": [1.0, 1.0]}
     assert result["ik_fk_now"] == {"L": 1.0, "R": 1.0}

@@ -72,3 +72,34 @@ def authored_head_nod(rel3d: np.ndarray, size: float) -> np.ndarray:
     ears = 0.5 * (rel3d[:, LEFT_EAR] + rel3d[:, RIGHT_EAR])
     span = max(float(np.median(np.linalg.norm(rel3d[:, LEFT_EAR] - rel3d[:, RIGHT_EAR], axis=-1))), 1e-6)
     return _relative(np.arcsin(np.clip(ears[:, 2] / span, -1, 1)), size, MAX_HEAD_NOD)
+
+
+def authored_head_angles(rel3d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(F,) yaw (+ face towards the character's left), pitch (+ face up) and roll (+ left ear up), radians, of
+    the authored face (rel3d: left, back, up), as yaw of pitch of roll. The ear line gives the head's sideways
+    axis, the nose (square to it) its forward one, less the face's own resting droop (its clip median), so yaw
+    and roll are absolute (facing forward, ears level: the rig's rest) and pitch is about the clip's median.
+    Limited softly to the MAX_HEAD_ angles (unchanged below three quarters of them)."""
+    flip = np.array([1.0, -1.0, 1.0])  # -> left, forward, up: a right-handed frame (left x forward = up)
+    ear_l, ear_r, nose = (rel3d[:, joint] * flip for joint in (LEFT_EAR, RIGHT_EAR, NOSE))
+    side = _unit(ear_l - ear_r)
+    face = nose - 0.5 * (ear_l + ear_r)
+    face = _unit(face - np.sum(face * side, axis=-1, keepdims=True) * side)
+    droop = float(np.median(np.arcsin(np.clip(face[:, 2], -1, 1))))
+    forward = np.cos(droop) * face - np.sin(droop) * np.cross(side, face)
+    pitch = np.arcsin(np.clip(forward[:, 2], -1, 1))
+    roll = np.arcsin(np.clip(side[:, 2] / np.maximum(np.cos(pitch), 1e-6), -1, 1))
+    yaw = np.arctan2(forward[:, 0], forward[:, 1])
+    return _limited(yaw, MAX_HEAD_TURN), _limited(pitch, MAX_HEAD_NOD), _limited(roll, MAX_HEAD_TILT)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def _limited(angle: np.ndarray, limit: float) -> np.ndarray:
+    """`angle` itself up to 0.75 `limit`, then bending smoothly (tanh) towards `limit`."""
+    knee = 0.75 * limit
+    over = np.abs(angle) - knee
+    bent = knee + (limit - knee) * np.tanh(np.maximum(over, 0) / (limit - knee))
+    return np.where(over > 0, np.sign(angle) * bent, angle)

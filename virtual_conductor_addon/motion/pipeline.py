@@ -16,7 +16,7 @@ from ..contract import (
     RIGHT_SHOULDER,
     RIGHT_WRIST,
 )
-from .body_signals import authored_head_nod, body_signals
+from .body_signals import authored_head_angles, authored_head_nod, body_signals
 from .bone_map import BoneMap
 from .errors import MotionError
 from .fit import choose_fit
@@ -147,8 +147,12 @@ def _pose_torso(solver: PoseSolver, geo: RigGeometry, rel, mid, config: LiftConf
     """Hips and spine (with sway), neck and head; the shoulders' shrug from the 2D (authored 3D: `_pose_arms`
     places the shoulders where the author's are)."""
     signals = body_signals(rel, mid, config.size, config.sway)
-    if rel3d is not None:  # the author moves the head by moving the face: its rise and fall is a nod
-        signals.head_nod = signals.head_nod + authored_head_nod(rel3d, config.size)
+    if (
+        rel3d is not None
+    ):  # the authored face's turn, nod and tilt; its rise and fall over the shoulders a nod
+        yaw, pitch, roll = authored_head_angles(rel3d)
+        signals.head_turn, signals.head_tilt = yaw, roll
+        signals.head_nod = pitch + authored_head_nod(rel3d, config.size)
     left, back, up = geo.axes.T
     bones = geo.bones
     if config.sway > 0:

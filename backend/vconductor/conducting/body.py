@@ -48,7 +48,7 @@ def body_keypoints(
         keypoints[:, JOINT[name], :2] = nose + offset
     for name, depth in FACE_DEPTH.items():
         keypoints[:, JOINT[name], 2] = depth
-    turn_face(keypoints, _head(cue, performance, score_cues))
+    turn_face(keypoints, _head(cue, performance, score_cues), centre)
     keypoints[:, JOINT["left_shoulder"], :2], keypoints[:, JOINT["right_shoulder"], :2] = (
         l_shoulder,
         r_shoulder,

@@ -1,6 +1,6 @@
 """The head (docs/conducting.md#head): it turns to the section being cued, looks slowly about the orchestra from
 phrase to phrase, nods into the strong beats, lifts with the breath before an entry and with loud music, sinks a
-little in quiet music. Authored as yaw, pitch and roll of the face about the head's centre, so the 2D keypoints
+little in quiet music. Authored as yaw, pitch and roll of the face (the tilt from the neck's base), so the 2D keypoints
 (the 3D's x and y) and the 3D agree."""
 
 import numpy as np
@@ -9,7 +9,6 @@ from scipy.ndimage import gaussian_filter1d
 from ..skeleton import JOINT
 from . import tuning as tun
 from .beat_plan import Performance
-from .motion_inputs import smooth_noise
 from .tuning import FACE
 
 
@@ -25,16 +24,8 @@ def head_angles(
     `pulses` the beats' nod bumps (~1 on a loud downbeat), `breath` 0..1 the breath before each entry."""
     config, music, style, n = performance.config, performance.music, performance.style, len(performance.times)
     head = config.head_motion
-    glance = (
-        _scan(performance)
-        + smooth_noise(
-            performance.rng,
-            n,
-            tun.HEAD_DRIFT_S * music.fps,
-            np.radians(tun.HEAD_DRIFT_DEG) * head * config.variation,
-            1,
-        )[:, 0]
-    )
+    rng, drift = performance.rng, np.radians(tun.HEAD_DRIFT_DEG) * head * config.variation
+    glance = _scan(performance) + _slow_noise(rng, n, tun.HEAD_DRIFT_S * music.fps, drift)
     yaw = cue_yaw + (1 - cue_weight) * glance
     full = gaussian_filter1d(music.dynamics, tun.HEAD_LIFT_SMOOTH_S * music.fps, mode="nearest")
     lift = (
@@ -43,14 +34,17 @@ def head_angles(
     )
     nod = np.radians(tun.HEAD_NOD_DEG) * style.nod_scale * pulses
     pitch = head * (lift - nod)
-    roll = smooth_noise(
-        performance.rng,
-        n,
-        tun.HEAD_ROLL_S * music.fps,
-        np.radians(tun.HEAD_ROLL_DEG) * head * config.variation,
-        1,
-    )[:, 0]
+    tilt = np.radians(tun.HEAD_ROLL_DEG) * head * config.variation
+    roll = _slow_noise(rng, n, tun.HEAD_ROLL_S * music.fps, tilt)
     return np.column_stack([yaw, pitch, roll])
+
+
+def _slow_noise(rng: np.random.Generator, n: int, sigma_frames: float, amplitude: float) -> np.ndarray:
+    """(n,) smoothed white noise of standard deviation about `amplitude`, at most 2.5 times it. Scaled by the
+    filter's own gain, not the clip's spread, so a clip shorter than the smoothing stays small."""
+    gain = 1.0 / np.sqrt(2 * np.sqrt(np.pi) * max(sigma_frames, 1e-3))  # s.d. of filtered unit white noise
+    noise = gaussian_filter1d(rng.standard_normal(max(n, 1)), sigma_frames, mode="reflect")[:n]
+    return np.clip(noise / gain, -2.5, 2.5) * amplitude
 
 
 def _scan(performance: Performance) -> np.ndarray:
@@ -74,7 +68,8 @@ def _scan(performance: Performance) -> np.ndarray:
 
 
 def _scan_marks(phrase_starts: np.ndarray, end: float) -> list[float]:
-    """When the head looks somewhere new: the phrase starts, with long stretches between them split evenly."""
+    """When the head looks somewhere new: from the start (it begins facing the middle), at the phrase starts,
+    and evenly between them where they are far apart."""
     anchors = np.unique(
         np.concatenate([[0.0], phrase_starts[(phrase_starts > 0) & (phrase_starts < end)], [end]])
     )
@@ -82,17 +77,21 @@ def _scan_marks(phrase_starts: np.ndarray, end: float) -> list[float]:
     for start, stop in zip(anchors[:-1], anchors[1:], strict=True):
         pieces = max(int(np.ceil((stop - start) / tun.HEAD_SCAN_MAX_GAP_S)), 1)
         marks.extend(start + (stop - start) * np.arange(pieces) / pieces)
-    return marks[1:] if len(marks) > 1 else []
+    return marks
 
 
-def turn_face(keypoints: np.ndarray, angles: np.ndarray) -> None:
+def turn_face(keypoints: np.ndarray, angles: np.ndarray, neck_base: np.ndarray) -> None:
     """Rotate the face (nose, eyes, ears) of `keypoints` (T, 13, 3; y down, z forward) by `angles` (T, 3: yaw,
-    pitch, roll as head_angles) about the head's centre (the ears' midpoint): roll, then pitch, then yaw."""
+    pitch, roll as head_angles): the tilt is the neck's, about its base `neck_base` (T, 2: the shoulders'
+    centre), so the head leans a little with it; then the nod and the turn about the head's centre (the ears'
+    midpoint)."""
     face = [JOINT[name] for name in ("nose", *FACE)]
+    yaw, pitch, roll = (angles[:, i, None] for i in range(3))
+    x, y = np.moveaxis(keypoints[:, face, :2] - neck_base[:, None], -1, 0)
+    x, y = x * np.cos(roll) + y * np.sin(roll), -x * np.sin(roll) + y * np.cos(roll)
+    keypoints[:, face, :2] = neck_base[:, None] + np.stack([x, y], axis=-1)
     centre = 0.5 * (keypoints[:, JOINT["left_ear"]] + keypoints[:, JOINT["right_ear"]])
     x, y, z = np.moveaxis(keypoints[:, face] - centre[:, None], -1, 0)
-    yaw, pitch, roll = (angles[:, i, None] for i in range(3))
-    x, y = x * np.cos(roll) + y * np.sin(roll), -x * np.sin(roll) + y * np.cos(roll)
     y, z = y * np.cos(pitch) - z * np.sin(pitch), y * np.sin(pitch) + z * np.cos(pitch)
     x, z = x * np.cos(yaw) + z * np.sin(yaw), -x * np.sin(yaw) + z * np.cos(yaw)
     keypoints[:, face] = centre[:, None] + np.stack([x, y, z], axis=-1)
