@@ -9,6 +9,7 @@ from scipy.ndimage import gaussian_filter1d
 from ..skeleton import JOINT
 from . import tuning as tun
 from .beat_plan import Performance
+from .motion_inputs import smooth_noise
 from .tuning import FACE
 
 
@@ -25,7 +26,7 @@ def head_angles(
     config, music, style, n = performance.config, performance.music, performance.style, len(performance.times)
     head = config.head_motion
     rng, drift = performance.rng, np.radians(tun.HEAD_DRIFT_DEG) * head * config.variation
-    glance = _scan(performance) + _slow_noise(rng, n, tun.HEAD_DRIFT_S * music.fps, drift)
+    glance = _scan(performance) + smooth_noise(rng, n, tun.HEAD_DRIFT_S * music.fps, drift, dims=1)[:, 0]
     yaw = cue_yaw + (1 - cue_weight) * glance
     full = gaussian_filter1d(music.dynamics, tun.HEAD_LIFT_SMOOTH_S * music.fps, mode="nearest")
     lift = (
@@ -35,16 +36,8 @@ def head_angles(
     nod = np.radians(tun.HEAD_NOD_DEG) * style.nod_scale * pulses
     pitch = head * (lift - nod)
     tilt = np.radians(tun.HEAD_ROLL_DEG) * head * config.variation
-    roll = _slow_noise(rng, n, tun.HEAD_ROLL_S * music.fps, tilt)
+    roll = smooth_noise(rng, n, tun.HEAD_ROLL_S * music.fps, tilt, dims=1)[:, 0]
     return np.column_stack([yaw, pitch, roll])
-
-
-def _slow_noise(rng: np.random.Generator, n: int, sigma_frames: float, amplitude: float) -> np.ndarray:
-    """(n,) smoothed white noise of standard deviation about `amplitude`, at most 2.5 times it. Scaled by the
-    filter's own gain, not the clip's spread, so a clip shorter than the smoothing stays small."""
-    gain = 1.0 / np.sqrt(2 * np.sqrt(np.pi) * max(sigma_frames, 1e-3))  # s.d. of filtered unit white noise
-    noise = gaussian_filter1d(rng.standard_normal(max(n, 1)), sigma_frames, mode="reflect")[:n]
-    return np.clip(noise / gain, -2.5, 2.5) * amplitude
 
 
 def _scan(performance: Performance) -> np.ndarray:
