@@ -39,10 +39,12 @@ def test_generate_with_the_example_score_follows_its_beats(tmp_path):
     command += ["--score", str(EXAMPLES / "ode_to_joy.musicxml"), "-o", str(beats)]
     assert subprocess.run(command, capture_output=True, cwd=REPO, timeout=300).returncode == 0
     found = json.loads(beats.read_text())
-    # The audio slows over its last five beats where the score only says "rit.": a performance's ending.
+    # The audio slows over its last five beats where the score only says "rit.": rendered, with a departure
+    # there placed on the audio (F 0.989 / 1.000; 0.947 on the straight line alone).
     f, _, _ = beat_f_measure(np.array(found["beats_s"]), np.array(TRUTH["beats_s"]), 0.07)
     down, _, _ = beat_f_measure(np.array(found["downbeats_s"]), np.array(TRUTH["downbeats_s"]), 0.07)
-    assert f >= 0.9 and down >= 0.9, (f, down)
+    assert found["score"]["departures"], found["score"]
+    assert f >= 0.95 and down >= 0.95, (f, down)
     motion = np.load(out)
     assert np.isfinite(motion["keypoints"]).all() and len(motion["keypoints"]) == int(
         np.ceil(TRUTH["duration_s"] * 30)

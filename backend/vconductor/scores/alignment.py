@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .departures import departures, fitted_line, slope_candidates
 from .features import (
     MEL_RATE,
     attack_time,
@@ -39,6 +40,8 @@ RENDERED_TOLERANCE_S = 0.05  # a rendered score's onsets meet the audio's this c
 RENDERED_HITS = 0.5  # ... at least this share of them (a slow piece's soft onsets: measured 0.55)
 RENDERED_SPREAD_S = 0.015  # ... this closely around their median (renders 0.004-0.014, performances 0.016+)
 RENDERED_DTW_S = 0.15  # and the DTW path stays this close to the straight line (median; renders <= 0.093)
+RATIO_SPREAD_S = 0.010  # at another constant tempo (fitted slope): renders 0.004-0.008, a rubato trio 0.015
+RATIO_DTW_S = 0.06  # ... renders 0.015-0.027, the rubato trio 0.116
 MIN_FIT = 0.3  # below: the score does not fit the audio (measured: other pieces 0.05-0.2; see docs)
 DURATION_RATIO = 3.0  # the score's nominal length and the audio's sounding length differ at most this much
 PARTIAL_RATIO = 2.0  # a score this much longer than the audio: find the section the audio plays first
@@ -63,6 +66,8 @@ class Alignment:
     # anchors_q's range is the part of the score the audio plays: beats outside it are not the audio's
     strength: np.ndarray | None = None  # the audio's onset strength at MEL_RATE (0..1), for placing beats
     activation: np.ndarray | None = None  # the beat tracker's beat activation at MEL_RATE, for placing beats
+    slope: float = 1.0  # the rendered case's audio seconds per nominal second (another constant tempo)
+    departures: tuple = ()  # the rendered case's (start_q, end_q) where the audio leaves the line
 
     def seconds(self, quarters) -> np.ndarray:
         return np.interp(np.asarray(quarters, float), self.anchors_q, self.anchors_s)
@@ -105,23 +110,56 @@ def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
     if fit < MIN_FIT:
         raise ScoreMismatch(f"the score does not fit the audio (fit {fit:.2f}, at least {MIN_FIT} expected)")
     rendered = _rendered(onsets_s, flux_a, (nominal_s, audio_s))
-    if rendered is not None:
-        offset, hits = rendered
-        grid_q = _grid_q(timeline)
-        times = timeline.nominal_seconds(grid_q) + offset
-        if section is not None:
-            keep = _heard(timeline, grid_q, times, flux_a)
-            grid_q, times = grid_q[keep], times[keep]
-        return Alignment("rendered", fit, hits, grid_q, times, offset)
     strength = _unit(flux_a)
     if REFINE:
         onsets_at = np.interp(np.unique(np.round(onsets_s, 3)), nominal_s, audio_s)
         audio_s = shifted_map(audio_s, onsets_at, strength)
+    if rendered is not None:
+        return _rendered_alignment(timeline, spectrogram, rendered, fit, (path_q, audio_s), section)
     if section is not None:
         keep = _heard(timeline, path_q, audio_s, flux_a)
         path_q, audio_s = path_q[keep], audio_s[keep]
     activation = _beat_activation(spectrogram)
     return Alignment("performance", fit, fit, path_q, audio_s, 0.0, strength, activation)
+
+
+def _rendered_alignment(timeline, spectrogram, rendered, fit, path, section) -> Alignment:
+    """The rendered case: the straight line (slope, offset), and the performance map (`path`: score
+    quarters, audio seconds) where the audio leaves it (departures.py)."""
+    slope, offset, hits = rendered
+    flux_a = audio_features(spectrogram)[1]
+    strength = _unit(flux_a)
+    grid_q = _grid_q(timeline)
+    times = timeline.nominal_seconds(grid_q) * slope + offset
+    path_q, map_s = path
+    mapped = (grid_q >= path_q[0]) & (grid_q <= path_q[-1])
+    away = departures(
+        grid_q[mapped],
+        times[mapped],
+        np.interp(grid_q[mapped], path_q, map_s),
+        timeline.notes["onset_q"],
+        strength,
+    )
+    for start, end in away:
+        inside = (grid_q >= start) & (grid_q <= end)
+        times[inside] = np.interp(grid_q[inside], path_q, map_s)
+    times = np.maximum.accumulate(times) + np.arange(len(times)) * 1e-9
+    if section is not None:
+        keep = _heard(timeline, grid_q, times, flux_a)
+        grid_q, times = grid_q[keep], times[keep]
+    activation = _beat_activation(spectrogram) if away else None
+    return Alignment(
+        "rendered",
+        fit,
+        hits,
+        grid_q,
+        times,
+        offset,
+        strength if away else None,
+        activation,
+        slope,
+        tuple(away),
+    )
 
 
 def _beat_activation(spectrogram) -> np.ndarray:
@@ -155,10 +193,11 @@ def beat_times(
     """The audio time of each beat: exact in the rendered case; in a performance, the beats the audio plays
     (the alignment's range, `margin_q` wider) placed on the audio (placement.py), the others as mapped."""
     times = alignment.seconds(beats_q)
-    if alignment.case == "rendered":
+    if alignment.case == "rendered" and not alignment.departures:
         return times
     played = (beats_q >= alignment.anchors_q[0] - margin_q) & (beats_q <= alignment.anchors_q[-1] + margin_q)
-    times[played] = placed_beats(
+    placed = times.copy()
+    placed[played] = placed_beats(
         times[played],
         beats_q[played],
         timeline.notes["onset_q"],
@@ -166,7 +205,12 @@ def beat_times(
         alignment.activation,
         timeline.fermatas,
     )
-    return times
+    if alignment.case == "rendered":  # the line's exact beats, placed ones where the audio leaves it
+        away = np.zeros(len(beats_q), bool)
+        for start, end in alignment.departures:
+            away |= (beats_q >= start) & (beats_q <= end)
+        placed = np.where(away, placed, times)
+    return placed
 
 
 def _grid_q(timeline: ScoreTimeline) -> np.ndarray:
@@ -245,26 +289,50 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return np.clip(x / scale, 0, 1) if scale > 0 else np.zeros_like(x)
 
 
-def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path) -> tuple[float, float] | None:
-    """(offset, share of onsets met) when the audio plays the score at its nominal time, else None."""
+def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path) -> tuple[float, float, float] | None:
+    """(slope, offset, share of onsets met) when the audio plays the score on a straight line of its nominal
+    time: at the written tempo (slope 1) or, failing that, at another constant tempo; else None."""
+    times = np.unique(np.round(onsets_s, 3))
+    strength = _unit(flux_a)
+    found = _line_holds(times, strength, path, 1.0, _offset(times, strength, 1.0)[0])
+    if found is not None:
+        return found
+    slopes = slope_candidates(*path)
+    if len(slopes) == 0:
+        return None
+    peaks = [_offset(times, strength, slope) for slope in slopes]
+    best = int(np.argmax([peak for _, peak in peaks]))
+    slope, offset = fitted_line(times, slopes[best], peaks[best][0], strength)
+    return _line_holds(times, strength, path, slope, offset)
+
+
+def _offset(times: np.ndarray, strength: np.ndarray, slope: float) -> tuple[float, float]:
+    """(offset, peak): the lag of the best cross-correlation of the score's onsets, at `slope` seconds per
+    nominal second, with the audio's onset strength, and its height."""
     from scipy.signal import correlate
 
-    times = np.unique(np.round(onsets_s, 3))
-    n = len(flux_a)
-    train = np.zeros(int(times.max() * MEL_RATE) + 2)
-    train[np.round(times * MEL_RATE).astype(int)] = 1.0
-    strength = _unit(flux_a)
+    train = np.zeros(int(times.max() * slope * MEL_RATE) + 2)
+    train[np.round(times * slope * MEL_RATE).astype(int)] = 1.0
     lags = correlate(strength, train, mode="full", method="fft")  # index k: offset k - (len(train) - 1)
-    offset = (int(np.argmax(lags)) - (len(train) - 1)) / MEL_RATE
-    expected = times + offset
-    inside = (expected >= 0) & (expected < n / MEL_RATE)
+    best = int(np.argmax(lags))
+    return (best - (len(train) - 1)) / MEL_RATE, float(lags[best])
+
+
+def _line_holds(times, strength, path, slope: float, offset: float) -> tuple[float, float, float] | None:
+    expected = times * slope + offset
+    inside = (expected >= 0) & (expected < len(strength) / MEL_RATE)
     if inside.sum() < 4:
         return None
     hits, spread = _onsets_met(expected[inside], strength)
     nominal_s, audio_s = path
     deviation = float(np.median(np.abs(np.interp(times, nominal_s, audio_s) - expected)))
+    if slope != 1.0:  # a fitted slope follows a performance's overall tempo too: a straighter line asked
+        deviation, spread = (
+            deviation * RENDERED_DTW_S / RATIO_DTW_S,
+            spread * RENDERED_SPREAD_S / RATIO_SPREAD_S,
+        )
     if hits >= RENDERED_HITS and deviation <= RENDERED_DTW_S and spread <= RENDERED_SPREAD_S:
-        return offset, hits
+        return slope, offset, hits
     return None
 
 

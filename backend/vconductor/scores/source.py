@@ -84,6 +84,8 @@ def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
         "beats": int(inside.sum()),
         "bars": int((in_bar[inside] == 0).sum()),
         "offset_s": round(float(alignment.offset_s), 4) if alignment.case == "rendered" else None,
+        "slope": round(float(alignment.slope), 5),  # audio seconds per written second (rendered)
+        "departures": [[round(a, 3), round(b, 3)] for a, b in alignment.departures],  # quarters off the line
     }
     return ScoreResult(given, score_guide(timeline, alignment, duration), report)
 

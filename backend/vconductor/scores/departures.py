@@ -1,0 +1,103 @@
+"""The rendered case's straight line (docs/scores.md): its slope (audio rendered from the score at another
+constant tempo) and the places where the audio leaves it (a ritardando written only as a word, a held fermata,
+a tempo change the score does not notate).
+
+A departure is a stretch where the performance map (the DTW, moved onto the onsets: refine.py) runs more than
+DEPART_S from the line AND the score's onsets meet the audio's onsets clearly better on the map than on the
+line there. A render that follows its score has no such stretch: the map wanders off the line only where its
+evidence is weak, and there the line's onsets meet as well (or the map's do not meet).
+"""
+
+import numpy as np
+
+from .features import MEL_RATE
+
+SLOPE_STEPS = np.linspace(-0.03, 0.03, 61)  # relative slopes searched around the DTW's overall one
+DEPART_S = 0.07  # a stretch where the map runs this far from the line (the beat F tolerance) ...
+CALM_S = 0.03  # ... reaching back and on while it stays this far from it
+MEET_S = 0.05  # an onset meets the audio's when an onset-strength peak lies this close (the line's fit) ...
+CLOSE_S = 0.025  # ... a departure's evidence: this close, after the flux's delay (dense audio has many peaks)
+MIN_ONSETS = 3  # score onsets a departure needs for its evidence
+BETTER = 0.3  # the map's share of onsets met exceeds the line's by this much ...
+MIN_SHARE = 0.5  # ... and is at least this
+
+
+def onset_distance(times_s: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """Each time's signed distance to the nearest onset-strength peak (inf without peaks)."""
+    from scipy.ndimage import maximum_filter1d
+
+    peaks = (strength == maximum_filter1d(strength, 5)) & (strength > 0.2)
+    peak_times = np.flatnonzero(peaks) / MEL_RATE
+    if len(peak_times) < 2:
+        return np.full(len(times_s), np.inf)
+    at = np.clip(np.searchsorted(peak_times, times_s), 1, len(peak_times) - 1)
+    after, before = peak_times[at] - times_s, peak_times[at - 1] - times_s
+    return np.where(np.abs(after) < np.abs(before), after, before)
+
+
+def slope_candidates(nominal_s: np.ndarray, audio_s: np.ndarray) -> np.ndarray:
+    """Slopes (audio seconds per nominal second) to try after 1: the DTW path's overall slope (the median of
+    the slopes between points half the path apart: a ritardando or a stall moves it little), and near it."""
+    half = len(nominal_s) // 2
+    if half < 2:
+        return np.array([])
+    rise = audio_s[half:] - audio_s[: len(audio_s) - half]
+    run = nominal_s[half:] - nominal_s[: len(nominal_s) - half]
+    overall = float(np.median(rise / np.maximum(run, 1e-6)))
+    return overall * (1 + SLOPE_STEPS)
+
+
+def fitted_line(
+    times_s: np.ndarray, slope: float, offset: float, strength: np.ndarray
+) -> tuple[float, float]:
+    """(slope, offset) refit by least squares to the audio onsets that `times_s` (nominal) meet on the line:
+    the search's steps are coarse (0.1 %: 60 ms over a minute)."""
+    expected = slope * times_s + offset
+    distance = onset_distance(expected, strength)
+    met = np.abs(distance) <= MEET_S
+    if met.sum() < 4:
+        return slope, offset
+    heard = expected[met] + distance[met] - np.median(distance[met])  # the flux's own delay left in place
+    new_slope, new_offset = np.polyfit(times_s[met], heard, 1)
+    return float(new_slope), float(new_offset)
+
+
+def departures(
+    grid_q: np.ndarray,
+    line_s: np.ndarray,
+    map_s: np.ndarray,
+    onsets_q: np.ndarray,
+    strength: np.ndarray,
+) -> list[tuple[float, float]]:
+    """The score stretches (start_q, end_q) where the audio leaves the line (`line_s` on `grid_q`) and follows
+    the performance map (`map_s` on `grid_q`)."""
+    gap = np.abs(map_s - line_s)
+    onsets_q = np.unique(np.asarray(onsets_q, float))
+    line_at, map_at = (np.interp(onsets_q, grid_q, s) for s in (line_s, map_s))
+    heard = np.flatnonzero(strength > 0.2)
+    end_s = heard[-1] / MEL_RATE if len(heard) else 0.0
+    audible = (line_at <= end_s) & (map_at <= end_s)  # past the audio's end the map squeezes what is left
+    on_line, on_map = (_close(onset_distance(at, strength)) for at in (line_at, map_at))
+    found = []
+    for start, end in _runs(gap > CALM_S):
+        if gap[start:end].max() <= DEPART_S:
+            continue
+        inside = audible & (onsets_q >= grid_q[start]) & (onsets_q <= grid_q[end - 1])
+        if inside.sum() < MIN_ONSETS:
+            continue
+        line_share, map_share = on_line[inside].mean(), on_map[inside].mean()
+        if map_share >= MIN_SHARE and map_share >= line_share + BETTER:
+            found.append((float(grid_q[start]), float(grid_q[end - 1])))
+    return found
+
+
+def _close(distance: np.ndarray) -> np.ndarray:
+    met = np.abs(distance) <= MEET_S
+    delay = float(np.median(distance[met])) if met.any() else 0.0
+    return np.abs(distance - delay) <= CLOSE_S
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
+    return list(zip(edges[::2], edges[1::2], strict=True))
