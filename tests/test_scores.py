@@ -263,3 +263,40 @@ def test_beat_placement_finds_the_onsets_near_a_rough_map_and_places_a_repeated_
         np.insert(rough, 5, rough[5]), np.insert(beats_q, 5, 5.0), onsets_q, strength, None, held
     )
     assert twice[5] == twice[6] and np.allclose(np.delete(twice, 5), placed)
+
+
+@pytest.mark.parametrize("shape", ["tempo 0.87x", "final ritardando"])
+def test_a_render_off_the_written_tempo_is_still_rendered(tmp_path, shape):
+    """The score rendered at another constant tempo (no metronome mark: music21 assumes 120) is found as a
+    straight line of another slope, exact; one slowing over its last five beats (a "rit." written as a word)
+    keeps the line's exact beats and places the slowing ones on the audio (scores/departures.py)."""
+    from vconductor.beat_data.score_renders import nominal_tempo_map, render
+    from vconductor.beat_data.tempo_map import TempoMap
+
+    work, bars = PIECES["quartet"]  # the chorale's last beats hold 3 onsets, after a fermata: docs/scores.md
+    score = write_excerpt(work, bars, tmp_path / "quartet.musicxml")
+    timeline = read_score_file(score)
+    nominal = nominal_tempo_map(timeline)
+    steps = np.diff(nominal.grid_s)
+    if shape == "tempo 0.87x":
+        steps = steps / 0.87
+    else:
+        start = timeline.labels.beats_q[-5]
+        middle = (nominal.grid_q[1:] + nominal.grid_q[:-1]) / 2
+        steps = steps * (1 + 0.9 * np.clip((middle - start) / (timeline.end_q - start), 0, 1))
+    tempo = TempoMap(nominal.grid_q, nominal.grid_s[0] + np.r_[0.0, np.cumsum(steps)])
+    take = render(timeline, tempo, SOUNDFONT, seed=2)
+    audio = tmp_path / "take.wav"
+    soundfile.write(audio, take.samples, 22050)
+    done = analyze_cli(audio, score, tmp_path / "b.json")
+    assert done.returncode == 0, done.stderr
+    found = json.loads((tmp_path / "b.json").read_text())
+    assert found["score"]["case"] == "rendered", found["score"]
+    if shape == "tempo 0.87x":
+        assert (
+            found["score"]["slope"] == pytest.approx(1 / 0.87, rel=2e-3) and not found["score"]["departures"]
+        )
+    else:
+        assert found["score"]["slope"] == 1.0 and len(found["score"]["departures"]) == 1, found["score"]
+    assert beat_f_measure(np.array(found["beats_s"]), take.beats_s, 0.07)[0] >= 0.95
+    assert beat_f_measure(np.array(found["downbeats_s"]), take.downbeats_s, 0.07)[0] >= 0.95

@@ -39,6 +39,8 @@ TOP_RATE = 43.0
 RENDERED_TOLERANCE_S = 0.05  # a rendered score's onsets meet the audio's this closely
 RENDERED_HITS = 0.5  # ... at least this share of them (a slow piece's soft onsets: measured 0.55)
 RENDERED_SPREAD_S = 0.015  # ... this closely around their median (renders 0.004-0.014, performances 0.016+)
+OFFSET_REACH_S = 0.5  # the line's offset is sought this close to the DTW path's (rendered K. 80/3 with a
+# final ritardando: the correlation's peak lay a bar away)
 RENDERED_DTW_S = 0.15  # and the DTW path stays this close to the straight line (median; renders <= 0.093)
 RATIO_SPREAD_S = 0.010  # at another constant tempo (fitted slope): renders 0.004-0.008, a rubato trio 0.015
 RATIO_DTW_S = 0.06  # ... renders 0.015-0.027, the rubato trio 0.116
@@ -294,27 +296,32 @@ def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path) -> tuple[float, fl
     time: at the written tempo (slope 1) or, failing that, at another constant tempo; else None."""
     times = np.unique(np.round(onsets_s, 3))
     strength = _unit(flux_a)
-    found = _line_holds(times, strength, path, 1.0, _offset(times, strength, 1.0)[0])
+    found = _line_holds(times, strength, path, 1.0, _offset(times, strength, 1.0, path)[0])
     if found is not None:
         return found
     slopes = slope_candidates(*path)
     if len(slopes) == 0:
         return None
-    peaks = [_offset(times, strength, slope) for slope in slopes]
+    peaks = [_offset(times, strength, slope, path) for slope in slopes]
     best = int(np.argmax([peak for _, peak in peaks]))
     slope, offset = fitted_line(times, slopes[best], peaks[best][0], strength)
     return _line_holds(times, strength, path, slope, offset)
 
 
-def _offset(times: np.ndarray, strength: np.ndarray, slope: float) -> tuple[float, float]:
+def _offset(times: np.ndarray, strength: np.ndarray, slope: float, path) -> tuple[float, float]:
     """(offset, peak): the lag of the best cross-correlation of the score's onsets, at `slope` seconds per
-    nominal second, with the audio's onset strength, and its height."""
+    nominal second, with the audio's onset strength, within OFFSET_REACH_S of the DTW path's own offset (a
+    repetitive piece correlates as well a bar away), and its height."""
     from scipy.signal import correlate
 
     train = np.zeros(int(times.max() * slope * MEL_RATE) + 2)
     train[np.round(times * slope * MEL_RATE).astype(int)] = 1.0
     lags = correlate(strength, train, mode="full", method="fft")  # index k: offset k - (len(train) - 1)
-    best = int(np.argmax(lags))
+    nominal_s, audio_s = path
+    around = float(np.median(audio_s - slope * nominal_s)) * MEL_RATE + len(train) - 1
+    reach = OFFSET_REACH_S * MEL_RATE
+    lo, hi = int(np.clip(around - reach, 0, len(lags) - 1)), int(np.clip(around + reach, 0, len(lags) - 1))
+    best = lo + int(np.argmax(lags[lo : hi + 1]))
     return (best - (len(train) - 1)) / MEL_RATE, float(lags[best])
 
 

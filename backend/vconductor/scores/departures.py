@@ -13,13 +13,14 @@ import numpy as np
 from .features import MEL_RATE
 
 SLOPE_STEPS = np.linspace(-0.03, 0.03, 61)  # relative slopes searched around the DTW's overall one
-DEPART_S = 0.07  # a stretch where the map runs this far from the line (the beat F tolerance) ...
+DEPART_S = 0.15  # a stretch where the map runs this far from the line (0.07, the beat F tolerance: a true
+# render's map wandered 0.07-0.1 s off where its onsets were ambiguous) ...
 CALM_S = 0.03  # ... reaching back and on while it stays this far from it
 MEET_S = 0.05  # an onset meets the audio's when an onset-strength peak lies this close (the line's fit) ...
 CLOSE_S = 0.025  # ... a departure's evidence: this close, after the flux's delay (dense audio has many peaks)
 MIN_ONSETS = 3  # score onsets a departure needs for its evidence
-BETTER = 0.3  # the map's share of onsets met exceeds the line's by this much ...
-MIN_SHARE = 0.5  # ... and is at least this
+BETTER = 0.25  # the map's share of onsets met exceeds the line's by this much ...
+MIN_SHARE = 0.4  # ... and is at least this
 
 
 def onset_distance(times_s: np.ndarray, strength: np.ndarray) -> np.ndarray:
@@ -74,9 +75,11 @@ def departures(
     gap = np.abs(map_s - line_s)
     onsets_q = np.unique(np.asarray(onsets_q, float))
     line_at, map_at = (np.interp(onsets_q, grid_q, s) for s in (line_s, map_s))
-    heard = np.flatnonzero(strength > 0.2)
-    end_s = heard[-1] / MEL_RATE if len(heard) else 0.0
-    audible = (line_at <= end_s) & (map_at <= end_s)  # past the audio's end the map squeezes what is left
+    heard = np.flatnonzero(strength > 0.2) / MEL_RATE
+    if len(heard) == 0:
+        return []
+    # outside the audio's onsets the map squeezes what is left of a cut excerpt
+    audible = (np.minimum(line_at, map_at) >= heard[0]) & (np.maximum(line_at, map_at) <= heard[-1])
     on_line, on_map = (_close(onset_distance(at, strength)) for at in (line_at, map_at))
     found = []
     for start, end in _runs(gap > CALM_S):
@@ -87,7 +90,10 @@ def departures(
             continue
         line_share, map_share = on_line[inside].mean(), on_map[inside].mean()
         if map_share >= MIN_SHARE and map_share >= line_share + BETTER:
-            found.append((float(grid_q[start]), float(grid_q[end - 1])))
+            # it starts at the first onset the line misses (the map may run off early: a fermata expected held)
+            missed = onsets_q[inside & ~on_line]
+            begin = max(grid_q[start], missed[0]) if len(missed) else grid_q[start]
+            found.append((float(begin), float(grid_q[end - 1])))
     return found
 
 
