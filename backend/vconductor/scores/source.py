@@ -42,6 +42,12 @@ class ScoreResult:
         if r["case"] == "mismatch":
             return f"{r['score']}: {r['reason']}; conducting the audio's own beats"
         what = "rendered from the score" if r["case"] == "rendered" else "a performance of the score"
+        if r["case"] == "rendered" and abs(r.get("slope", 1.0) - 1.0) > 1e-9:
+            what += f" at {1 / r['slope']:.3f}x its written tempo"
+        if r.get("departures") and r["case"] == "rendered":
+            what += (
+                f", leaving its tempo in {len(r['departures'])} place(s) (beats placed on the audio there)"
+            )
         return (
             f"{r['score']}: the audio is {what} (confidence {r['confidence']:.2f}); "
             f"{r['beats']} beats, {r['bars']} bars from the score"
