@@ -44,6 +44,7 @@ OFFSET_REACH_S = 0.5  # the line's offset is sought this close to the DTW path's
 RENDERED_DTW_S = 0.15  # and the DTW path stays this close to the straight line (median; renders <= 0.093)
 RATIO_SPREAD_S = 0.010  # at another constant tempo (fitted slope): renders 0.004-0.008, a rubato trio 0.015
 RATIO_DTW_S = 0.06  # ... renders 0.015-0.027, the rubato trio 0.116
+RATIO_HITS = 0.66  # ... renders 0.68-0.99 (chorale BWV 1.6: 0.68-0.70); two mild rubato takes 0.63-0.64 (a thin margin)
 MIN_FIT = 0.3  # below: the score does not fit the audio (measured: other pieces 0.05-0.2; see docs)
 DURATION_RATIO = 3.0  # the score's nominal length and the audio's sounding length differ at most this much
 PARTIAL_RATIO = 2.0  # a score this much longer than the audio: find the section the audio plays first
@@ -333,12 +334,11 @@ def _line_holds(times, strength, path, slope: float, offset: float) -> tuple[flo
     hits, spread = _onsets_met(expected[inside], strength)
     nominal_s, audio_s = path
     deviation = float(np.median(np.abs(np.interp(times, nominal_s, audio_s) - expected)))
-    if slope != 1.0:  # a fitted slope follows a performance's overall tempo too: a straighter line asked
-        deviation, spread = (
-            deviation * RENDERED_DTW_S / RATIO_DTW_S,
-            spread * RENDERED_SPREAD_S / RATIO_SPREAD_S,
-        )
-    if hits >= RENDERED_HITS and deviation <= RENDERED_DTW_S and spread <= RENDERED_SPREAD_S:
+    if slope != 1.0:  # a fitted slope follows a performance's overall tempo too: a straighter, fuller line
+        ok = hits >= RATIO_HITS and deviation <= RATIO_DTW_S and spread <= RATIO_SPREAD_S
+    else:
+        ok = hits >= RENDERED_HITS and deviation <= RENDERED_DTW_S and spread <= RENDERED_SPREAD_S
+    if ok:
         return slope, offset, hits
     return None
 
