@@ -117,6 +117,9 @@ def head_yaw_deg(scene, rig, bone: str, frames) -> np.ndarray:
 def test_the_head_follows_the_procedural_conductors_authored_turns(bpy):
     """The procedural conductor's head (looking about, turning to cues) keyed onto the default figure: the
     head bone's world yaw is the authored one within a few degrees, the neck's lean taken back."""
+    pytest.importorskip(
+        "vconductor", reason="the backend is not installed here (Blender 5.0 runs add-on tests only)"
+    )
     from vconductor.conducting import analyze, conduct
 
     analysis = analyze(REPO / "examples" / "ode_to_joy.ogg", frame_rate=30)
