@@ -49,3 +49,24 @@ def test_generate_with_the_example_score_follows_its_beats(tmp_path):
     assert np.isfinite(motion["keypoints"]).all() and len(motion["keypoints"]) == int(
         np.ceil(TRUTH["duration_s"] * 30)
     )
+
+
+def test_a_written_dynamic_is_a_step_not_a_ramp(tmp_path):
+    """p for two bars, then f with no hairpin: the guide's level stays p until the f, then jumps."""
+    import music21
+
+    from vconductor.scores.alignment import Alignment
+    from vconductor.scores.guide import score_guide
+
+    part = music21.stream.Part([music21.meter.TimeSignature("4/4")])
+    for bar, mark in enumerate(("p", None, "f", None)):
+        if mark:
+            part.insert(4.0 * bar, music21.dynamics.Dynamic(mark))
+        part.insert(4.0 * bar, music21.note.Note("C4", quarterLength=4.0))
+    path = tmp_path / "steps.musicxml"
+    music21.stream.Score([part.makeNotation()]).write("musicxml", fp=str(path))
+    timeline = read_score_file(path)
+    at_120 = Alignment("rendered", 1.0, 1.0, np.array([0.0, 16.0]), np.array([0.0, 8.0]))
+    guide = score_guide(timeline, at_120, 8.0)
+    quiet, loud = guide.dynamic_at([0.5, 3.9]), guide.dynamic_at([4.0, 7.5])  # seconds: bars 1-2, bars 3-4
+    assert np.ptp(quiet) < 0.01 and np.ptp(loud) < 0.01 and loud.min() - quiet.max() > 0.3, (quiet, loud)

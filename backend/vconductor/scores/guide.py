@@ -10,6 +10,7 @@ from .timeline import ScoreTimeline
 LOUD = 0.75  # f and louder
 DEFAULT_LEVEL = 0.6  # mf where a part has no mark yet
 HAIRPIN_STEP = 0.15  # a hairpin with no mark after it moves the level this much
+MARK_STEP_Q = 1 / 32  # the old level's last point before a new dynamic mark (quarters)
 STACCATO_WINDOW_Q = 2.0  # staccato share over the notes starting within this many quarters
 
 
@@ -60,7 +61,11 @@ def _entries_q(timeline: ScoreTimeline) -> list[tuple[float, int]]:
 
 def _curve_points(timeline: ScoreTimeline) -> np.ndarray:
     points = {0.0, timeline.end_q}
-    points |= {q for q, _, _ in timeline.dynamics}
+    # a mark is a step: the old level holds until just before it (else the curve ramps over a bar, which the
+    # conductor would read as a crescendo)
+    points |= {q for q, _, _ in timeline.dynamics} | {
+        q - MARK_STEP_Q for q, _, _ in timeline.dynamics if q > 0
+    }
     points |= {q for a, b, _, _ in timeline.hairpins for q in (a, b)}
     points |= {float(b.start_q) for b in timeline.bars}  # articulation changes bar by bar
     return np.array(sorted(points))
