@@ -86,7 +86,7 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
     from .audio import AudioError, audio_spectrogram
     from .beat_sources import BeatSourceError, given_beats
     from .beat_tracking.numpy_network import WeightsError
-    from .beat_tracking.tracker import beat_track, track_spectrogram
+    from .beat_tracking.tracker import beat_track, tracked_with_activations
     from .conducting.beats import tracker_bar_lengths
     from .contract import atomic_output
     from .contract_beats import beats_to_bytes
@@ -97,12 +97,12 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
         spectrogram = audio_spectrogram(path)
         try:
             check_usable(spectrogram)
-            tracked = track_spectrogram(spectrogram, tracker_bar_lengths(args.meter))
+            tracked, activations = tracked_with_activations(spectrogram, tracker_bar_lengths(args.meter))
             source, report = args.beat_source, None
             if source is not None and source.score is not None:
                 from .pipeline import score_beat_source
 
-                source, _, report = score_beat_source(source, spectrogram)
+                source, _, report = score_beat_source(source, spectrogram, activations[:, 0])
                 warning = "warning: " if report["case"] == "mismatch" else ""
                 if warning or not args.quiet:
                     print(f"{path.name}: {warning}{report['line']}", file=sys.stderr)

@@ -12,7 +12,7 @@ from pathlib import Path
 from time import perf_counter
 
 from .audio import SILENCE_PEAK, AudioError, Spectrogram, audio_spectrogram, official_features
-from .beat_tracking.tracker import beat_track, track_spectrogram
+from .beat_tracking.tracker import beat_track, tracked_with_activations
 from .conducted import Conducted, styled_learned
 from .contract import FPS, MAX_DURATION_S, MIN_DURATION_S, Motion, MotionFileError
 from .contract_style import ConductingStyle
@@ -114,10 +114,10 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
     prepared = PreparedInput(name, spectrogram.duration_s, frames)
     prepared.seconds["decode"] = decode_s
     t0 = perf_counter()
-    tracked = _track_beats(spectrogram, meter, check)
+    tracked, activations = _track_beats(spectrogram, meter, check)
     guide = None
     if beats is not None and beats.score is not None:  # the score aligned to this audio: its beats are given
-        beats, guide, prepared.score = score_beat_source(beats, spectrogram)
+        beats, guide, prepared.score = score_beat_source(beats, spectrogram, activations[:, 0])
     if beats is not None:  # the user's beats: bar positions they lack come from the tracker
         from .beat_sources import given_beats
 
@@ -141,14 +141,14 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
     return prepared
 
 
-def score_beat_source(beats, spectrogram: Spectrogram):
+def score_beat_source(beats, spectrogram: Spectrogram, activation=None):
     """(the BeatSource of the score's aligned beats, or None when it did not fit and the user chose the
     audio's; its ScoreGuide; the alignment's report)."""
     from dataclasses import replace
 
     from .scores.source import score_beats
 
-    result = score_beats(beats.score, spectrogram)
+    result = score_beats(beats.score, spectrogram, activation)
     source = (
         None
         if result.given is None
@@ -159,11 +159,12 @@ def score_beat_source(beats, spectrogram: Spectrogram):
 
 
 def _track_beats(spectrogram: Spectrogram, meter: str | None, check):
-    """Our tracker's beats, bars and tempo (what either conductor may follow, and markers show)."""
+    """Our tracker's beats, bars and tempo (what either conductor may follow, and markers show), and the
+    network's activations they were decoded from (a score's beats are placed on them)."""
     from .conducting.beats import tracker_bar_lengths
 
     with cancellable(check) if check is not None else nullcontext():
-        return track_spectrogram(spectrogram, tracker_bar_lengths(meter))
+        return tracked_with_activations(spectrogram, tracker_bar_lengths(meter))
 
 
 class LearnedConductor:

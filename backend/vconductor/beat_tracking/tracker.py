@@ -5,6 +5,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from ..audio import Spectrogram, audio_spectrogram
 from ..contract_beats import BeatTrack
 from ..progress import cancellation_point
@@ -33,9 +35,16 @@ def track_spectrogram(
     spectrogram: Spectrogram, bar_lengths: tuple[int, ...] = BAR_LENGTHS, weights: str | Path | None = None
 ) -> TrackedBeats:
     """Beats, downbeats and metre of a piece (its Spectrogram is read block by block, left open)."""
+    return tracked_with_activations(spectrogram, bar_lengths, weights)[0]
+
+
+def tracked_with_activations(
+    spectrogram: Spectrogram, bar_lengths: tuple[int, ...] = BAR_LENGTHS, weights: str | Path | None = None
+) -> tuple[TrackedBeats, np.ndarray]:
+    """`track_spectrogram`'s result and the network's activations it decoded (beat, downbeat) a frame."""
     net = tracker_network(weights)
     activations = spectrogram_activations(net, spectrogram, check=cancellation_point)
-    return decode(activations, bar_lengths)
+    return decode(activations, bar_lengths), activations
 
 
 def track_file(path, bar_lengths: tuple[int, ...] = BAR_LENGTHS, weights=None) -> TrackedBeats:

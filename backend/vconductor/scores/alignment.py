@@ -80,8 +80,9 @@ class ScoreMismatch(ValueError):
     """The score does not fit the audio (another piece): one line with the measure."""
 
 
-def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
-    """The alignment of `timeline` with the audio of `spectrogram`; ScoreMismatch when it does not fit."""
+def align(timeline: ScoreTimeline, spectrogram, activation: np.ndarray | None = None) -> Alignment:
+    """The alignment of `timeline` with the audio of `spectrogram`; ScoreMismatch when it does not fit.
+    `activation`: the tracker network's beat activation of this audio when the caller has it (else computed)."""
     chroma_a, flux_a, level_a = audio_features(spectrogram)
     sounding = np.flatnonzero(level_a > level_a.max() - 50.0)
     first, last = int(sounding[0]), int(sounding[-1]) + 1
@@ -118,19 +119,19 @@ def align(timeline: ScoreTimeline, spectrogram) -> Alignment:
         onsets_at = np.interp(np.unique(np.round(onsets_s, 3)), nominal_s, audio_s)
         audio_s = shifted_map(audio_s, onsets_at, strength)
     if rendered is not None:
-        return _rendered_alignment(timeline, spectrogram, rendered, fit, (path_q, audio_s), section)
+        path = (path_q, audio_s)
+        return _rendered_alignment(timeline, spectrogram, flux_a, rendered, fit, path, section, activation)
     if section is not None:
         keep = _heard(timeline, path_q, audio_s, flux_a)
         path_q, audio_s = path_q[keep], audio_s[keep]
-    activation = _beat_activation(spectrogram)
+    activation = _beat_activation(spectrogram) if activation is None else activation
     return Alignment("performance", fit, fit, path_q, audio_s, 0.0, strength, activation)
 
 
-def _rendered_alignment(timeline, spectrogram, rendered, fit, path, section) -> Alignment:
+def _rendered_alignment(timeline, spectrogram, flux_a, rendered, fit, path, section, activation) -> Alignment:
     """The rendered case: the straight line (slope, offset), and the performance map (`path`: score
     quarters, audio seconds) where the audio leaves it (departures.py)."""
     slope, offset, hits = rendered
-    flux_a = audio_features(spectrogram)[1]
     strength = _unit(flux_a)
     grid_q = _grid_q(timeline)
     times = timeline.nominal_seconds(grid_q) * slope + offset
@@ -150,7 +151,10 @@ def _rendered_alignment(timeline, spectrogram, rendered, fit, path, section) -> 
     if section is not None:
         keep = _heard(timeline, grid_q, times, flux_a)
         grid_q, times = grid_q[keep], times[keep]
-    activation = _beat_activation(spectrogram) if away else None
+    if not away:
+        activation = None
+    elif activation is None:
+        activation = _beat_activation(spectrogram)
     return Alignment(
         "rendered",
         fit,

@@ -54,14 +54,14 @@ class ScoreResult:
         )
 
 
-def score_beats(source: ScoreSource, spectrogram) -> ScoreResult:
+def score_beats(source: ScoreSource, spectrogram, activation=None) -> ScoreResult:
     """Align the score with the audio; ScoreFitError when it does not fit and `source.mismatch` is "error"."""
     from .alignment import ScoreMismatch, align, beat_times
     from .guide import score_guide
 
     timeline, duration = source.timeline, spectrogram.duration_s
     try:
-        alignment = align(timeline, spectrogram)
+        alignment = align(timeline, spectrogram, activation)
     except ScoreMismatch as exc:
         if source.mismatch == "error":
             raise ScoreFitError(
