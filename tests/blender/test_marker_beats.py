@@ -210,8 +210,6 @@ def test_a_score_file_gives_the_beats_of_a_trimmed_strip(bpy, started_backend, t
         result = {"CANCELLED"}
     state = bpy.context.window_manager.vconductor_job
     error = state.last_error
-    if result != {"FINISHED"} and ("not 'score'" in error or "score_mismatch: Extra inputs" in error):
-        pytest.skip(f"the backend does not take a score yet: {error}")
     assert result == {"FINISHED"}, error
     assert state.beat_note.startswith("Beats: score 'ode to joy.mid'; Score: the audio "), state.beat_note
     assert "alignment confidence" in state.beat_note
