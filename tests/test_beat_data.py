@@ -252,6 +252,20 @@ def test_the_builder_writes_labelled_samples_and_resumes(tmp_path):
         build_dataset(out, BuildOptions(work_ids=["bach/bwv66.6.mxl"], max_seconds=12.0), progress=False)
 
 
+def test_metre_chooses_works_by_their_written_time_signature(tmp_path):
+    soundfont = _needs_fluidsynth()
+    options = BuildOptions(works=2, seed=3, max_seconds=12.0, soundfonts=[str(soundfont)], metres=["9/8"])
+    manifest = build_dataset(tmp_path / "nine", options, progress=False)
+    assert len(manifest["works"]) == 2 and manifest["metres"] == ["9/8"]
+    for entry in manifest["works"].values():
+        record = json.loads((tmp_path / "nine" / f"{entry['variants']['0'][0]}.json").read_text())
+        assert record["time_signatures"][0][1:] == [9, 8]
+    with pytest.raises(BeatDataError, match="built with --metres"):  # a folder keeps its works
+        build_dataset(tmp_path / "nine", BuildOptions(**{**vars(options), "metres": ["6/8"]}), progress=False)
+    with pytest.raises(BeatDataError, match="not a time signature"):
+        build_dataset(tmp_path / "bad", BuildOptions(metres=["six-eight"]), progress=False)
+
+
 def test_the_runtime_never_imports_the_training_data_code():
     code = (
         "import sys; import vconductor.cli as c, vconductor.pipeline, vconductor.service; c.build_parser(); "

@@ -214,6 +214,34 @@ def test_training_lowers_the_loss_and_resumes_exactly(tiny_beats_data, tmp_path)
         assert torch.equal(x, y), name
 
 
+def test_training_can_start_from_the_packaged_weights(tiny_beats_data, tmp_path):
+    """--init: the run starts from the shipped .npz (its step-0 validation is theirs, far better than a random
+    start), the .pt it writes can start another run, and a file of another network is one clear line."""
+    from vconductor.beat_tracking.tracker import packaged_weights_path
+
+    def one_step(out, *extra):
+        args = [*_train_args(tiny_beats_data, out, 1)[:-2], "--lr", "1e-9", "--eval-every", 1, *extra]
+        return _vconductor(*args)
+
+    assert one_step(tmp_path / "random").returncode == 0
+    done = one_step(tmp_path / "tuned", "--init", packaged_weights_path())
+    assert done.returncode == 0, done.stderr
+    assert _scalars(tmp_path / "tuned", "val/loss")[0] < 0.5 * _scalars(tmp_path / "random", "val/loss")[0]
+    tuned, _ = load_beat_tracker(tmp_path / "tuned" / WEIGHTS_FILE)
+    with np.load(packaged_weights_path(), allow_pickle=False) as shipped:
+        for name, weight in tuned.state_dict().items():
+            assert np.allclose(weight.numpy(), shipped[name], atol=1e-6), name
+    again = one_step(tmp_path / "again", "--init", tmp_path / "tuned" / WEIGHTS_FILE)
+    assert again.returncode == 0, again.stderr
+
+    wrong = one_step(tmp_path / "wrong", "--init", packaged_weights_path(), "--no-flux")
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1, wrong.stderr
+    assert "flux True (this run: False)" in wrong.stderr
+    (tmp_path / "junk.npz").write_bytes(b"not weights")
+    junk = one_step(tmp_path / "junk", "--init", tmp_path / "junk.npz")
+    assert junk.returncode == 1 and junk.stderr.count("\n") == 1 and "junk.npz" in junk.stderr, junk.stderr
+
+
 def test_a_folder_without_samples_is_one_clear_line(tmp_path):
     done = _vconductor("train", "beats", tmp_path, "--out", tmp_path / "run", "-q")
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no samples" in done.stderr, done.stderr

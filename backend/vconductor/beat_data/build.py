@@ -11,6 +11,7 @@ Resumable and interrupt-safe: every file is written whole or not at all, the man
 """
 
 import json
+import re
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from .render import (
 )
 from .samples import Window, cut_windows, label_record, sample_complete, window_notes, write_sample
 from .score_cache import load_score_data, save_score_data
-from .scores import ScoreData, ScoreError, Work, is_held_out, list_works, read_score
+from .scores import ScoreData, ScoreError, Work, first_time_signatures, is_held_out, list_works, read_score
 from .tempo_map import random_tempo_map
 
 MANIFEST_FILE = "manifest.json"
@@ -66,6 +67,7 @@ class BuildOptions:
     )  # empty: --works of the whole corpus, in ordered_works order
     max_windows: int = 0  # windows rendered per performance (0: all), so long works do not crowd out the rest
     evaluation: bool = False  # held-out works only, with the Fluid R3 timbre and no augmentation
+    metres: list[str] = field(default_factory=list)  # only works whose first time signature is one of these
 
 
 def ordered_works(works: list[Work], seed: int) -> list[Work]:
@@ -185,8 +187,8 @@ def _load_manifest(out: Path, options: BuildOptions) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BeatDataError(f"{path}: unreadable manifest ({exc}); remove it to start over") from None
-    defaults = {"max_windows": 0, "evaluation": False}  # manifests written before these options
-    for key in ("seed", "max_seconds", "max_windows", "evaluation"):
+    defaults = {"max_windows": 0, "evaluation": False, "metres": []}  # manifests written before these options
+    for key in ("seed", "max_seconds", "max_windows", "evaluation", "metres"):
         if manifest.get(key, defaults.get(key)) != getattr(options, key):
             raise BeatDataError(
                 f"{out} was built with --{key.replace('_', '-')} {manifest.get(key)}: use the same value to "
@@ -203,6 +205,7 @@ def _save_manifest(out: Path, manifest: dict, options: BuildOptions, soundfonts)
         max_seconds=options.max_seconds,
         max_windows=options.max_windows,
         evaluation=options.evaluation,
+        metres=options.metres,
         sample_rate=SAMPLE_RATE,
         soundfonts=[soundfont_label(s) for s in soundfonts],
         held_out=EVALUATION if options.evaluation else HELD_OUT,
@@ -234,6 +237,10 @@ def _check_tools(options: BuildOptions) -> list[Path]:
         raise BeatDataError("the fluidsynth program is not installed (Debian: apt-get install fluidsynth)")
     if options.works < 1 or options.variants < 1 or not options.max_seconds > 0:
         raise BeatDataError("--works and --variants must be at least 1 and --max-seconds above 0")
+    if bad := [m for m in options.metres if not re.fullmatch(r"[1-9]\d*/[1-9]\d*", m)]:
+        raise BeatDataError(f"--metre {bad[0]}: not a time signature (e.g. 6/8)")
+    if options.metres and options.work_ids:
+        raise BeatDataError("--metre chooses among the whole corpus; --work names the works itself: use one")
     return fonts
 
 
@@ -270,13 +277,16 @@ def build_dataset(out, options: BuildOptions | None = None, *, progress: bool = 
 
 
 def _candidates(options: BuildOptions) -> list[Work]:
-    """The works to build in order: the chosen ones (never a held-out work), else the whole corpus's."""
+    """The works to build in order: the chosen ones (never a held-out work), else the whole corpus's (those in
+    --metre's time signatures only, when given)."""
     if not options.work_ids:
+        works = list_works(include_held_out=True) if options.evaluation else list_works()
         if options.evaluation:
-            return ordered_works(
-                [w for w in list_works(include_held_out=True) if is_held_out(w.id)], options.seed
-            )
-        return ordered_works(list_works(), options.seed)
+            works = [w for w in works if is_held_out(w.id)]
+        if options.metres:
+            signatures = first_time_signatures()
+            works = [w for w in works if signatures.get(w.id) in options.metres]
+        return ordered_works(works, options.seed)
     known = {work.id: work for work in list_works(include_held_out=True)}
     for work_id in options.work_ids:
         if options.evaluation and not is_held_out(work_id):

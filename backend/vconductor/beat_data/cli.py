@@ -47,6 +47,13 @@ def add_cli(subparsers):
         help="windows rendered per performance of a long work (default 0: all), chosen at random",
     )
     build.add_argument(
+        "--metre",
+        action="append",
+        default=[],
+        help="only works whose first time signature is this, e.g. 6/8 (repeatable; music21's metadata): more "
+        "of the compound and triple metres the tracker finds hardest",
+    )
+    build.add_argument(
         "--evaluation",
         action="store_true",
         help="an evaluation set instead: held-out works only, Fluid R3 timbre (or --soundfont), no augmentation",
@@ -75,6 +82,7 @@ def _cmd_build(args) -> int:
         args.work,
         args.max_windows,
         args.evaluation,
+        args.metre,
     )
     try:
         if args.clicks < 0:

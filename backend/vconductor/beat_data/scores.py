@@ -109,6 +109,20 @@ def list_works(include_held_out: bool = False) -> list[Work]:
     return sorted(kept, key=lambda w: (w.path, _natural(w.number)))
 
 
+def first_time_signatures() -> dict[str, str]:
+    """Each corpus work's first time signature as music21's metadata bundle records it ("6/8"), by work id:
+    chooses works by metre without parsing them."""
+    from music21 import corpus
+
+    signatures = {}
+    for entry in corpus.corpora.CoreCorpus().metadataBundle[:]:
+        number = str(entry.number) if entry.number not in (None, "") else None
+        signature = getattr(entry.metadata, "timeSignatureFirst", None)
+        if signature:
+            signatures[Work(str(PurePosixPath(str(entry.sourcePath))), number).id] = str(signature)
+    return signatures
+
+
 def _natural(number: str | None) -> tuple:
     return (0, int(number), "") if number and number.isdigit() else (1, 0, number or "")
 

@@ -32,6 +32,9 @@ class BeatTrainConfig(RunConfig):
     max_stretch: float = option(1.3, "excerpts play up to this much faster or slower (1: no tempo change)")
     max_band_shift: int = option(3, "excerpts are transposed by up to this many mel bands (0: never)")
     no_flux: bool = option(False, "feed the network the log-mel frames only, not also each band's rise")
+    init: str = option(
+        "", "start from these weights (a beat_tracker.pt or .npz, e.g. the packaged one) instead of at random"
+    )
     lr_decay: str = option(
         "cosine", "learning rate over the run: cosine (down to 5%% at the end) or constant"
     )

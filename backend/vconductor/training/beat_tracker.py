@@ -15,9 +15,9 @@ import torch.nn.functional as F
 
 from ..beat_tracking import FRAME_RATE, BeatNetworkConfig, beats_and_downbeats
 from ..beat_tracking.network import BeatTCN
-from ..beat_tracking.numpy_network import export_npz
+from ..beat_tracking.numpy_network import WeightsError, export_npz, load_npz
 from ..beat_tracking.torch_inference import array_activations
-from ..beat_tracking.weights import save_beat_tracker
+from ..beat_tracking.weights import load_beat_tracker, save_beat_tracker
 from ..contract import atomic_output
 from ..metrics.beats import beat_f_measure
 from .beat_config import BeatTrainConfig
@@ -51,7 +51,10 @@ class BeatTrainer(StageTrainer):
         self.augment = ExcerptAugment(cfg.max_stretch, cfg.max_band_shift)
         self.start_loop_state(f"{cfg.data_root}: {len(self.train_set)} training samples")
         torch.manual_seed(cfg.seed)
-        self.net = BeatTCN(BeatNetworkConfig(flux=not cfg.no_flux)).to(self.device)
+        self.net = BeatTCN(BeatNetworkConfig(flux=not cfg.no_flux))
+        if cfg.init:
+            self.net.load_state_dict(initial_weights(cfg.init, self.net.cfg))
+        self.net.to(self.device)
         self.model = wrap(self.net, ctx)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
 
@@ -119,6 +122,26 @@ class BeatTrainer(StageTrainer):
         export_npz(self.net.state_dict(), self.net.cfg, self.out / RUNTIME_WEIGHTS_FILE, step=self.step)
         with atomic_output(self.out / SPLIT_FILE) as tmp:
             tmp.write_text(json.dumps(self.split, indent=1) + "\n", encoding="utf-8")
+
+
+def initial_weights(path: str | Path, cfg: BeatNetworkConfig) -> dict[str, torch.Tensor]:
+    """The state dict of a weights file to fine-tune from: our .pt (weights_only) or a runtime .npz
+    (allow_pickle=False); ValueError in one line when it is unreadable or its network is not `cfg`."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        try:
+            numpy_net, _ = load_npz(path)
+        except WeightsError as exc:
+            raise ValueError(f"--init: {exc}") from None
+        found, state = numpy_net.cfg, {k: torch.from_numpy(v.copy()) for k, v in numpy_net.w.items()}
+    else:
+        net, _ = load_beat_tracker(path)  # a CheckpointError (ValueError) names the file
+        found, state = net.cfg, net.state_dict()
+    if found != cfg:
+        wanted = cfg.to_dict()
+        differ = [f"{k} {v} (this run: {wanted[k]})" for k, v in found.to_dict().items() if v != wanted[k]]
+        raise ValueError(f"--init {path}: another network: {'; '.join(differ)}")
+    return state
 
 
 def train_beats(cfg: BeatTrainConfig, ctx: DistContext, resume: bool = False) -> dict[str, float]:
