@@ -67,6 +67,6 @@ def test_a_written_dynamic_is_a_step_not_a_ramp(tmp_path):
     music21.stream.Score([part.makeNotation()]).write("musicxml", fp=str(path))
     timeline = read_score_file(path)
     at_120 = Alignment("rendered", 1.0, 1.0, np.array([0.0, 16.0]), np.array([0.0, 8.0]))
-    guide = score_guide(timeline, at_120, 8.0)
+    guide = score_guide(timeline, at_120.seconds, 8.0)
     quiet, loud = guide.dynamic_at([0.5, 3.9]), guide.dynamic_at([4.0, 7.5])  # seconds: bars 1-2, bars 3-4
     assert np.ptp(quiet) < 0.01 and np.ptp(loud) < 0.01 and loud.min() - quiet.max() > 0.3, (quiet, loud)

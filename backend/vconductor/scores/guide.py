@@ -1,6 +1,8 @@
 """The ScoreGuide (conducting/score_guide.py) of an aligned score: entries, fermatas, dynamics and
 articulation in the audio's seconds."""
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..conducting.score_guide import Entry, ScoreGuide
@@ -14,9 +16,35 @@ MARK_STEP_Q = 1 / 32  # the old level's last point before a new dynamic mark (qu
 STACCATO_WINDOW_Q = 2.0  # staccato share over the notes starting within this many quarters
 
 
-def score_guide(timeline: ScoreTimeline, alignment: Alignment, duration_s: float) -> ScoreGuide:
-    """What the score tells the conductor, in the audio's time (events outside the audio dropped)."""
-    seconds = alignment.seconds
+def beat_clock(alignment: Alignment, beats_q, beats_s, fermatas=()) -> Callable:
+    """Score quarters -> audio seconds through the beats given to the conductor (placed on the audio), the
+    alignment's map only beyond them (joined on, no jump). Beats inside a fermata are no anchors (placed by
+    their score position only; the example's last one sat 0.1 s into its fermata). The alignment's map
+    alone can lie a second off the placed beats (a DTW path across a held fermata)."""
+    beats_q, beats_s = np.asarray(beats_q, float), np.asarray(beats_s, float)
+    held = np.zeros(len(beats_q), bool)
+    for start, end in fermatas:
+        held |= (beats_q > start + 1e-6) & (beats_q < end - 1e-6)
+    order = np.argsort(beats_q[~held], kind="stable")
+    beats_q, beats_s = beats_q[~held][order], beats_s[~held][order]
+    if len(beats_q) < 2:
+        return alignment.seconds
+    first_q, last_q = beats_q[0], beats_q[-1]
+    before = beats_s[0] - float(alignment.seconds(first_q))
+    after = beats_s[-1] - float(alignment.seconds(last_q))
+
+    def seconds(quarters) -> np.ndarray:
+        q = np.asarray(quarters, float)
+        inside = np.interp(q, beats_q, beats_s)
+        mapped = alignment.seconds(q)
+        return np.where(q < first_q, mapped + before, np.where(q > last_q, mapped + after, inside))
+
+    return seconds
+
+
+def score_guide(timeline: ScoreTimeline, seconds: Callable, duration_s: float) -> ScoreGuide:
+    """What the score tells the conductor, in the audio's time (`seconds`: quarters -> seconds, beat_clock);
+    events outside the audio dropped."""
     entries = tuple(
         Entry(float(seconds(q)), part, timeline.instruments[part], bool(_level_at(timeline, part, q) >= LOUD))
         for q, part in _entries_q(timeline)

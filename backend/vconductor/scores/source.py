@@ -57,7 +57,7 @@ class ScoreResult:
 def score_beats(source: ScoreSource, spectrogram, activation=None) -> ScoreResult:
     """Align the score with the audio; ScoreFitError when it does not fit and `source.mismatch` is "error"."""
     from .alignment import ScoreMismatch, align, beat_times
-    from .guide import score_guide
+    from .guide import beat_clock, score_guide
 
     timeline, duration = source.timeline, spectrogram.duration_s
     try:
@@ -93,7 +93,8 @@ def score_beats(source: ScoreSource, spectrogram, activation=None) -> ScoreResul
         "slope": round(float(alignment.slope), 5),  # audio seconds per written second (rendered)
         "departures": [[round(a, 3), round(b, 3)] for a, b in alignment.departures],  # quarters off the line
     }
-    return ScoreResult(given, score_guide(timeline, alignment, duration), report)
+    clock = beat_clock(alignment, labels.beats_q[played], times[played], timeline.fermatas)
+    return ScoreResult(given, score_guide(timeline, clock, duration), report)
 
 
 def spaced_beats(times: np.ndarray) -> np.ndarray:

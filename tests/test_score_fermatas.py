@@ -1,0 +1,73 @@
+"""Fermatas from a user's score (issue 15): a chorale excerpt rendered with FluidSynth with its fermatas held
+about 3 s by the tempo map; the ScoreGuide's fermatas against the beats the conductor is given."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+pytest.importorskip("music21")
+from vconductor.beat_data.render import fluidsynth_executable  # noqa: E402
+
+SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+needs_fluidsynth = pytest.mark.skipif(
+    fluidsynth_executable() is None or not SOUNDFONT.is_file(), reason="needs fluidsynth and TimGM6mb.sf2"
+)
+HOLD_S = 3.0
+
+
+def held_fermatas(timeline, hold_s: float):
+    """The score's nominal tempo map with every fermata's notes held `hold_s` seconds."""
+    from vconductor.beat_data.score_renders import nominal_tempo_map
+    from vconductor.beat_data.tempo_map import TempoMap
+
+    nominal = nominal_tempo_map(timeline)
+    steps = np.diff(nominal.grid_s)
+    middle = (nominal.grid_q[1:] + nominal.grid_q[:-1]) / 2
+    for start, end in timeline.fermatas:
+        inside = (middle >= start) & (middle < end)
+        steps[inside] *= hold_s / steps[inside].sum()
+    return TempoMap(nominal.grid_q, nominal.grid_s[0] + np.r_[0.0, np.cumsum(steps)])
+
+
+@pytest.fixture(scope="module")
+def chorale(tmp_path_factory):
+    """(timeline, audio path): BWV 26.6's first six bars (four fermatas), each fermata held 3 s."""
+    import music21
+
+    from vconductor.beat_data.score_renders import render
+    from vconductor.scores.reading import read_score_file
+
+    folder = tmp_path_factory.mktemp("fermatas")
+    score = folder / "bwv26.6.musicxml"
+    music21.corpus.parse("bach/bwv26.6").measures(0, 6).write("musicxml", fp=str(score))
+    timeline = read_score_file(score)
+    take = render(timeline, held_fermatas(timeline, HOLD_S), SOUNDFONT, seed=2)
+    audio = folder / "bwv26.6-held.wav"
+    soundfile.write(audio, take.samples, 22050)
+    return timeline, audio
+
+
+@needs_fluidsynth
+def test_the_guides_fermatas_are_timed_by_the_conducted_beats(chorale):
+    """A fermata's hold and release are the given beats at its score positions: the conductor's cut-off and
+    the next beat's preparation agree (the alignment's own map lay 0.26-0.30 s off the placed beats here)."""
+    from vconductor.beat_sources import BeatSource
+    from vconductor.pipeline import prepare_input
+    from vconductor.scores.source import ScoreSource
+
+    timeline, audio = chorale
+    prepared = prepare_input(
+        audio, needs="analysis", meter=None, beats=BeatSource(score=ScoreSource(timeline))
+    )
+    beats_s, beats_q = prepared.beats.beats_s, timeline.labels.beats_q
+    assert len(beats_s) == len(beats_q)
+    fermatas = prepared.analysis.score.fermatas
+    inner = [(a, b) for a, b in timeline.fermatas if b < beats_q[-1]]  # released into a following beat
+    assert len(fermatas) == len(timeline.fermatas) and len(inner) >= 3
+    for (start_q, end_q), (start_s, release_s) in zip(timeline.fermatas, fermatas, strict=False):
+        if end_q >= beats_q[-1]:
+            continue
+        assert start_s == pytest.approx(float(np.interp(start_q, beats_q, beats_s)), abs=1e-3)
+        assert release_s == pytest.approx(float(np.interp(end_q, beats_q, beats_s)), abs=1e-3)
