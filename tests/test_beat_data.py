@@ -266,6 +266,19 @@ def test_metre_chooses_works_by_their_written_time_signature(tmp_path):
         build_dataset(tmp_path / "bad", BuildOptions(metres=["six-eight"]), progress=False)
 
 
+def test_more_variants_extend_a_folder_past_its_skipped_works(tmp_path):
+    soundfont = _needs_fluidsynth()
+    unusable, usable = "josquin/oVenusBant.abc#1", "essenFolksong/ballad10.abc#3"  # the first has no bars
+    options = BuildOptions(
+        works=1, seed=0, max_seconds=12.0, soundfonts=[str(soundfont)], work_ids=[unusable, usable]
+    )
+    manifest = build_dataset(tmp_path, options, progress=False)
+    assert unusable in manifest["skipped"] and list(manifest["works"]) == [usable]
+    manifest = build_dataset(tmp_path, BuildOptions(**{**vars(options), "variants": 2}), progress=False)
+    variants = manifest["works"][usable]["variants"]
+    assert sorted(variants) == ["0", "1"] and all((tmp_path / f"{n}.flac").is_file() for n in variants["1"])
+
+
 def test_the_runtime_never_imports_the_training_data_code():
     code = (
         "import sys; import vconductor.cli as c, vconductor.pipeline, vconductor.service; c.build_parser(); "

@@ -261,10 +261,10 @@ def build_dataset(out, options: BuildOptions | None = None, *, progress: bool = 
     started, built = time.perf_counter(), 0
     try:
         for work in _candidates(options):
+            if work.id in manifest["skipped"]:  # before the count: extending --variants must pass over them
+                continue
             if len(manifest["works"]) >= options.works and work.id not in manifest["works"]:
                 break
-            if work.id in manifest["skipped"]:
-                continue
             bar.set_postfix_str(work.id)
             built += _build_work(out, work, manifest, options, soundfonts, bar, report)
     finally:
