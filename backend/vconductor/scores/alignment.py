@@ -17,15 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .departures import departures, fitted_line, slope_candidates
-from .features import (
-    MEL_RATE,
-    attack_time,
-    audio_features,
-    normalized_chroma,
-    pooled,
-    score_chroma,
-    score_onsets,
-)
+from .features import MEL_RATE, attack_time, audio_features
+from .onset_chroma import audio_onset_chroma
+from .path_dtw import MAX_CELLS, TOP_RATE, AudioSide, ScoreSide, audio_of_score_frames, coarse_path
 from .placement import placed_beats
 from .refine import shifted_map
 from .section import audio_section, section_notes
@@ -34,8 +28,6 @@ from .timeline import ScoreTimeline
 REFINE = True
 SCALE = True
 
-MAX_CELLS = 30e6  # DTW cost cells: the rate drops for long pieces (about 20 Hz up to 4.5 min each)
-TOP_RATE = 43.0
 RENDERED_TOLERANCE_S = 0.05  # a rendered score's onsets meet the audio's this closely
 RENDERED_HITS = 0.5  # ... at least this share of them (a slow piece's soft onsets: measured 0.55)
 RENDERED_SPREAD_S = 0.015  # ... this closely around their median (renders 0.004-0.014, performances 0.016+)
@@ -48,12 +40,8 @@ RATIO_HITS = 0.66  # ... renders 0.68-0.99 (chorale BWV 1.6: 0.68-0.70); two mil
 MIN_FIT = 0.3  # below: the score does not fit the audio (measured: other pieces 0.05-0.2; see docs)
 DURATION_RATIO = 3.0  # the score's nominal length and the audio's sounding length differ at most this much
 PARTIAL_RATIO = 2.0  # a score this much longer than the audio: find the section the audio plays first
-ONSET_WEIGHT = 1.0
 FERMATA_HOLD = 2.0
 ATTACK_SCALE = 1.0  # 2.0 measured: BWV 66.6 (slow strings) F 0.38 -> 0.55, 32 rubato renders 0.954 -> 0.961, but the test chorale's motion BAS 0.87 -> 0.82
-STEPS = np.array([[1, 1], [0, 1], [1, 0]])
-STEP_COSTS = np.array([0.0, 0.0, 0.0])
-STEP_WEIGHTS = np.array([1.0, 1.0, 1.0])
 
 
 @dataclass
@@ -106,9 +94,8 @@ def align(timeline: ScoreTimeline, spectrogram, activation: np.ndarray | None = 
     expected_on, expected_end = (
         np.interp(q, grid_q, expected) for q in (notes["onset_q"], notes["onset_q"] + notes["duration_q"])
     )
-    expected_s, audio_s, fit = _dtw(
-        timeline, expected_on, expected_end, chroma_a, flux_a, level_a, first, last
-    )
+    audio = AudioSide(chroma_a, flux_a, audio_onset_chroma(spectrogram), first, last)
+    expected_s, audio_s, fit = _dtw(timeline, expected_on, expected_end, audio, level_a)
     path_q = np.interp(expected_s, expected, grid_q)
     nominal_s = timeline.nominal_seconds(path_q)
     if fit < MIN_FIT:
@@ -225,50 +212,29 @@ def _grid_q(timeline: ScoreTimeline) -> np.ndarray:
     return np.arange(-16.0, timeline.end_q + 16.0 + step, step)
 
 
-def _dtw(timeline, onsets_s, ends_s, chroma_a, flux_a, level_a, first: int, last: int):
-    """DTW of the score (nominal time) against the sounding audio: (nominal s, audio s, fit) per score frame."""
-    import librosa
-
+def _dtw(timeline, onsets_s, ends_s, audio: AudioSide, level_a):
+    """DTW of the score (expected time) against the sounding audio: (nominal s, audio s, fit) per score frame."""
     start_s = float(onsets_s.min())
     score_span = float(ends_s.max()) - start_s
-    audio_frames = last - first
-    audio_span = audio_frames / MEL_RATE
+    audio_span = (audio.last - audio.first) / MEL_RATE
     rate = min(TOP_RATE, np.sqrt(MAX_CELLS) / max(audio_span, 1e-6))
-    n_audio = max(2, int(audio_span * rate))
     # the score's frames at the audio's overall tempo: equal lengths, so the path's steps only follow rubato
     score_rate = rate * audio_span / max(score_span, 1e-6) if SCALE else rate
-    n_score = max(2, int(score_span * score_rate))
-    factor = MEL_RATE / rate
-    audio_c = normalized_chroma(pooled(chroma_a[first:last], factor, n_audio))
-    audio_o = _unit(pooled(flux_a[first:last], factor, n_audio))
     notes = timeline.notes
-    score_c = normalized_chroma(
-        score_chroma(
-            notes["pitch"],
-            onsets_s - start_s,
-            ends_s - start_s,
-            notes["velocity"],
-            n_score,
-            score_rate,
-            attack_time(level_a[first:last]) * ATTACK_SCALE,
-        )
+    score = ScoreSide(
+        notes["pitch"],
+        onsets_s - start_s,
+        ends_s - start_s,
+        notes["velocity"],
+        attack_time(level_a[audio.first : audio.last]) * ATTACK_SCALE,
     )
-    score_o = _unit(score_onsets(onsets_s - start_s, n_score, score_rate))
-    similarity = score_c @ audio_c.T
-    cost = (1 - similarity) + ONSET_WEIGHT * np.abs(score_o[:, None] - audio_o[None, :])
-    _, path = librosa.sequence.dtw(
-        C=cost, backtrack=True, step_sizes_sigma=STEPS, weights_add=STEP_COSTS, weights_mul=STEP_WEIGHTS
-    )
-    path = path[::-1]
-    along = float(similarity[path[:, 0], path[:, 1]].mean())
-    chance = float(similarity.mean())
-    fit = float(np.clip((along - chance) / max(1 - chance, 1e-6), 0, 1))
-    # each score frame's audio time: the mean of the audio frames the path gives it
+    score_f = score.frames(score_rate, rate)
+    path, fit = coarse_path(score_f, audio.frames(rate))
+    n_score = len(score_f)
+    audio_of = audio_of_score_frames(path, n_score)
     score_frames = np.arange(n_score)
-    audio_of = np.array([path[path[:, 0] == i, 1].mean() for i in score_frames])
-    audio_of = np.maximum.accumulate(audio_of)
     nominal_s = start_s + (score_frames + 0.5) / score_rate
-    audio_s = first / MEL_RATE + (audio_of + 0.5) / rate + score_frames * 1e-6  # strictly increasing
+    audio_s = audio.first / MEL_RATE + (audio_of + 0.5) / rate + score_frames * 1e-6  # strictly increasing
     return nominal_s, audio_s, fit
 
 

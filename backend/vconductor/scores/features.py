@@ -90,15 +90,10 @@ def score_chroma(
     pitches, onsets_s, ends_s, velocities, num_frames: int, rate: float, attack_s: float = 0.12
 ) -> np.ndarray:
     """(num_frames, 12) chroma power of notes at `rate` frames a second (harmonics through the mel bands)."""
-    centres = mel_centres()
-    projection = chroma_projection()
     out = np.zeros((num_frames, 12), np.float64)
-    frequency = 440.0 * 2.0 ** ((np.asarray(pitches, float) - 69) / 12)
-    for f0, onset, end, velocity in zip(frequency, onsets_s, ends_s, velocities, strict=True):
-        profile = np.zeros(12)
-        for k in range(1, HARMONICS + 1):
-            band = int(np.argmin(np.abs(centres - f0 * k)))
-            profile += 0.6 ** (k - 1) * projection[band]
+    for profile, onset, end, velocity in zip(
+        note_profiles(pitches), onsets_s, ends_s, velocities, strict=True
+    ):
         first, last = int(onset * rate), max(int(onset * rate) + 1, int(np.ceil(end * rate)))
         if first >= num_frames:
             continue
@@ -107,6 +102,17 @@ def score_chroma(
         decay = np.exp(-age / 1.5) * np.minimum(1.0, (age + 0.5 / rate) / attack_s)  # rises, then fades
         out[first:last] += (velocity / 127.0) ** 2 * decay[:, None] * profile[None, :]
     return out
+
+
+def note_profiles(pitches) -> np.ndarray:
+    """(n, 12): each MIDI pitch's chroma through the mel bands (its first HARMONICS harmonics, fading)."""
+    centres = mel_centres()
+    projection = chroma_projection()
+    frequency = 440.0 * 2.0 ** ((np.asarray(pitches, float) - 69) / 12)
+    harmonics = frequency[:, None] * np.arange(1, HARMONICS + 1)[None, :]
+    bands = np.abs(centres[None, None, :] - harmonics[:, :, None]).argmin(axis=2)  # (n, HARMONICS)
+    weights = 0.6 ** np.arange(HARMONICS)
+    return np.einsum("h,nhc->nc", weights, projection[bands]).astype(np.float64)
 
 
 def score_onsets(onsets_s, num_frames: int, rate: float) -> np.ndarray:
