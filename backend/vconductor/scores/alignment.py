@@ -37,6 +37,10 @@ RENDERED_DTW_S = 0.15  # and the DTW path stays this close to the straight line 
 RATIO_SPREAD_S = 0.010  # at another constant tempo (fitted slope): renders 0.004-0.008, a rubato trio 0.015
 RATIO_DTW_S = 0.06  # ... renders 0.015-0.027, the rubato trio 0.116
 RATIO_HITS = 0.66  # ... renders 0.68-0.99 (chorale BWV 1.6: 0.68-0.70); two mild rubato takes 0.63-0.64 (a thin margin)
+RENDERED_TIGHT_HITS = 0.4  # ... or this share when spread and drift are both within RENDERED_TIGHT_S (a slow
+RENDERED_TIGHT_S = 0.008  # aria's render on strings: 0.49, 5 ms, 6 ms; rubato takes at most 0.22 at <= 8 ms)
+RENDERED_DRIFT_S = 0.018  # ... and drift this little (renders 5-13 ms; a mild rubato take of op. 133 25 ms)
+DRIFT_ONSETS = 9
 MIN_FIT = 0.3  # below: the score does not fit the audio (measured: other pieces 0.05-0.2; see docs)
 DURATION_RATIO = 3.0  # the score's nominal length and the audio's sounding length differ at most this much
 PARTIAL_RATIO = 2.0  # a score this much longer than the audio: find the section the audio plays first
@@ -301,32 +305,39 @@ def _line_holds(times, strength, path, slope: float, offset: float) -> tuple[flo
     inside = (expected >= 0) & (expected < len(strength) / MEL_RATE)
     if inside.sum() < 4:
         return None
-    hits, spread = _onsets_met(expected[inside], strength)
+    hits, spread, drift = _onsets_met(expected[inside], strength)
     nominal_s, audio_s = path
     deviation = float(np.median(np.abs(np.interp(times, nominal_s, audio_s) - expected)))
     if slope != 1.0:  # a fitted slope follows a performance's overall tempo too: a straighter, fuller line
         ok = hits >= RATIO_HITS and deviation <= RATIO_DTW_S and spread <= RATIO_SPREAD_S
     else:
-        ok = hits >= RENDERED_HITS and deviation <= RENDERED_DTW_S and spread <= RENDERED_SPREAD_S
+        tight = spread <= RENDERED_TIGHT_S and drift <= RENDERED_TIGHT_S  # fewer hits, on the line exactly
+        enough = hits >= RENDERED_HITS or (tight and hits >= RENDERED_TIGHT_HITS)
+        ok = enough and deviation <= RENDERED_DTW_S and spread <= RENDERED_SPREAD_S
+    ok = ok and drift <= RENDERED_DRIFT_S
     if ok:
         return slope, offset, hits
     return None
 
 
-def _onsets_met(times_s: np.ndarray, strength: np.ndarray) -> tuple[float, float]:
+def _onsets_met(times_s: np.ndarray, strength: np.ndarray) -> tuple[float, float, float]:
     """(the share of `times_s` with an onset-strength peak within RENDERED_TOLERANCE_S, the median distance of
-    those peaks from their times once their median is taken off): a render's onsets sit on a straight line
-    (measured spread 4-14 ms with the renders' 0-10 ms note jitter), a near-nominal performance's wander."""
-    from scipy.ndimage import maximum_filter1d
+    those peaks from their times once their median is taken off, the drift: the 90th percentile of that
+    distance's running median over DRIFT_ONSETS onsets): a render's onsets sit on a straight line (measured
+    spread 4-14 ms with the renders' 0-10 ms note jitter), a near-nominal performance's wander, and slowly (a
+    render's jitter is note by note: its running median stays within 13 ms)."""
+    from scipy.ndimage import maximum_filter1d, median_filter
 
     peaks = (strength == maximum_filter1d(strength, 5)) & (strength > 0.2)
     peak_times = np.flatnonzero(peaks) / MEL_RATE
     if len(peak_times) < 2:
-        return 0.0, 1.0
+        return 0.0, 1.0, 1.0
     at = np.clip(np.searchsorted(peak_times, times_s), 1, len(peak_times) - 1)
     after, before = peak_times[at] - times_s, peak_times[at - 1] - times_s
     nearest = np.where(np.abs(after) < np.abs(before), after, before)
     met = nearest[np.abs(nearest) <= RENDERED_TOLERANCE_S]
     if len(met) == 0:
-        return 0.0, 1.0
-    return len(met) / len(times_s), float(np.median(np.abs(met - np.median(met))))
+        return 0.0, 1.0, 1.0
+    residual = met - np.median(met)
+    drift = np.abs(median_filter(residual, min(DRIFT_ONSETS, len(residual)), mode="nearest"))
+    return len(met) / len(times_s), float(np.median(np.abs(residual))), float(np.percentile(drift, 90))
