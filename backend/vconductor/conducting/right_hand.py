@@ -6,7 +6,15 @@ import numpy as np
 from .arcs import PathPieces, path_piece
 from .beat_plan import PlannedBeats
 from .motion_inputs import MusicContours
-from .tuning import CUTOFF_S, HOLD_S, MIN_PREPARATION_S, RIGHT_REST
+from .tuning import (
+    CUTOFF_S,
+    FERMATA_FLOAT,
+    FERMATA_FLOAT_FULL_S,
+    FERMATA_HOLD_Y,
+    HOLD_S,
+    MIN_PREPARATION_S,
+    RIGHT_REST,
+)
 
 
 def right_hand_path(beats: PlannedBeats, music: MusicContours) -> PathPieces:
@@ -112,12 +120,12 @@ def _gap(beats: PlannedBeats, last: int, first: int, music: MusicContours) -> li
     gap = beats.times[first] - beats.times[last]
     sustain_s = min(beats.period[last], 0.7, 0.3 * gap)
     prep_s = min(beats.period[first], 0.35 * gap)
-    up, held = _sustain(beats, last, sustain_s)
     cut_s = float(np.clip(0.6 * beats.period[last], *CUTOFF_S))
+    if np.isfinite(beats.release_after[last]):
+        return _written_fermata(beats, last, first, music, sustain_s, cut_s)
+    up, held = _sustain(beats, last, sustain_s)
     earliest = beats.times[last] + sustain_s + 0.2 + cut_s
     latest = beats.times[first] - prep_s - 0.1
-    if np.isfinite(beats.release_after[last]):
-        return _written_fermata(beats, last, first, up, held, cut_s)
     release = _release_time(music, beats.times[last] + 0.1, latest)
     if release is None or latest < earliest:  # a fermata straight into the next entry
         return [up, _preparation(beats, first, held, beats.times[first] - prep_s)]
@@ -126,29 +134,73 @@ def _gap(beats: PlannedBeats, last: int, first: int, music: MusicContours) -> li
     return [up, cut, *_entry(beats, first, closed, release + HOLD_S)]
 
 
-def _written_fermata(beats: PlannedBeats, last: int, first: int, up, held, cut_s: float) -> list[PathPieces]:
-    """The score's fermata: held until the cut-off closes on the written release, then the preparation (at
-    once after a short caesura); a release on the next beat itself (no caesura) is a plain preparation."""
-    release = max(float(beats.release_after[last]), beats.times[last] + 0.1 + cut_s)
+def _written_fermata(
+    beats: PlannedBeats, last: int, first: int, music: MusicContours, sustain_s: float, cut_s: float
+) -> list[PathPieces]:
+    """The score's fermata: held up until the cut-off closes on the release (the audio's, where the
+    performers leave a silence before the written one), then the preparation (at once after a short
+    caesura); a release on the next beat itself (no caesura) is a plain preparation."""
+    start_s = beats.times[last]
+    release = max(float(beats.release_after[last]), start_s + 0.1 + cut_s)
+    release = _caesura(music, start_s + sustain_s + 0.2 + cut_s, release, release - MIN_PREPARATION_S)
     if beats.times[first] - release < MIN_PREPARATION_S:
-        prep_s = min(beats.period[first], 0.5 * (beats.times[first] - beats.times[last]))
-        return [up, _preparation(beats, first, held, beats.times[first] - prep_s)]
+        prep_s = min(beats.period[first], 0.5 * (beats.times[first] - start_s))
+        hold, held = _fermata_hold(beats, last, sustain_s, beats.times[first] - prep_s)
+        return [*hold, _preparation(beats, first, held, beats.times[first] - prep_s)]
+    hold, held = _fermata_hold(beats, last, sustain_s, release - cut_s)
     cut, closed = _cutoff(release, held, beats.size[last], cut_s)
-    return [up, cut, *_entry(beats, first, closed, release)]
+    return [*hold, cut, *_entry(beats, first, closed, release)]
+
+
+def _caesura(music: MusicContours, earliest: float, written: float, latest: float) -> float:
+    """The written release, or the audio's own where the sound stops in the second half of the hold before
+    it (the performers release, breathe, then go on) or up to `latest` (a final chord held longer)."""
+    after = max(earliest, written - 0.5 * (written - earliest))
+    silence = _release_time(music, after, latest)
+    return written if silence is None else silence
+
+
+def _fermata_hold(
+    beats: PlannedBeats, last: int, sustain_s: float, until_s: float
+) -> tuple[list[PathPieces], np.ndarray]:
+    """A written fermata's hold: up from the last ictus to at least chest height (a loud one's rebound may
+    go higher), then a slow float a little higher and out while the sound is held (alive, not frozen);
+    the pieces and where the hand is at `until_s`."""
+    ictus = beats.ictus[last]
+    held_x = 0.5 * ictus[0] + 0.5 * beats.centre_x - 0.1 * beats.width[last]
+    held = np.array([held_x, min(ictus[1] - max(0.9 * beats.rebound[last], 0.05), FERMATA_HOLD_Y)])
+    last_s = beats.times[last]
+    sustain_s = min(sustain_s, max(until_s - last_s, 0.05))
+    up = path_piece(
+        last_s, last_s + sustain_s, ictus, held, 0.15 * np.linalg.norm(held - ictus), sharpness=0.9
+    )
+    float_s = until_s - last_s - sustain_s
+    if float_s < 0.3:
+        return [up], held
+    floated = held + FERMATA_FLOAT * min(float_s / FERMATA_FLOAT_FULL_S, 1.0)
+    bow = 0.3 * np.linalg.norm(floated - held)
+    return [up, path_piece(last_s + sustain_s, until_s, held, floated, bow, sharpness=1.0)], floated
 
 
 def _ending(beats: PlannedBeats, last: int, music: MusicContours) -> list[PathPieces]:
-    """After the final beat: sustain, release when the sound stops, then lower the hands to rest."""
+    """After the final beat: sustain (raised under a written fermata), release when the sound stops (or on
+    the written release), then lower the hands to rest."""
     sustain_s = min(beats.period[last], 0.7)
-    up, held = _sustain(beats, last, sustain_s)
     cut_s = float(np.clip(0.6 * beats.period[last], *CUTOFF_S))
     earliest = beats.times[last] + sustain_s + 0.2 + cut_s
     end_of_music = min(music.duration_s, len(music.silent) / music.fps)
     release = _release_time(music, beats.times[last] + 0.1, end_of_music)
-    if np.isfinite(beats.release_after[last]):
-        release = float(beats.release_after[last])
+    written = np.isfinite(beats.release_after[last])
+    if written:  # the written release, or the sound's end within a second after it
+        release = max(float(beats.release_after[last]), earliest)
+        release = _caesura(music, earliest, release, min(release + 1.0, end_of_music))
     release = max(release if release is not None else end_of_music, earliest)
+    if written:
+        hold, held = _fermata_hold(beats, last, sustain_s, release - cut_s)
+    else:
+        up, held = _sustain(beats, last, sustain_s)
+        hold = [up]
     cut, closed = _cutoff(release, held, beats.size[last], cut_s)
     bow = -0.1 * np.linalg.norm(RIGHT_REST - closed)
     lower = path_piece(release + HOLD_S, release + HOLD_S + 1.6, closed, RIGHT_REST, bow, sharpness=1.4)
-    return [up, cut, lower]
+    return [*hold, cut, lower]
