@@ -10,8 +10,8 @@ import pytest
 
 from vconductor.conducting import ConductorConfig, MusicAnalysis, analyze, conduct
 from vconductor.conducting.score_guide import Entry, ScoreGuide
-from vconductor.conducting.tuning import FERMATA_HOLD_Y
 from vconductor.conducting.seating import seat_of
+from vconductor.conducting.tuning import FERMATA_HOLD_Y
 from vconductor.metrics.cues import measure_cue, points_to
 from vconductor.skeleton import JOINT
 
