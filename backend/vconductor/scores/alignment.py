@@ -19,14 +19,13 @@ import numpy as np
 from .departures import departures, fitted_line, slope_candidates
 from .features import MEL_RATE, attack_time, audio_features
 from .onset_chroma import audio_onset_chroma
-from .path_dtw import MAX_CELLS, TOP_RATE, AudioSide, ScoreSide, audio_of_score_frames, coarse_path
+from .path_dtw import AudioSide, ScoreSide, score_to_audio
 from .placement import placed_beats
 from .refine import shifted_map
 from .section import audio_section, section_notes
 from .timeline import ScoreTimeline
 
 REFINE = True
-SCALE = True
 
 RENDERED_TOLERANCE_S = 0.05  # a rendered score's onsets meet the audio's this closely
 RENDERED_HITS = 0.5  # ... at least this share of them (a slow piece's soft onsets: measured 0.55)
@@ -219,11 +218,6 @@ def _grid_q(timeline: ScoreTimeline) -> np.ndarray:
 def _dtw(timeline, onsets_s, ends_s, audio: AudioSide, level_a):
     """DTW of the score (expected time) against the sounding audio: (nominal s, audio s, fit) per score frame."""
     start_s = float(onsets_s.min())
-    score_span = float(ends_s.max()) - start_s
-    audio_span = (audio.last - audio.first) / MEL_RATE
-    rate = min(TOP_RATE, np.sqrt(MAX_CELLS) / max(audio_span, 1e-6))
-    # the score's frames at the audio's overall tempo: equal lengths, so the path's steps only follow rubato
-    score_rate = rate * audio_span / max(score_span, 1e-6) if SCALE else rate
     notes = timeline.notes
     score = ScoreSide(
         notes["pitch"],
@@ -232,14 +226,9 @@ def _dtw(timeline, onsets_s, ends_s, audio: AudioSide, level_a):
         notes["velocity"],
         attack_time(level_a[audio.first : audio.last]) * ATTACK_SCALE,
     )
-    score_f = score.frames(score_rate, rate)
-    path, fit = coarse_path(score_f, audio.frames(rate))
-    n_score = len(score_f)
-    audio_of = audio_of_score_frames(path, n_score)
-    score_frames = np.arange(n_score)
-    nominal_s = start_s + (score_frames + 0.5) / score_rate
-    audio_s = audio.first / MEL_RATE + (audio_of + 0.5) / rate + score_frames * 1e-6  # strictly increasing
-    return nominal_s, audio_s, fit
+    score_s, audio_s, fit = score_to_audio(score, audio, float(ends_s.max()) - start_s)
+    audio_s = audio.first / MEL_RATE + audio_s + np.arange(len(audio_s)) * 1e-6  # strictly increasing
+    return start_s + score_s, audio_s, fit
 
 
 def _span(timeline: ScoreTimeline) -> float:
