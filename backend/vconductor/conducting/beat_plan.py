@@ -131,7 +131,7 @@ def _usable_beats(analysis: MusicAnalysis, music: MusicContours, config: Conduct
     order."""
     times = np.asarray(analysis.beats_s, dtype=float)
     in_bar = np.asarray(analysis.beat_in_bar, dtype=int)
-    in_bar = (in_bar if len(in_bar) == len(times) else np.arange(len(times))) % per_bar
+    in_bar = in_pattern(in_bar, per_bar) if len(in_bar) == len(times) else np.arange(len(times)) % per_bar
     tempo = np.asarray(analysis.tempo_bpm, dtype=float)
     tempo = tempo if len(tempo) == len(times) else np.full(len(times), np.nan)
     keep = np.isfinite(times) & ~in_long_rest(times, music, config.rest_min_s)
@@ -139,6 +139,23 @@ def _usable_beats(analysis: MusicAnalysis, music: MusicContours, config: Conduct
         keep &= outside_fermatas(np.nan_to_num(times), analysis.score)
     keep[1:] &= np.diff(times) > tun.MIN_BEAT_INTERVAL_S
     return times[keep], in_bar[keep], tempo[keep]
+
+
+def in_pattern(in_bar: np.ndarray, per_bar: int) -> np.ndarray:
+    """Each beat's place in the pattern of `per_bar` beats: its place in the bar, modulo the pattern (a bar of
+    twice the pattern's beats is two patterns). A longer bar that is no multiple of it (an overfull bar in a
+    score, a 5/4 bar among 4/4 ones in a beat file) repeats the beat before its last for the extra beats, and
+    its last beat still goes up: 4/4's pattern gives five beats down, in, out, out, up (it restarted at the
+    fifth: two downbeats in a row)."""
+    in_bar = np.asarray(in_bar, int)
+    if len(in_bar) == 0:
+        return in_bar
+    bar = np.cumsum(np.r_[True, in_bar[1:] <= in_bar[:-1]]) - 1
+    beats_in_bar = np.bincount(bar, minlength=bar[-1] + 1)[bar]
+    longer = (in_bar.max() + 1 > per_bar) & (beats_in_bar > per_bar) & (beats_in_bar % per_bar != 0)
+    last = np.r_[bar[1:] != bar[:-1], True]
+    extra = np.where(last, per_bar - 1, np.minimum(in_bar, max(per_bar - 2, 0)))
+    return np.where(longer & (in_bar >= per_bar - 1), extra, in_bar % per_bar)
 
 
 def _pattern_size(dynamics: np.ndarray, period: np.ndarray, in_bar: np.ndarray, config: ConductorConfig):

@@ -5,6 +5,8 @@ Definitions (docs/beat-data.md):
 - a *beat* is a count in simple metres (2/4, 3/4, 4/4, 2/2, 3/8, 5/8, ...) and a group of three counts in
   compound metres (numerator 6, 9, 12, ... : 6/8 has two dotted-quarter beats, 12/8 four);
 - the *downbeat* is the first beat of a bar.
+A bar longer than its time signature (overfull) has more beats: a 4/4 bar of five quarters has five (of
+4.5 quarters also five, the last a half; of 4.25 four, the last longer).
 An incomplete first bar is a pickup (anacrusis): its beats are the LAST beats of a full bar, so a one-quarter
 pickup in 4/4 is beat 4. An incomplete bar that completes the previous incomplete one (the two halves of a bar
 split around a repeat sign, or the last bar of a repeat going back to the pickup) continues that bar instead
@@ -79,10 +81,14 @@ def bar_phases(bars: list[Bar]) -> np.ndarray:
 
 
 def _positions_in_bar(bar: Bar, phase: float, step: float) -> tuple[list[float], list[int]]:
-    """The grid points (every `step`) of a full bar that fall inside the played part [phase, phase+length)."""
+    """The grid points (every `step`) of a full bar that fall inside the played part [phase, phase+length);
+    a bar longer than its time signature (an overfull bar, as a hand-edited file has) goes on counting, a
+    step for each whole step more and for a last part of at least half a step (less lengthens the last:
+    a stray 32nd note is no beat 60 ms before the next bar's)."""
     positions, numbers = [], []
     full = full_bar_q(bar.numerator, bar.denominator)
-    for k in range(int(round(full / step))):
+    steps = max(int(round(full / step)), int(np.floor((phase + bar.length_q) / step + 0.5 + EPS)))
+    for k in range(steps):
         position = k * step
         if phase - EPS <= position < phase + bar.length_q - EPS:
             positions.append(bar.start_q + position - phase)

@@ -58,6 +58,27 @@ def score_bars(score) -> list[Bar]:
     return bars
 
 
+def align_part_bars(score) -> int:
+    """Start every part's bar i where the score's bar i starts, as notation programs play it: a bar is as long
+    as its fullest part (one part's bar overfull in a hand-edited file: the others rest at its end). music21
+    places each part's bars after its own, so one overfull bar would shift that part against the others from
+    there on. Changes `score` in place; returns how many bars moved (0 when the parts already agree or do not
+    have the same bars)."""
+    parts = [list(p.getElementsByClass("Measure")) for p in score_parts(score)]
+    if len(parts) < 2 or any(len(p) != len(parts[0]) for p in parts):
+        return 0
+    lengths = np.array([[float(m.duration.quarterLength) for m in p] for p in parts]).max(axis=0)
+    starts = float(parts[0][0].offset) + np.r_[0.0, np.cumsum(lengths)[:-1]]
+    moved = 0
+    for part, measures in zip(score_parts(score), parts, strict=True):
+        for measure, start in zip(measures, starts, strict=True):
+            if abs(float(measure.offset) - start) > 1e-6:
+                part.setElementOffset(measure, float(start))
+                moved += 1
+        part.coreElementsChanged()
+    return moved
+
+
 def _dynamics(flat) -> tuple[np.ndarray, np.ndarray]:
     """(offsets, volume 0-1) of a part's dynamic marks, in order."""
     from music21 import dynamics

@@ -107,16 +107,18 @@ def spaced_beats(times: np.ndarray) -> np.ndarray:
 
 
 def _bar_positions(timeline: ScoreTimeline) -> tuple[np.ndarray, np.ndarray]:
-    """Each beat's 0-based place in its bar and its bar's length in beats (a pickup's bar counts in full)."""
+    """Each beat's 0-based place in its bar and its bar's length in beats (a pickup's bar counts in full, an
+    overfull bar all the beats it has)."""
     labels = timeline.labels
     starts = np.array([b.start_q for b in labels.bars])
     bar_of = np.clip(np.searchsorted(starts, labels.beats_q + 1e-6) - 1, 0, len(starts) - 1)
-    per_bar = np.array(
-        [
-            round(full_bar_q(b.numerator, b.denominator) / beat_length_q(b.numerator, b.denominator))
-            for b in labels.bars
-        ]
-    )
+    written = [
+        round(full_bar_q(b.numerator, b.denominator) / beat_length_q(b.numerator, b.denominator))
+        for b in labels.bars
+    ]
+    highest = np.zeros(len(starts), int)
+    np.maximum.at(highest, bar_of, labels.beat_in_bar)
+    per_bar = np.maximum(written, highest)
     lengths = np.clip(per_bar[bar_of], 1, 16)
     in_bar = np.minimum(labels.beat_in_bar - 1, lengths - 1)
     return in_bar.astype(np.int64), lengths.astype(np.int64)

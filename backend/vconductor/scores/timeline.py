@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .labels import Bar, Labels, bar_labels
+from .labels import Bar, Labels, bar_labels, beat_length_q
 from .music import (
     NOTE_DTYPE,
     ScoreError,
+    align_part_bars,
     expand_repeats,
     fermatas,
     score_bars,
@@ -27,6 +28,9 @@ from .music import (
 MAX_NOTES = 200_000  # a long symphony's full score has tens of thousands
 MAX_PARTS = 64
 MAX_BARS = 20_000
+MAX_BAR_BEATS = (
+    16  # the beats contract's longest bar (beat_files.py): an overfull bar may have up to this many
+)
 DEFAULT_QUARTER_BPM = 120.0  # a score without a tempo mark plays at 120 (MIDI's default; music21's export)
 # Written dynamics as the guide's level 0..1 (issue 15: pp 0.2 .. ff 0.9)
 LEVELS = {"pppp": 0.1, "ppp": 0.15, "pp": 0.2, "p": 0.33, "mp": 0.47, "mf": 0.6, "f": 0.75, "ff": 0.9}
@@ -81,9 +85,12 @@ def score_timeline(score, name: str) -> ScoreTimeline:
         parts = score_parts(score)
         if len(parts) > MAX_PARTS:
             raise ScoreError(f"{len(parts)} parts (at most {MAX_PARTS})")
+        for each in {id(written): written, id(score): score}.values():  # the wedges are read on the written
+            align_part_bars(each)
         bars = score_bars(score)
         if len(bars) > MAX_BARS:
             raise ScoreError(f"{len(bars)} bars (at most {MAX_BARS})")
+        _check_long_bars(score, bars)
         notes = score_notes(score)
     if len(notes) == 0:
         raise ScoreError("no notes")
@@ -101,6 +108,22 @@ def score_timeline(score, name: str) -> ScoreTimeline:
         instruments=[_instrument(part, i) for i, part in enumerate(parts)],
         repeats_expanded=expanded,
     )
+
+
+def _check_long_bars(score, bars: list[Bar]) -> None:
+    """A bar longer than its time signature is played as written (it has more beats, labels.py), up to
+    MAX_BAR_BEATS; beyond that the file is broken: ScoreError naming the bar (its written number)."""
+    numbers = {
+        round(float(m.offset), 6): m.number for m in score_parts(score)[0].getElementsByClass("Measure")
+    }
+    for bar in bars:
+        beats = bar.length_q / beat_length_q(bar.numerator, bar.denominator)
+        if beats > MAX_BAR_BEATS + 1e-6:
+            number = numbers.get(round(bar.start_q, 6)) or "?"
+            raise ScoreError(
+                f"bar {number} lasts {bar.length_q:g} quarter notes, {beats:g} beats of its "
+                f"{bar.numerator}/{bar.denominator} time signature (at most {MAX_BAR_BEATS} beats a bar)"
+            )
 
 
 def _instrument(part, index: int) -> str:
