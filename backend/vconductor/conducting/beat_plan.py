@@ -11,7 +11,7 @@ from .beat_units import conducted_units
 from .motion_inputs import MusicContours, Style
 from .music_analysis import MusicAnalysis
 from .patterns import PATTERNS, Pattern
-from .score_marks import fermata_releases, outside_fermatas
+from .score_marks import fermata_releases, from_the_music_start, outside_fermatas
 from .tuning import ConductorConfig
 
 
@@ -137,6 +137,7 @@ def _usable_beats(analysis: MusicAnalysis, music: MusicContours, config: Conduct
     keep = np.isfinite(times) & ~in_long_rest(times, music, config.rest_min_s)
     if analysis.score is not None:
         keep &= outside_fermatas(np.nan_to_num(times), analysis.score)
+        keep &= from_the_music_start(np.nan_to_num(times), analysis.score)
     keep[1:] &= np.diff(times) > tun.MIN_BEAT_INTERVAL_S
     return times[keep], in_bar[keep], tempo[keep]
 

@@ -28,6 +28,9 @@ class ScoreGuide:
     # 0..1 at `dynamics_s`: written articulation (staccato marks)
     staccato: np.ndarray = field(default_factory=lambda: np.zeros(0))
     instruments: tuple[str, ...] = ()  # every part's instrument, in score order
+    # when the score's first note sounds (NaN: unknown, or before the audio: an excerpt); the conductor's
+    # first beat is the one the music starts on, its preparation the beat before (not a rest's silent beat)
+    music_starts_s: float = float("nan")
 
     def dynamic_at(self, times_s) -> np.ndarray | None:
         """The written dynamic level at `times_s` (hairpins interpolated), None when the score marks none."""

@@ -84,3 +84,17 @@ def fermata_releases(times: np.ndarray, guide: ScoreGuide | None) -> np.ndarray:
         if len(held) and times[held[-1]] > start - tun.FERMATA_LAST_BEAT_S:
             release[held[-1]] = end
     return release
+
+
+def from_the_music_start(times: np.ndarray, guide: ScoreGuide) -> np.ndarray:
+    """Which beats to keep: from the beat the music starts on (the last at or just before the score's first
+    note); an opening rest's silent beats are not conducted, so the preparation is the beat before the
+    first sound (it was the beat before the rest: two beats early)."""
+    keep = np.ones(len(times), bool)
+    start = guide.music_starts_s
+    if not np.isfinite(start):
+        return keep
+    on_or_before = np.flatnonzero(times <= start + tun.MUSIC_START_EDGE_S)
+    if len(on_or_before):
+        keep[: on_or_before[-1]] = False
+    return keep

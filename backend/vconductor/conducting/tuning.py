@@ -200,6 +200,7 @@ STACCATO_SIZE = 0.2  # ... and makes the pattern this much smaller (a small, cri
 FERMATA_EDGE_S = 0.08  # beats this close to a fermata's start or release belong to its edges
 FERMATA_LAST_BEAT_S = 2.0  # a fermata holds the last beat at most this long before it starts
 MIN_PREPARATION_S = 0.25  # a written release closer than this to the next beat leaves no cut-off
+MUSIC_START_EDGE_S = 0.08  # a beat this close after the score's first note is the one the music starts on
 FERMATA_HOLD_Y = 0.52  # a written fermata is held at least this high: mid-chest (conducting-technique.md) ...
 FERMATA_FLOAT = np.array([-0.012, -0.025])  # ... floating this much higher and out while the sound holds ...
 FERMATA_FLOAT_FULL_S = 2.0  # ... over a hold at least this long (shorter ones float less)

@@ -42,9 +42,12 @@ def beat_clock(alignment: Alignment, beats_q, beats_s, fermatas=()) -> Callable:
     return seconds
 
 
-def score_guide(timeline: ScoreTimeline, seconds: Callable, duration_s: float) -> ScoreGuide:
+def score_guide(
+    timeline: ScoreTimeline, seconds: Callable, duration_s: float, played_from_q: float = -np.inf
+) -> ScoreGuide:
     """What the score tells the conductor, in the audio's time (`seconds`: quarters -> seconds, beat_clock);
-    events outside the audio dropped."""
+    events outside the audio dropped. `played_from_q`: where the audio starts in the score (an excerpt's
+    first played beat), so the music's start is known only when the audio plays it."""
     entries = tuple(
         Entry(float(seconds(q)), part, timeline.instruments[part], bool(_level_at(timeline, part, q) >= LOUD))
         for q, part in _entries_q(timeline)
@@ -70,7 +73,16 @@ def score_guide(timeline: ScoreTimeline, seconds: Callable, duration_s: float) -
         else np.full(keep.sum(), DEFAULT_LEVEL),
         staccato=_staccato_at(timeline, points_q)[keep],
         instruments=tuple(timeline.instruments),
+        music_starts_s=_music_starts(timeline, seconds, duration_s, played_from_q),
     )
+
+
+def _music_starts(
+    timeline: ScoreTimeline, seconds: Callable, duration_s: float, played_from_q: float
+) -> float:
+    first_q = float(timeline.notes["onset_q"].min())
+    at = float(seconds(first_q))
+    return at if first_q >= played_from_q and 0.0 <= at <= duration_s else float("nan")
 
 
 def _entries_q(timeline: ScoreTimeline) -> list[tuple[float, int]]:

@@ -94,7 +94,8 @@ def score_beats(source: ScoreSource, spectrogram, activation=None) -> ScoreResul
         "departures": [[round(a, 3), round(b, 3)] for a, b in alignment.departures],  # quarters off the line
     }
     clock = beat_clock(alignment, labels.beats_q[played], times[played], timeline.fermatas)
-    return ScoreResult(given, score_guide(timeline, clock, duration), report)
+    played_from = float(labels.beats_q[played].min()) - margin if played.any() else -np.inf
+    return ScoreResult(given, score_guide(timeline, clock, duration, played_from), report)
 
 
 def spaced_beats(times: np.ndarray) -> np.ndarray:
