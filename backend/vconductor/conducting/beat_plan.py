@@ -82,7 +82,6 @@ def plan_beats(
     jitter = rng.standard_normal((len(times), 3))
     jitter[:, :2] *= config.variation
     x = centre_x + (np.take(pattern.ictus_x, in_bar) + 0.04 * jitter[:, 0]) * width
-    y = plane_y - 0.015 * jitter[:, 1] * size
     rebound = (
         np.take(pattern.rebound, in_bar)
         * style.rebound_scale
@@ -91,6 +90,8 @@ def plan_beats(
     rebound = rebound * size * config.energy
     rebound *= 1 + tun.STACCATO_REBOUND * articulation  # staccato flicks up a little higher ...
     rebound *= 1 - tun.STACCATO_SIZE * staccato  # ... but written staccato keeps the whole beat small
+    plane_y = _room_to_rebound(plane_y, rebound)
+    y = plane_y - 0.015 * jitter[:, 1] * size
     room = np.maximum(y - tun.HIGHEST_HAND_Y, 0.02)
     rebound = room * np.tanh(rebound / room)  # softly below the highest hand position
     return PlannedBeats(
@@ -111,6 +112,15 @@ def plan_beats(
         * (0.85 + 0.3 * articulation),  # legato rounder, staccato taller and sharper
         release_after=release_after,
     )
+
+
+def _room_to_rebound(plane_y: np.ndarray, rebound: np.ndarray) -> np.ndarray:
+    """The beat plane, lowered (softly) where a phrase lifted it so high that the beat's rebound would not fit
+    below the highest hand position: a loud phrase lifted the plane to the shoulders and squashed its big
+    beats flat (a written p -> f made each beat's path no longer); loud beats rise high from a plane that
+    stays at the chest. Never below LOWEST_PLANE_Y."""
+    floor = np.minimum(tun.HIGHEST_HAND_Y + tun.REBOUND_ROOM * rebound, tun.LOWEST_PLANE_Y)
+    return floor + 0.02 * np.logaddexp(0, (plane_y - floor) / 0.02)
 
 
 def _periods_and_gaps(times: np.ndarray, tempo: np.ndarray, config: ConductorConfig, analysis: MusicAnalysis):

@@ -154,6 +154,7 @@ IN_FEWER = {
     6: (2, 3),
 }  # ... beats per bar -> (conducted per bar, beats in each)
 LOWEST_PLANE_Y = 0.66  # the beat plane never sinks below the waist (the arm would hang straight)
+REBOUND_ROOM = 0.8  # a phrase lifts the plane only as far as leaves this much of each beat's rebound room
 DOWNBEAT_SIZE = 1.06  # downbeats are this much bigger
 STACCATO_REBOUND = 0.12  # staccato rebounds are up to this much higher
 MIN_BEAT_INTERVAL_S = 0.1  # closer beats are duplicates
