@@ -13,8 +13,10 @@ import numpy as np
 from .features import MEL_RATE
 
 SLOPE_STEPS = np.linspace(-0.03, 0.03, 61)  # relative slopes searched around the DTW's overall one
-DEPART_S = 0.15  # a stretch where the map runs this far from the line (0.07, the beat F tolerance: a true
-# render's map wandered 0.07-0.1 s off where its onsets were ambiguous) ...
+DEPART_S = 0.3  # a stretch where the map runs this far from the line (0.07, the beat F tolerance: a true
+# render's map wandered 0.07-0.1 s off where its onsets were ambiguous; with onset chroma in the DTW (path_dtw.py)
+# true renders' maps ran 0.15-0.26 s off in three places with their onsets met better, op. 18/1 and K. 458;
+# true departures, rit. renders of 8 works and the example: 0.56 s and more) ...
 CALM_S = 0.03  # ... reaching back and on while it stays this far from it
 MEET_S = 0.05  # an onset meets the audio's when an onset-strength peak lies this close (the line's fit) ...
 CLOSE_S = 0.025  # ... a departure's evidence: this close, after the flux's delay (dense audio has many peaks)
