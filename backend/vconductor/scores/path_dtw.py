@@ -23,7 +23,7 @@ from .onset_chroma import dlnco, onset_distance, score_onset_chroma
 
 MAX_CELLS = 8e6  # coarse DTW cells: 43 frames a second up to 66 s of audio, then fewer (10 for 281 s)
 TOP_RATE = 43.0
-FINE_RATE = 43.0  # (86: dev renders 0.954 -> 0.947, a benchmark Lied 0.99 -> 0.67: finer is not better)
+FINE_RATE = 43.0  # (86: 22 short takes 0.961 -> 0.947, a benchmark Lied 0.99 -> 0.67: finer is not better)
 BAND_S = 0.5  # the fine pass's reach each side of the coarse path (1.0: the same F on two 4-5 min takes)
 ONSET_WEIGHT = 1.0  # the broadband onset difference's weight in the cost
 CHROMA_ONSET_WEIGHT = 2.0  # the onset chroma distance's (dev renders: 0 -> 0.929 mean beat F, 1 -> 0.940)
