@@ -1,6 +1,6 @@
 """Score alignment (issue 15, docs/scores.md): beat F and downbeat F (+-70 ms) of the score's aligned beats
 against the true ones, per piece and case, beside our audio-only tracker's, and the fit of a score of another
-piece. Pieces: music21 corpus excerpts (~25-30 s) rendered with FluidSynth at the score's tempo ("rendered")
+piece (each score on the audio of the next piece and of the one three on). Pieces: music21 corpus excerpts (~25-30 s) rendered with FluidSynth at the score's tempo ("rendered")
 and with a drawn rubato tempo map ("rubato"); and the shared corpus' four renders (../shared/corpus, whole
 pieces at their own tempo map) when present.
 
@@ -119,8 +119,8 @@ def main() -> None:
             spectrograms[(work, kind)] = audio_spectrogram((take.samples, 22050))
             audio = (take.samples, 22050)
             show(work, kind, measure(timeline, audio, take.beats_s, take.downbeats_s))
-    for i, work in enumerate(PIECES):  # each score against the next piece's audio
-        other = PIECES[(i + 1) % len(PIECES)]
+    pairs = [(work, PIECES[(i + step) % len(PIECES)]) for step in (1, 3) for i, work in enumerate(PIECES)]
+    for work, other in pairs:  # each score against the audio of the next piece and of the one three on
         try:
             fit = align(timelines[work], spectrograms[(other, "rubato")]).fit
             print(f"NOT DETECTED: score {work} on audio of {other}: fit {fit:.2f}")
