@@ -1,7 +1,8 @@
 """Score alignment (issue 15, docs/scores.md): beat F and downbeat F (+-70 ms) of the score's aligned beats
 against the true ones, per piece and case, beside our audio-only tracker's, and the fit of a score of another
-piece (each score on the audio of the next piece and of the one three on). Pieces: music21 corpus excerpts (~25-30 s) rendered with FluidSynth at the score's tempo ("rendered")
-and with a drawn rubato tempo map ("rubato"); and the shared corpus' four renders (../shared/corpus, whole
+piece (each score on the audio of the next piece and of the one three on). Pieces: music21 corpus excerpts
+(~25-30 s) rendered with FluidSynth at the score's tempo ("rendered") and with a drawn rubato tempo map
+("rubato"); and the shared corpus' four renders (../shared/corpus, whole
 pieces at their own tempo map) when present.
 
     .venv/bin/python benchmarks/bench_score_alignment.py [--soundfont PATH] [--seconds 25]
