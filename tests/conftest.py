@@ -1,5 +1,7 @@
 """Shared test fixtures. Reference data lives in ../shared beside the repository and is never copied in."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +74,19 @@ def write_music(path, seconds: float, sample_rate: int = 22050, channels: int = 
     data = np.stack([y * (1 - 0.2 * c) for c in range(channels)], axis=1) if channels > 1 else y
     sf.write(str(path), data, sample_rate)
     return path
+
+
+def analyze_cli(audio: Path, score: Path, out: Path, *extra) -> subprocess.CompletedProcess:
+    """`vconductor analyze AUDIO --score SCORE -o OUT [extra]` in a real process, from the repository root."""
+    command = [
+        sys.executable,
+        "-m",
+        "vconductor",
+        "analyze",
+        str(audio),
+        "--score",
+        str(score),
+        "-o",
+        str(out),
+    ]
+    return subprocess.run([*command, *extra], capture_output=True, text=True, cwd=REPO, timeout=300)

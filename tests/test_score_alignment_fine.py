@@ -3,15 +3,13 @@ scores/fine_dtw.py): the banded DTW against librosa's, onsets of different pitch
 broadband onsets cannot, and a rubato render of a dense keyboard piece through the CLI."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-from conftest import REPO
+from conftest import analyze_cli
 
 pytest.importorskip("music21")
 from vconductor.beat_data.render import fluidsynth_executable  # noqa: E402
@@ -101,18 +99,7 @@ def test_a_rubato_render_of_dense_keyboard_writing_keeps_its_beats(tmp_path):
     audio = tmp_path / "h186.wav"
     soundfile.write(audio, take.samples, 22050)
     out = tmp_path / "beats.json"
-    command = [
-        sys.executable,
-        "-m",
-        "vconductor",
-        "analyze",
-        str(audio),
-        "--score",
-        str(score),
-        "-o",
-        str(out),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
+    done = analyze_cli(audio, score, out)
     assert done.returncode == 0, done.stderr
     doc = json.loads(out.read_text())
     assert doc["score"]["case"] == "performance", doc["score"]

@@ -2,14 +2,12 @@
 more beats (docs/scores.md#bars); a bar beyond the beats contract's 16 beats is refused naming it."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import analyze_cli
 
 pytest.importorskip("music21")
 from vconductor.beat_data.render import fluidsynth_executable  # noqa: E402
@@ -126,8 +124,7 @@ def test_audio_of_an_overfull_bar_gets_its_beats_through_the_cli(tmp_path):
     wav, score, out = tmp_path / "overfull.wav", tmp_path / "overfull.musicxml", tmp_path / "beats.json"
     soundfile.write(wav, audio, 22050)
     score.write_text(musicxml({"Violin": VIOLIN, "Violoncello": CELLO}))
-    command = [sys.executable, "-m", "vconductor", "analyze", str(wav), "--score", str(score), "-o", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
+    done = analyze_cli(wav, score, out)
     assert done.returncode == 0, done.stderr
     found = json.loads(out.read_text())
     assert beat_f_measure(np.array(found["beats_s"]), beats, 0.07)[0] >= 0.97

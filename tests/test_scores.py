@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import REPO
+from conftest import REPO, analyze_cli
 
 pytest.importorskip("music21")
 from vconductor.beat_data.render import fluidsynth_executable  # noqa: E402
@@ -54,21 +54,6 @@ def renders(tmp_path_factory):
             soundfile.write(audio, take.samples, 22050)
             made[(piece, kind)] = (score, audio, take.beats_s, take.downbeats_s)
     return made
-
-
-def analyze_cli(audio: Path, score: Path, out: Path, *extra) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "vconductor",
-        "analyze",
-        str(audio),
-        "--score",
-        str(score),
-        "-o",
-        str(out),
-    ]
-    return subprocess.run([*command, *extra], capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
 @pytest.mark.parametrize("piece", list(PIECES))
