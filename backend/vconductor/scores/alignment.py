@@ -18,6 +18,7 @@ import numpy as np
 
 from .departures import departures, fitted_line, slope_candidates
 from .features import MEL_RATE, attack_time, audio_features
+from .fermata_line import HeldLine, held_line
 from .onset_chroma import audio_onset_chroma
 from .path_dtw import AudioSide, ScoreSide, score_to_audio
 from .placement import placed_beats
@@ -65,6 +66,7 @@ class Alignment:
     activation: np.ndarray | None = None  # the beat tracker's beat activation at MEL_RATE, for placing beats
     slope: float = 1.0  # the rendered case's audio seconds per nominal second (another constant tempo)
     departures: tuple = ()  # the rendered case's (start_q, end_q) where the audio leaves the line
+    holds: tuple = ()  # the rendered case's (start_q, end_q, extra s) per fermata held longer (fermata_line.py)
 
     def seconds(self, quarters) -> np.ndarray:
         return np.interp(np.asarray(quarters, float), self.anchors_q, self.anchors_s)
@@ -106,7 +108,8 @@ def align(timeline: ScoreTimeline, spectrogram, activation: np.ndarray | None = 
     nominal_s = timeline.nominal_seconds(path_q)
     if fit < MIN_FIT:
         raise ScoreMismatch(f"the score does not fit the audio (fit {fit:.2f}, at least {MIN_FIT} expected)")
-    rendered = _rendered(onsets_s, flux_a, (nominal_s, audio_s))
+    fermatas_s = [tuple(timeline.nominal_seconds(np.asarray(span, float))) for span in timeline.fermatas]
+    rendered = _rendered(onsets_s, flux_a, (nominal_s, audio_s), fermatas_s)
     strength = _unit(flux_a)
     if REFINE:
         onsets_at = np.interp(np.unique(np.round(onsets_s, 3)), nominal_s, audio_s)
@@ -122,12 +125,14 @@ def align(timeline: ScoreTimeline, spectrogram, activation: np.ndarray | None = 
 
 
 def _rendered_alignment(timeline, spectrogram, flux_a, rendered, fit, path, section, activation) -> Alignment:
-    """The rendered case: the straight line (slope, offset), and the performance map (`path`: score
+    """The rendered case: the line (slope, offset, held fermatas), and the performance map (`path`: score
     quarters, audio seconds) where the audio leaves it (departures.py)."""
-    slope, offset, hits = rendered
+    line, hits = rendered
     strength = _unit(flux_a)
     grid_q = _grid_q(timeline)
-    times = timeline.nominal_seconds(grid_q) * slope + offset
+    grid_s = timeline.nominal_seconds(grid_q)
+    times = line.seconds(grid_s)
+    holds = tuple((*np.interp([start, end], grid_s, grid_q), extra) for start, end, extra in line.holds)
     path_q, map_s = path
     mapped = (grid_q >= path_q[0]) & (grid_q <= path_q[-1])
     away = departures(
@@ -154,11 +159,12 @@ def _rendered_alignment(timeline, spectrogram, flux_a, rendered, fit, path, sect
         hits,
         grid_q,
         times,
-        offset,
+        line.offset,
         strength if away else None,
         activation,
-        slope,
+        line.slope,
         tuple(away),
+        tuple((float(a), float(b), float(extra)) for a, b, extra in holds),
     )
 
 
@@ -258,12 +264,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return np.clip(x / scale, 0, 1) if scale > 0 else np.zeros_like(x)
 
 
-def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path) -> tuple[float, float, float] | None:
-    """(slope, offset, share of onsets met) when the audio plays the score on a straight line of its nominal
-    time: at the written tempo (slope 1) or, failing that, at another constant tempo; else None."""
+def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path, fermatas_s=()) -> tuple[HeldLine, float] | None:
+    """(line, share of onsets met) when the audio plays the score on a straight line of its nominal time
+    (its fermatas may be held longer: fermata_line.py): at the written tempo (slope 1) or, failing that, at
+    another constant tempo; else None."""
     times = np.unique(np.round(onsets_s, 3))
     strength = _unit(flux_a)
-    found = _line_holds(times, strength, path, 1.0, _offset(times, strength, 1.0, path)[0])
+    offset = _offset(times, strength, 1.0, path)[0]
+    found = _line_holds(times, strength, path, held_line(times, fermatas_s, strength, path, 1.0, offset))
     if found is not None:
         return found
     slopes = slope_candidates(*path)
@@ -272,7 +280,7 @@ def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path) -> tuple[float, fl
     peaks = [_offset(times, strength, slope, path) for slope in slopes]
     best = int(np.argmax([peak for _, peak in peaks]))
     slope, offset = fitted_line(times, slopes[best], peaks[best][0], strength)
-    return _line_holds(times, strength, path, slope, offset)
+    return _line_holds(times, strength, path, held_line(times, fermatas_s, strength, path, slope, offset))
 
 
 def _offset(times: np.ndarray, strength: np.ndarray, slope: float, path) -> tuple[float, float]:
@@ -292,23 +300,23 @@ def _offset(times: np.ndarray, strength: np.ndarray, slope: float, path) -> tupl
     return (best - (len(train) - 1)) / MEL_RATE, float(lags[best])
 
 
-def _line_holds(times, strength, path, slope: float, offset: float) -> tuple[float, float, float] | None:
-    expected = times * slope + offset
+def _line_holds(times, strength, path, line: HeldLine) -> tuple[HeldLine, float] | None:
+    expected = line.seconds(times)
     inside = (expected >= 0) & (expected < len(strength) / MEL_RATE)
     if inside.sum() < 4:
         return None
     hits, spread, drift = _onsets_met(expected[inside], strength)
     nominal_s, audio_s = path
     deviation = float(np.median(np.abs(np.interp(times, nominal_s, audio_s) - expected)))
-    if slope != 1.0:  # a fitted slope follows a performance's overall tempo too: a straighter, fuller line
+    if (
+        line.slope != 1.0
+    ):  # a fitted slope follows a performance's overall tempo too: a straighter, fuller line
         ok = hits >= RATIO_HITS and deviation <= RATIO_DTW_S and spread <= RATIO_SPREAD_S
     else:
         tight = spread <= RENDERED_TIGHT_S and drift <= RENDERED_TIGHT_S  # fewer hits, on the line exactly
         enough = hits >= RENDERED_HITS or (tight and hits >= RENDERED_TIGHT_HITS)
         ok = enough and deviation <= RENDERED_DTW_S and spread <= RENDERED_SPREAD_S
-    if ok:
-        return slope, offset, hits
-    return None
+    return (line, hits) if ok else None
 
 
 def _onsets_met(times_s: np.ndarray, strength: np.ndarray) -> tuple[float, float, float]:
