@@ -1,7 +1,8 @@
 """Score alignment (issue 15, docs/scores.md): beat F and downbeat F (+-70 ms) of the score's aligned beats
 against the true ones, per piece and case, beside our audio-only tracker's, and the fit of a score of another
 piece (each score on the audio of the next piece and of the one three on). Pieces: music21 corpus excerpts
-(~25-30 s) rendered with FluidSynth at the score's tempo ("rendered") and with a drawn rubato tempo map
+(~25-30 s) rendered with FluidSynth at the score's tempo ("rendered"), at the score's tempo with every fermata
+held three times its written length ("held", the pieces with fermatas), and with a drawn rubato tempo map
 ("rubato"); and the shared corpus' four renders (../shared/corpus, whole
 pieces at their own tempo map) when present.
 
@@ -99,6 +100,17 @@ def measure(timeline, audio, beats, downbeats) -> dict:
     }
 
 
+def fermatas_held(timeline, tempo, factor: float):
+    """`tempo` with every fermata's notes held `factor` times as long (a notation program's playback)."""
+    from vconductor.beat_data.tempo_map import TempoMap
+
+    steps = np.diff(tempo.grid_s)
+    middle = (tempo.grid_q[1:] + tempo.grid_q[:-1]) / 2
+    for start, end in timeline.fermatas:
+        steps[(middle >= start) & (middle < end)] *= factor
+    return TempoMap(tempo.grid_q, tempo.grid_s[0] + np.r_[0.0, np.cumsum(steps)])
+
+
 def show(name: str, kind: str, row: dict) -> None:
     cells = " ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
     print(f"{name:28s} {kind:9s} {cells}", flush=True)
@@ -112,10 +124,10 @@ def main() -> None:
     spectrograms, timelines = {}, {}
     for work in PIECES:
         timeline = timelines[work] = excerpt(work, args.seconds)
-        for kind, tempo in (
-            ("rendered", nominal_tempo_map(timeline)),
-            ("rubato", rubato_tempo_map(timeline, 1)),
-        ):
+        kinds = [("rendered", nominal_tempo_map(timeline)), ("rubato", rubato_tempo_map(timeline, 1))]
+        if timeline.fermatas:
+            kinds.insert(1, ("held", fermatas_held(timeline, nominal_tempo_map(timeline), 3.0)))
+        for kind, tempo in kinds:
             take = render(timeline, tempo, Path(args.soundfont), seed=3)
             spectrograms[(work, kind)] = audio_spectrogram((take.samples, 22050))
             audio = (take.samples, 22050)
