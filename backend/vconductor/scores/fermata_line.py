@@ -21,7 +21,7 @@ HOLD_MIN_S = 0.05  # a stretch's offset grows at least this much (the beat F tol
 HOLD_MAX_S = 12.0  # ... and at most this much (a fermata held 12 s longer than written)
 STRETCH_REACH_S = 0.3  # each stretch's offset is sought this close to the DTW path's there ...
 PATH_WEIGHT = 0.5  # ... the correlation's loss per second from it (quarter-note chorales match a beat away)
-MIN_ONSETS = 2  # a stretch needs this many onsets for an offset of its own (a chorale's last: 2)
+MIN_ONSETS = 1  # a stretch needs this many onsets for an offset of its own (a chorale's last chord: 1)
 MEET_S = 0.05  # an onset meets the audio's this closely
 MIN_SHARE = 0.5  # the stretch's share of onsets met, moved, is at least this and no less than unmoved
 
