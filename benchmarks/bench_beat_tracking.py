@@ -12,6 +12,7 @@ the true beats before and after locking to our tracked beats, and the sync error
 motion features, official L1 definition, 10 s clips) between the locked and the unlocked motion.
 
     .venv/bin/python benchmarks/bench_beat_tracking.py [--renders DIR] [--works 14] [--robust] [--no-corpus]
+        [--weights RUN/beat_tracker.npz]
 """
 
 import argparse
@@ -56,8 +57,11 @@ def scores(beats, downbeats, truth) -> tuple[float, float | None]:
     return f_beat, beat_f_measure(np.asarray(downbeats), np.asarray(truth["downbeats_s"]), TOLERANCE_S)[0]
 
 
+WEIGHTS: list[Path | None] = [None]  # --weights: a run's beat_tracker.npz instead of the packaged one
+
+
 def ours(path: Path):
-    tracked = track_file(path)
+    tracked = track_file(path, weights=WEIGHTS[0])
     return tracked.beats_s, tracked.downbeats_s
 
 
@@ -136,6 +140,12 @@ def main() -> None:
     )
     ap.add_argument("--works", type=int, default=14, help="held-out works rendered (one 60 s window each)")
     ap.add_argument("--robust", action="store_true", help="also the tracker on MP3, reverb and noise")
+    ap.add_argument(
+        "--weights",
+        type=Path,
+        help="our tracker's weights for its F columns (a run's beat_tracker.npz; default: the packaged ones, "
+        "which the procedural conductor's columns always use)",
+    )
     ap.add_argument("--skip", nargs="*", default=[], choices=list(METHODS), help="methods left out")
     ap.add_argument(
         "--no-corpus",
@@ -143,6 +153,7 @@ def main() -> None:
         help="only the renders (e.g. the decoder's development renders, docs/beat-tracker.md); no beat-locking",
     )
     args = ap.parse_args()
+    WEIGHTS[0] = args.weights
     corpus = not args.no_corpus
     print(f"machine: {machine()}")
     methods = [m for m in METHODS if m not in args.skip]
