@@ -20,6 +20,12 @@ def add_cli(subparsers):
         description="Writes OUT_DIR/NAME.flac + NAME.json per sample and OUT_DIR/manifest.json. Resumable: "
         "complete samples are kept, so an interrupted build finishes when the same command runs again.",
     )
+    _add_build_options(build)
+    build.set_defaults(func=_cmd_build)
+    return parser
+
+
+def _add_build_options(build) -> None:
     build.add_argument("out", metavar="OUT_DIR", help="dataset folder (made if needed)")
     build.add_argument("--works", type=int, default=20, help="how many corpus works (default 20)")
     build.add_argument("--variants", type=int, default=1, help="performances rendered per work (default 1)")
@@ -65,8 +71,6 @@ def add_cli(subparsers):
         help="also write this many metronome samples (click tracks, metre changes; --works 0: only these)",
     )
     build.add_argument("-q", "--quiet", action="store_true")
-    build.set_defaults(func=_cmd_build)
-    return parser
 
 
 def _cmd_build(args) -> int:
