@@ -274,7 +274,7 @@ def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path, fermatas_s=()) -> 
     found = _line_holds(times, strength, path, held_line(times, fermatas_s, strength, path, 1.0, offset))
     if found is not None:
         return found
-    slopes = slope_candidates(*path)
+    slopes = slope_candidates(*path, fermatas_s)
     if len(slopes) == 0:
         return None
     peaks = [_offset(times, strength, slope, path) for slope in slopes]
