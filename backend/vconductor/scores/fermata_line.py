@@ -78,8 +78,8 @@ def held_line(
 
 
 def _refit(line: HeldLine, times_s: np.ndarray, strength: np.ndarray) -> HeldLine:
-    """The offset, each hold's extra time and (at another tempo than the written) the slope, by least
-    squares on the onsets the line meets: the searches step by a frame (12 ms) and the slope by 0.1 %."""
+    """The offset, each hold's extra time and (at another tempo than the written: the only caller) the slope,
+    by least squares on the onsets the line meets: the searches step by a frame (12 ms), the slope by 0.1 %."""
     expected = line.seconds(times_s)
     distance = onset_distance(expected, strength)
     met = np.abs(distance) <= MEET_S
