@@ -37,6 +37,10 @@ RENDERED_SPREAD_S = 0.015  # ... this closely around their median (renders 0.004
 OFFSET_REACH_S = 0.5  # the line's offset is sought this close to the DTW path's (rendered K. 80/3 with a
 # final ritardando: the correlation's peak lay a bar away)
 RENDERED_DTW_S = 0.15  # and the DTW path stays this close to the straight line (median; renders <= 0.093)
+HELD_SPREAD_S = (
+    0.010  # with held fermatas (an offset per stretch, a rubato chorale's phrases fit too): renders
+)
+# with holds 0.0055-0.0081, a rubato chorale taken for one 0.0143
 RATIO_SPREAD_S = 0.010  # at another constant tempo (fitted slope): renders 0.004-0.008, a rubato trio 0.015
 RATIO_DTW_S = 0.06  # ... renders 0.015-0.027, the rubato trio 0.116
 RATIO_HITS = 0.66  # ... renders 0.68-0.99 (chorale BWV 1.6: 0.68-0.70); two mild rubato takes 0.63-0.64 (a thin margin)
@@ -315,7 +319,8 @@ def _line_holds(times, strength, path, line: HeldLine) -> tuple[HeldLine, float]
     else:
         tight = spread <= RENDERED_TIGHT_S and drift <= RENDERED_TIGHT_S  # fewer hits, on the line exactly
         enough = hits >= RENDERED_HITS or (tight and hits >= RENDERED_TIGHT_HITS)
-        ok = enough and deviation <= RENDERED_DTW_S and spread <= RENDERED_SPREAD_S
+        spread_limit = HELD_SPREAD_S if line.holds else RENDERED_SPREAD_S
+        ok = enough and deviation <= RENDERED_DTW_S and spread <= spread_limit
     return (line, hits) if ok else None
 
 

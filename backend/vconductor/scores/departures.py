@@ -20,6 +20,11 @@ DEPART_S = 0.3  # a stretch where the map runs this far from the line (0.07, the
 CALM_S = 0.03  # ... reaching back and on while it stays this far from it
 MEET_S = 0.05  # an onset meets the audio's when an onset-strength peak lies this close (the line's fit) ...
 CLOSE_S = 0.025  # ... a departure's evidence: this close, after the flux's delay (dense audio has many peaks)
+DRIFT_S = 0.1  # a smaller departure (a gradual drift: an accelerando the score does not write, 0.28 s off
+# over its last 8 beats in a hymn) counts only with clear evidence: ...
+DRIFT_ONSETS = 6  # ... this many onsets, ...
+DRIFT_MAP = 0.85  # ... nearly all met on the map ...
+DRIFT_LINE = 0.5  # ... and at most half on the line (the hymn: 10 onsets, 1.00 on the map, 0.30 on the line)
 MIN_ONSETS = 3  # score onsets a departure needs for its evidence
 BETTER = 0.25  # the map's share of onsets met exceeds the line's by this much ...
 MIN_SHARE = 0.4  # ... and is at least this
@@ -93,18 +98,24 @@ def departures(
     on_line, on_map = (_close(onset_distance(at, strength)) for at in (line_at, map_at))
     found = []
     for start, end in _runs(gap > CALM_S):
-        if gap[start:end].max() <= DEPART_S:
+        if gap[start:end].max() <= DRIFT_S:
             continue
         inside = audible & (onsets_q >= grid_q[start]) & (onsets_q <= grid_q[end - 1])
         if inside.sum() < MIN_ONSETS:
             continue
         line_share, map_share = on_line[inside].mean(), on_map[inside].mean()
+        if gap[start:end].max() <= DEPART_S and not _clear_drift(inside.sum(), line_share, map_share):
+            continue
         if map_share >= MIN_SHARE and map_share >= line_share + BETTER:
             # it starts at the first onset the line misses (the map may run off early: a fermata expected held)
             missed = onsets_q[inside & ~on_line]
             begin = max(grid_q[start], missed[0]) if len(missed) else grid_q[start]
             found.append((float(begin), float(grid_q[end - 1])))
     return found
+
+
+def _clear_drift(onsets: int, line_share: float, map_share: float) -> bool:
+    return onsets >= DRIFT_ONSETS and map_share >= DRIFT_MAP and line_share <= DRIFT_LINE
 
 
 def _close(distance: np.ndarray) -> np.ndarray:
