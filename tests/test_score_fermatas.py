@@ -71,3 +71,28 @@ def test_the_guides_fermatas_are_timed_by_the_conducted_beats(chorale):
             continue
         assert start_s == pytest.approx(float(np.interp(start_q, beats_q, beats_s)), abs=1e-3)
         assert release_s == pytest.approx(float(np.interp(end_q, beats_q, beats_s)), abs=1e-3)
+
+
+@needs_fluidsynth
+def test_a_held_final_fermata_is_cut_off_when_the_sound_stops(chorale):
+    """The last chord's fermata held 3 s, 2 s past its written length: the hand holds until the sound stops,
+    then cuts off (it waited at most 1 s past the written release and cut off under the chord, 2.0 s early)."""
+    from vconductor.beat_data.score_renders import LEAD_IN_S
+    from vconductor.beat_sources import BeatSource
+    from vconductor.contract import FPS, RIGHT_WRIST
+    from vconductor.pipeline import ProceduralConductor, prepare_input, run
+    from vconductor.scores.source import ScoreSource
+
+    timeline, audio = chorale
+    tempo = held_fermatas(timeline, HOLD_S)
+    start_q, end_q = timeline.fermatas[-1]
+    assert end_q >= timeline.labels.beats_q[-1]  # the final chord
+    origin = float(tempo.seconds(0.0)) - LEAD_IN_S
+    release = float(tempo.seconds(end_q)) - origin
+    prepared = prepare_input(audio, needs="analysis", beats=BeatSource(score=ScoreSource(timeline)))
+    right = run(prepared, ProceduralConductor()).keypoints[:, RIGHT_WRIST].astype(float)
+    speed = np.linalg.norm(np.diff(right, axis=0), axis=1) * FPS
+    held = slice(int((release - 1.5) * FPS), int((release - 0.6) * FPS))
+    assert speed[held].max() < 0.05, speed[held].max()  # still holding the chord
+    cut = slice(int((release - 0.6) * FPS), int((release + 0.3) * FPS))
+    assert speed[cut].max() > 0.4  # the cut-off, as the sound stops

@@ -9,6 +9,7 @@ from .motion_inputs import MusicContours
 from .tuning import (
     CUTOFF_S,
     FERMATA_HOLD_Y,
+    FINAL_HOLD_REACH_S,
     HOLD_S,
     MIN_PREPARATION_S,
     RIGHT_REST,
@@ -187,7 +188,7 @@ def _ending(beats: PlannedBeats, last: int, music: MusicContours) -> list[PathPi
     written = np.isfinite(beats.release_after[last])
     if written:  # the written release, or the sound's end within a second after it
         release = max(float(beats.release_after[last]), earliest)
-        release = _caesura(music, earliest, release, min(release + 1.0, end_of_music))
+        release = _caesura(music, earliest, release, min(release + FINAL_HOLD_REACH_S, end_of_music))
     release = max(release if release is not None else end_of_music, earliest)
     if written:
         hold, held = _fermata_hold(beats, last, sustain_s, release - cut_s)

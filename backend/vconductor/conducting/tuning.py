@@ -203,6 +203,8 @@ FERMATA_LAST_BEAT_S = 2.0  # a fermata holds the last beat at most this long bef
 MIN_PREPARATION_S = 0.25  # a written release closer than this to the next beat leaves no cut-off
 MUSIC_START_EDGE_S = 0.08  # a beat this close after the score's first note is the one the music starts on
 FERMATA_HOLD_Y = 0.52  # a written fermata is held at least this high: mid-chest (conducting-technique.md)
+FINAL_HOLD_REACH_S = 4.0  # a final fermata's cut-off waits for the sound to stop up to this long after the
+# written release (a chorale's last chord held 3x: the sound stopped 2 s after it; 1 s cut it off under the chord)
 SCORE_CUE_LEAD_BEATS = (0.55, 0.85)  # a cue's raise starts this many beats before the entry (seeded) ...
 SCORE_CUE_MIN_RISE_S = 0.2  # ... taking at least this long (fast music: up to one beat)
 SCORE_CUE_POINT_BEATS = 0.6  # the hand points this many beats from the entry (within 0.25-0.5 s) ...
