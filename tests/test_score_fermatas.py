@@ -90,6 +90,9 @@ def test_a_held_final_fermata_is_cut_off_when_the_sound_stops(chorale):
     origin = float(tempo.seconds(0.0)) - LEAD_IN_S
     release = float(tempo.seconds(end_q)) - origin
     prepared = prepare_input(audio, needs="analysis", beats=BeatSource(score=ScoreSource(timeline)))
+    assert prepared.score["case"] == "rendered"
+    # the inner holds are reported (quarter and half notes held 3 s); the final one has no onset after it
+    assert [round(extra, 1) for _, _, extra in prepared.score["holds"]] == [2.5, 2.5, 2.0]
     right = run(prepared, ProceduralConductor()).keypoints[:, RIGHT_WRIST].astype(float)
     speed = np.linalg.norm(np.diff(right, axis=0), axis=1) * FPS
     held = slice(int((release - 1.5) * FPS), int((release - 0.6) * FPS))

@@ -44,6 +44,8 @@ class ScoreResult:
         what = "rendered from the score" if r["case"] == "rendered" else "a performance of the score"
         if r["case"] == "rendered" and abs(r.get("slope", 1.0) - 1.0) > 1e-9:
             what += f" at {1 / r['slope']:.3f}x its written tempo"
+        if r.get("holds") and r["case"] == "rendered":
+            what += f", {len(r['holds'])} fermata(s) held longer than written"
         if r.get("departures") and r["case"] == "rendered":
             what += (
                 f", leaving its tempo in {len(r['departures'])} place(s) (beats placed on the audio there)"
@@ -92,6 +94,8 @@ def score_beats(source: ScoreSource, spectrogram, activation=None) -> ScoreResul
         "offset_s": round(float(alignment.offset_s), 4) if alignment.case == "rendered" else None,
         "slope": round(float(alignment.slope), 5),  # audio seconds per written second (rendered)
         "departures": [[round(a, 3), round(b, 3)] for a, b in alignment.departures],  # quarters off the line
+        # fermatas held longer than written: [start_q, end_q, extra seconds] each
+        "holds": [[round(a, 3), round(b, 3), round(x, 3)] for a, b, x in alignment.holds],
     }
     clock = beat_clock(alignment, labels.beats_q[played], times[played], timeline.fermatas)
     played_from = float(labels.beats_q[played].min()) - margin if played.any() else -np.inf
