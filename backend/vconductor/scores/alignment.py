@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .departures import departures, fitted_line, slope_candidates
-from .features import MEL_RATE, attack_time, audio_features
+from .features import MEL_RATE, attack_time, audio_features, unit_scaled
 from .fermata_line import HeldLine, held_line
 from .onset_chroma import audio_onset_chroma
 from .path_dtw import AudioSide, ScoreSide, score_to_audio
@@ -113,26 +113,27 @@ def align(timeline: ScoreTimeline, spectrogram, activation: np.ndarray | None = 
     if fit < MIN_FIT:
         raise ScoreMismatch(f"the score does not fit the audio (fit {fit:.2f}, at least {MIN_FIT} expected)")
     fermatas_s = [tuple(timeline.nominal_seconds(np.asarray(span, float))) for span in timeline.fermatas]
-    rendered = _rendered(onsets_s, flux_a, (nominal_s, audio_s), fermatas_s)
-    strength = _unit(flux_a)
+    strength = unit_scaled(flux_a)  # the onset strength every step below reads
+    rendered = _rendered(onsets_s, strength, (nominal_s, audio_s), fermatas_s)
     if REFINE:
         onsets_at = np.interp(np.unique(np.round(onsets_s, 3)), nominal_s, audio_s)
         audio_s = shifted_map(audio_s, onsets_at, strength)
     if rendered is not None:
         path = (path_q, audio_s)
-        return _rendered_alignment(timeline, spectrogram, flux_a, rendered, fit, path, section, activation)
+        return _rendered_alignment(timeline, spectrogram, strength, rendered, fit, path, section, activation)
     if section is not None:
-        keep = _heard(timeline, path_q, audio_s, flux_a)
+        keep = _heard(timeline, path_q, audio_s, strength)
         path_q, audio_s = path_q[keep], audio_s[keep]
     activation = _beat_activation(spectrogram) if activation is None else activation
     return Alignment("performance", fit, fit, path_q, audio_s, 0.0, strength, activation)
 
 
-def _rendered_alignment(timeline, spectrogram, flux_a, rendered, fit, path, section, activation) -> Alignment:
+def _rendered_alignment(
+    timeline, spectrogram, strength, rendered, fit, path, section, activation
+) -> Alignment:
     """The rendered case: the line (slope, offset, held fermatas), and the performance map (`path`: score
     quarters, audio seconds) where the audio leaves it (departures.py)."""
     line, hits = rendered
-    strength = _unit(flux_a)
     grid_q = _grid_q(timeline)
     grid_s = timeline.nominal_seconds(grid_q)
     times = line.seconds(grid_s)
@@ -151,7 +152,7 @@ def _rendered_alignment(timeline, spectrogram, flux_a, rendered, fit, path, sect
         times[inside] = np.interp(grid_q[inside], path_q, map_s)
     times = np.maximum.accumulate(times) + np.arange(len(times)) * 1e-9
     if section is not None:
-        keep = _heard(timeline, grid_q, times, flux_a)
+        keep = _heard(timeline, grid_q, times, strength)
         grid_q, times = grid_q[keep], times[keep]
     if not away:
         activation = None
@@ -181,11 +182,10 @@ def _beat_activation(spectrogram) -> np.ndarray:
 
 
 def _heard(
-    timeline: ScoreTimeline, quarters: np.ndarray, seconds: np.ndarray, flux_a: np.ndarray
+    timeline: ScoreTimeline, quarters: np.ndarray, seconds: np.ndarray, strength: np.ndarray
 ) -> np.ndarray:
     """Which of an excerpt's mapped positions the audio plays: from its first audible note to the end of the
     notes that start by its last audible onset (its release and the margin around the section left out)."""
-    strength = _unit(flux_a)
     onsets = np.flatnonzero(strength > 0.2) / MEL_RATE
     if len(onsets) < 2:
         return np.ones(len(quarters), bool)
@@ -263,17 +263,13 @@ def _expected_seconds(timeline: ScoreTimeline) -> tuple[np.ndarray, np.ndarray]:
     return grid, timeline.nominal_seconds(grid[0]) + np.r_[0.0, np.cumsum(steps)]
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    scale = np.percentile(x, 99) if len(x) else 0.0
-    return np.clip(x / scale, 0, 1) if scale > 0 else np.zeros_like(x)
-
-
-def _rendered(onsets_s: np.ndarray, flux_a: np.ndarray, path, fermatas_s=()) -> tuple[HeldLine, float] | None:
+def _rendered(
+    onsets_s: np.ndarray, strength: np.ndarray, path, fermatas_s=()
+) -> tuple[HeldLine, float] | None:
     """(line, share of onsets met) when the audio plays the score on a straight line of its nominal time
     (its fermatas may be held longer: fermata_line.py): at the written tempo (slope 1) or, failing that, at
     another constant tempo; else None."""
     times = np.unique(np.round(onsets_s, 3))
-    strength = _unit(flux_a)
     offset = _offset(times, strength, 1.0, path)[0]
     found = _line_holds(times, strength, path, held_line(times, fermatas_s, strength, path, 1.0, offset))
     if found is not None:

@@ -52,6 +52,12 @@ def normalized_chroma(power: np.ndarray) -> np.ndarray:
     return _unit_rows(np.hstack([shape * loud, 1.0 - loud]))
 
 
+def unit_scaled(x: np.ndarray) -> np.ndarray:
+    """`x` over its 99th percentile, clipped to 0..1 (zeros when it is all zero): a level-free strength."""
+    scale = np.percentile(x, 99) if len(x) else 0.0
+    return np.clip(x / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(x)
+
+
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(x, axis=1, keepdims=True)
     return np.where(norm > 1e-9, x / np.maximum(norm, 1e-12), 0.0)

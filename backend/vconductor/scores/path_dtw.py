@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import MEL_RATE, normalized_chroma, pooled, score_chroma, score_onsets
+from .features import MEL_RATE, normalized_chroma, pooled, score_chroma, score_onsets, unit_scaled
 from .fine_dtw import band_bounds, banded_path
 from .onset_chroma import dlnco, onset_distance, score_onset_chroma
 
@@ -57,7 +57,7 @@ class AudioSide:
         cut = slice(self.first, self.last)
         return Frames(
             normalized_chroma(pooled(self.chroma[cut], factor, n)),
-            _unit(pooled(self.flux[cut], factor, n)),
+            unit_scaled(pooled(self.flux[cut], factor, n)),
             dlnco(pooled(self.onset_chroma[cut], factor, n), rate),
         )
 
@@ -81,7 +81,7 @@ class ScoreSide:
         onset_chroma = score_onset_chroma(self.pitches, self.onsets_s, self.velocities, n, rate)
         return Frames(
             normalized_chroma(chroma),
-            _unit(score_onsets(self.onsets_s, n, rate)),
+            unit_scaled(score_onsets(self.onsets_s, n, rate)),
             dlnco(onset_chroma, audio_rate),
         )
 
@@ -141,8 +141,3 @@ def audio_of_score_frames(path: np.ndarray, num_score: int) -> tuple[np.ndarray,
     sums = np.bincount(path[:, 0], weights=path[:, 1], minlength=num_score)
     counts = np.maximum(np.bincount(path[:, 0], minlength=num_score), 1)
     return np.arange(num_score), np.maximum.accumulate(sums / counts)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    scale = np.percentile(x, 99) if len(x) else 0.0
-    return np.clip(x / scale, 0, 1) if scale > 0 else np.zeros_like(x)

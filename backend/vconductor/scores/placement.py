@@ -16,7 +16,7 @@ score position between the placed beats around it (no evidence of their own, and
 
 import numpy as np
 
-from .features import MEL_RATE
+from .features import MEL_RATE, unit_scaled
 
 # Tuned on 56 development renders (non-held-out corpus works, TimGM6mb and MuseScore General, drawn rubato,
 # 16 of them on strings patches): mean beat F 0.963 (0.896 with per-beat snapping); docs/scores.md
@@ -137,9 +137,7 @@ def _contrast(x: np.ndarray) -> np.ndarray:
     surroundings, whatever the piece's level (sustained strings keep the flux high everywhere)."""
     from scipy.ndimage import median_filter
 
-    x = np.maximum(x - median_filter(x, int(CONTRAST_S * MEL_RATE) | 1, mode="nearest"), 0.0)
-    scale = np.percentile(x, 99) if len(x) else 0.0
-    return np.clip(x / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(x)
+    return unit_scaled(np.maximum(x - median_filter(x, int(CONTRAST_S * MEL_RATE) | 1, mode="nearest"), 0.0))
 
 
 def _notes_on(beats_q: np.ndarray, onsets_q: np.ndarray) -> np.ndarray:
