@@ -1,5 +1,6 @@
 """Shared test fixtures. Reference data lives in ../shared beside the repository and is never copied in."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,23 @@ def analyze_cli(audio: Path, score: Path, out: Path, *extra) -> subprocess.Compl
         str(out),
     ]
     return subprocess.run([*command, *extra], capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+def analyzed_take(take, score: Path, folder: Path, *extra) -> dict:
+    """A score render (`take`: samples at 22050 Hz) written as WAV and analysed with `--score` through the CLI:
+    its beats document (the run must succeed)."""
+    import soundfile as sf
+
+    audio, out = folder / "take.wav", folder / "beats.json"
+    sf.write(str(audio), take.samples, 22050)
+    done = analyze_cli(audio, score, out, *extra)
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text())
+
+
+def take_f_measures(doc: dict, take) -> tuple[float, float]:
+    """Beat F and downbeat F (+-70 ms) of a beats document against a render's true beats."""
+    from vconductor.metrics.beats import beat_f_measure
+
+    beat_f = beat_f_measure(np.array(doc["beats_s"]), take.beats_s, 0.07)[0]
+    return beat_f, beat_f_measure(np.array(doc["downbeats_s"]), take.downbeats_s, 0.07)[0]

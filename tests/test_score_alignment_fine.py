@@ -2,18 +2,15 @@
 scores/fine_dtw.py): the banded DTW against librosa's, onsets of different pitch classes told apart where
 broadband onsets cannot, and a rubato render of a dense keyboard piece through the CLI."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 
-from conftest import analyze_cli
+from conftest import analyzed_take, take_f_measures
 
 pytest.importorskip("music21")
 from vconductor.beat_data.render import fluidsynth_executable  # noqa: E402
-from vconductor.metrics.beats import beat_f_measure  # noqa: E402
 from vconductor.scores.fine_dtw import band_bounds, banded_path  # noqa: E402
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
@@ -96,13 +93,7 @@ def test_a_rubato_render_of_dense_keyboard_writing_keeps_its_beats(tmp_path):
     music21.corpus.parse("cpebach/h186").measures(0, 13).write("musicxml", fp=str(score))
     timeline = read_score_file(score)
     take = render(timeline, rubato_tempo_map(timeline, 1), SOUNDFONT, seed=3)
-    audio = tmp_path / "h186.wav"
-    soundfile.write(audio, take.samples, 22050)
-    out = tmp_path / "beats.json"
-    done = analyze_cli(audio, score, out)
-    assert done.returncode == 0, done.stderr
-    doc = json.loads(out.read_text())
+    doc = analyzed_take(take, score, tmp_path)
     assert doc["score"]["case"] == "performance", doc["score"]
-    beat_f = beat_f_measure(np.array(doc["beats_s"]), take.beats_s, 0.07)[0]
-    downbeat_f = beat_f_measure(np.array(doc["downbeats_s"]), take.downbeats_s, 0.07)[0]
+    beat_f, downbeat_f = take_f_measures(doc, take)
     assert beat_f >= 0.9 and downbeat_f >= 0.9, (beat_f, downbeat_f)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import REPO, analyze_cli
+from conftest import REPO, analyze_cli, analyzed_take, take_f_measures
 
 pytest.importorskip("music21")
 from vconductor.beat_data.render import fluidsynth_executable  # noqa: E402
@@ -191,13 +191,9 @@ def test_audio_of_an_excerpt_is_aligned_to_its_part_of_the_score(tmp_path):
     timeline = read_score_file(score)
     end_q = timeline.bars[bars].start_q
     take = render(timeline, nominal_tempo_map(timeline), SOUNDFONT, seed=6, end_q=end_q)
-    audio = tmp_path / "first-bars.wav"
-    soundfile.write(audio, take.samples, 22050)
-    done = analyze_cli(audio, score, tmp_path / "b.json")
-    assert done.returncode == 0, done.stderr
-    doc = json.loads((tmp_path / "b.json").read_text())
+    doc = analyzed_take(take, score, tmp_path)
     assert doc["score"]["case"] == "rendered", doc["score"]
-    assert beat_f_measure(np.array(doc["beats_s"]), take.beats_s, 0.07)[0] >= 0.95
+    assert take_f_measures(doc, take)[0] >= 0.95
 
 
 DENSE_SOUNDFONT = Path("/usr/share/sounds/sf3/MuseScore_General.sf3")
@@ -213,14 +209,9 @@ def test_a_rubato_performance_of_dense_figuration_keeps_its_beats(tmp_path):
     score = write_excerpt("schumann_clara/opus17/movement3", 10, tmp_path / "trio.musicxml")
     timeline = read_score_file(score)
     take = render(timeline, rubato_tempo_map(timeline, 5), DENSE_SOUNDFONT, seed=2)
-    audio = tmp_path / "trio-rubato.wav"
-    soundfile.write(audio, take.samples, 22050)
-    done = analyze_cli(audio, score, tmp_path / "b.json")
-    assert done.returncode == 0, done.stderr
-    doc = json.loads((tmp_path / "b.json").read_text())
+    doc = analyzed_take(take, score, tmp_path)
     assert doc["score"]["case"] == "performance", doc["score"]
-    beat_f = beat_f_measure(np.array(doc["beats_s"]), take.beats_s, 0.07)[0]
-    downbeat_f = beat_f_measure(np.array(doc["downbeats_s"]), take.downbeats_s, 0.07)[0]
+    beat_f, downbeat_f = take_f_measures(doc, take)
     assert beat_f >= 0.9 and downbeat_f >= 0.9, (beat_f, downbeat_f)
 
 
