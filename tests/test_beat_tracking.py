@@ -242,6 +242,36 @@ def test_training_can_start_from_the_packaged_weights(tiny_beats_data, tmp_path)
     assert junk.returncode == 1 and junk.stderr.count("\n") == 1 and "junk.npz" in junk.stderr, junk.stderr
 
 
+def test_init_widens_a_narrower_network_keeping_its_function(tiny_beats_data, tmp_path):
+    """--init with --channels wider than the file's: the run starts from the same function (step-0 validation
+    loss equal to the narrow network's), the narrow weights sit in the wide tensors' corners (one step at lr 1e-9 moves nothing visibly), and a wider file
+    into a narrower run is refused in one line."""
+    from vconductor.beat_tracking.tracker import packaged_weights_path
+
+    def one_step(out, *extra):
+        args = [*_train_args(tiny_beats_data, out, 1)[:-2], "--lr", "1e-9", "--eval-every", 1, *extra]
+        return _vconductor(*args)
+
+    narrow = one_step(tmp_path / "narrow", "--init", packaged_weights_path())
+    wide = one_step(
+        tmp_path / "wide", "--init", packaged_weights_path(), "--channels", 40, "--frontend-channels", 56
+    )
+    assert narrow.returncode == 0 and wide.returncode == 0, narrow.stderr + wide.stderr
+    loss = {run: _scalars(tmp_path / run, "val/loss")[0] for run in ("narrow", "wide")}
+    assert abs(loss["wide"] - loss["narrow"]) < 1e-5 * loss["narrow"], loss
+    net, _ = load_beat_tracker(tmp_path / "wide" / WEIGHTS_FILE)
+    assert net.cfg.channels == 40 and net.cfg.frontend_channels == 56
+    with np.load(packaged_weights_path(), allow_pickle=False) as shipped:
+        head = net.state_dict()["head.weight"].numpy()
+        assert (
+            np.allclose(head[:, :32], shipped["head.weight"], atol=1e-6) and np.abs(head[:, 32:]).max() < 1e-6
+        )
+
+    back = one_step(tmp_path / "back", "--init", tmp_path / "wide" / WEIGHTS_FILE)
+    assert back.returncode == 1 and back.stderr.count("\n") == 1, back.stderr
+    assert "channels 40 (this run: 32)" in back.stderr
+
+
 def test_a_folder_without_samples_is_one_clear_line(tmp_path):
     done = _vconductor("train", "beats", tmp_path, "--out", tmp_path / "run", "-q")
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no samples" in done.stderr, done.stderr

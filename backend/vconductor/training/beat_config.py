@@ -32,8 +32,12 @@ class BeatTrainConfig(RunConfig):
     max_stretch: float = option(1.3, "excerpts play up to this much faster or slower (1: no tempo change)")
     max_band_shift: int = option(3, "excerpts are transposed by up to this many mel bands (0: never)")
     no_flux: bool = option(False, "feed the network the log-mel frames only, not also each band's rise")
+    channels: int = option(32, "the TCN's width (channels of every residual block)")
+    frontend_channels: int = option(48, "the front end's hidden width")
     init: str = option(
-        "", "start from these weights (a beat_tracker.pt or .npz, e.g. the packaged one) instead of at random"
+        "",
+        "start from these weights (a beat_tracker.pt or .npz, e.g. the packaged one) instead of at random; "
+        "a narrower network of the same depth is widened to --channels (its function kept)",
     )
     lr_decay: str = option(
         "cosine", "learning rate over the run: cosine (down to 5%% at the end) or constant"
@@ -49,5 +53,7 @@ class BeatTrainConfig(RunConfig):
             raise ConfigError(f"lr_decay must be cosine or constant, got {self.lr_decay!r}")
         if self.max_stretch < 1.0 or self.max_band_shift < 0:
             raise ConfigError("max_stretch must be at least 1 and max_band_shift at least 0")
+        if self.channels < 1 or self.frontend_channels < 1:
+            raise ConfigError("channels and frontend_channels must be at least 1")
         if self.sample_length < MIN_EXCERPT_S:
             raise ConfigError(f"sample_length {self.sample_length} s is too short to learn beats from")

@@ -51,9 +51,12 @@ class BeatTrainer(StageTrainer):
         self.augment = ExcerptAugment(cfg.max_stretch, cfg.max_band_shift)
         self.start_loop_state(f"{cfg.data_root}: {len(self.train_set)} training samples")
         torch.manual_seed(cfg.seed)
-        self.net = BeatTCN(BeatNetworkConfig(flux=not cfg.no_flux))
+        shape = BeatNetworkConfig(
+            flux=not cfg.no_flux, channels=cfg.channels, frontend_channels=cfg.frontend_channels
+        )
+        self.net = BeatTCN(shape)
         if cfg.init:
-            self.net.load_state_dict(initial_weights(cfg.init, self.net.cfg))
+            self.net.load_state_dict(initial_weights(cfg.init, self.net))
         self.net.to(self.device)
         self.model = wrap(self.net, ctx)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
@@ -124,9 +127,13 @@ class BeatTrainer(StageTrainer):
             tmp.write_text(json.dumps(self.split, indent=1) + "\n", encoding="utf-8")
 
 
-def initial_weights(path: str | Path, cfg: BeatNetworkConfig) -> dict[str, torch.Tensor]:
-    """The state dict of a weights file to fine-tune from: our .pt (weights_only) or a runtime .npz
-    (allow_pickle=False); ValueError in one line when it is unreadable or its network is not `cfg`."""
+WIDENED = ("channels", "frontend_channels")  # what --init may grow; every other setting must match
+
+
+def initial_weights(path: str | Path, net: BeatTCN) -> dict[str, torch.Tensor]:
+    """The state dict of a weights file to fine-tune `net` from: our .pt (weights_only) or a runtime .npz
+    (allow_pickle=False), widened when its network is narrower (`widened`); ValueError in one line when it is
+    unreadable or another network."""
     path = Path(path)
     if path.suffix == ".npz":
         try:
@@ -135,13 +142,29 @@ def initial_weights(path: str | Path, cfg: BeatNetworkConfig) -> dict[str, torch
             raise ValueError(f"--init: {exc}") from None
         found, state = numpy_net.cfg, {k: torch.from_numpy(v.copy()) for k, v in numpy_net.w.items()}
     else:
-        net, _ = load_beat_tracker(path)  # a CheckpointError (ValueError) names the file
-        found, state = net.cfg, net.state_dict()
-    if found != cfg:
-        wanted = cfg.to_dict()
-        differ = [f"{k} {v} (this run: {wanted[k]})" for k, v in found.to_dict().items() if v != wanted[k]]
+        loaded, _ = load_beat_tracker(path)  # a CheckpointError (ValueError) names the file
+        found, state = loaded.cfg, loaded.state_dict()
+    wanted, had = net.cfg.to_dict(), found.to_dict()
+    differ = [f"{k} {v} (this run: {wanted[k]})" for k, v in had.items() if v != wanted[k]]
+    if any(k not in WIDENED or had[k] > wanted[k] for k, v in had.items() if v != wanted[k]):
         raise ValueError(f"--init {path}: another network: {'; '.join(differ)}")
-    return state
+    return widened(state, net.state_dict()) if differ else state
+
+
+def widened(narrow: dict[str, torch.Tensor], wide: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A wider network computing what the narrow one did (net2net-style): each narrow tensor in the top-left
+    corner of the wide one; new units keep their fresh random weights from every input, and old units and the
+    outputs read nothing from new units (zeros), so the new units change nothing until training uses them."""
+    out = {}
+    for name, fresh in wide.items():
+        old = narrow[name]
+        grown = fresh.clone()
+        corner = tuple(slice(0, n) for n in old.shape)
+        if grown.dim() > 1:
+            grown[: old.shape[0], old.shape[1] :] = 0.0
+        grown[corner] = old
+        out[name] = grown
+    return out
 
 
 def train_beats(cfg: BeatTrainConfig, ctx: DistContext, resume: bool = False) -> dict[str, float]:
