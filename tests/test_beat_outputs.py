@@ -38,6 +38,22 @@ def test_a_beat_track_round_trips_through_json_and_its_csv_has_one_row_per_beat(
     rows = beats_to_bytes(track, ".csv").decode().splitlines()
     assert rows[2] == "time_s,beat_in_bar,bar_length,downbeat,tempo_bpm,confidence"
     assert rows[3:5] == ["0.5000,2,3,0,120.00,0.900", "1.0000,0,3,1,120.00,0.800"] and len(rows) == 8
+    assert "conducted" not in doc  # reported only when known (the tracker's and the service's beats)
+
+
+def test_how_the_bars_are_conducted_travels_with_the_beats_and_is_checked():
+    track = _track(conducted={"beats_per_bar": 1, "written_per_bar": 3})
+    doc = json.loads(beats_to_bytes(track, ".json"))
+    assert beats_from_document(doc).conducted == {"beats_per_bar": 1, "written_per_bar": 3}
+    csv_rows = beats_to_bytes(track, ".csv").decode().splitlines()
+    assert csv_rows[2] == '# conducted: {"beats_per_bar": 1, "written_per_bar": 3}'
+    for wrong in (
+        {"beats_per_bar": 0, "written_per_bar": 3},
+        {"beats_per_bar": 1.5, "written_per_bar": 3},
+        [1, 3],
+    ):
+        with pytest.raises(BeatsFileError, match="conducted must be"):
+            beats_from_document({**doc, "conducted": wrong})
 
 
 @pytest.mark.parametrize(
@@ -70,6 +86,7 @@ def test_analyze_writes_the_tracker_beats_as_json_csv_or_to_stdout(tmp_path):
     written = beats_from_document(json.loads((tmp_path / "beats.json").read_text()))
     assert np.allclose(written.beats_s, expected.beats_s, atol=1e-4) and len(written.beats_s) >= 20
     assert "beats" in done.stderr and written.source == "ode_to_joy.ogg"
+    assert written.conducted == {"beats_per_bar": 4, "written_per_bar": 4}  # a moderate 4/4, as written
 
     stdout = _analyze(EXAMPLE, "-q")
     assert (

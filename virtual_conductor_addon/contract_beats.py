@@ -38,6 +38,9 @@ class BeatTrack:
     duration_s: float
     source: str = ""
     score: dict | None = None  # a score's alignment (docs/scores.md): case, confidence, fit; None without one
+    # how the procedural conductor beats them: {"beats_per_bar": 1, "written_per_bar": 3} is a fast 3/4
+    # conducted in one; None when not reported
+    conducted: dict | None = None
 
     def __post_init__(self) -> None:
         self.beats_s = np.asarray(self.beats_s, np.float64).reshape(-1)
@@ -65,21 +68,26 @@ class BeatTrack:
     def to_document(self) -> dict:
         starts = self.beat_in_bar == 0
         score = {} if self.score is None else {"score": dict(self.score)}
-        return score | {
-            "format": BEATS_FORMAT_ID,
-            "source": self.source,
-            "duration_s": float(self.duration_s),
-            "beats_s": _rounded(self.beats_s),
-            "downbeats_s": _rounded(self.downbeats_s),
-            "beat_in_bar": self.beat_in_bar.tolist(),
-            "bar_length": self.bar_length.tolist(),
-            "bars": [
-                [round(float(t), 4), int(m)]
-                for t, m in zip(self.beats_s[starts], self.bar_length[starts], strict=True)
-            ],
-            "tempo_bpm": _rounded(self.tempo_bpm),
-            "confidence": _rounded(self.confidence),
-        }
+        conducted = {} if self.conducted is None else {"conducted": dict(self.conducted)}
+        return (
+            score
+            | conducted
+            | {
+                "format": BEATS_FORMAT_ID,
+                "source": self.source,
+                "duration_s": float(self.duration_s),
+                "beats_s": _rounded(self.beats_s),
+                "downbeats_s": _rounded(self.downbeats_s),
+                "beat_in_bar": self.beat_in_bar.tolist(),
+                "bar_length": self.bar_length.tolist(),
+                "bars": [
+                    [round(float(t), 4), int(m)]
+                    for t, m in zip(self.beats_s[starts], self.bar_length[starts], strict=True)
+                ],
+                "tempo_bpm": _rounded(self.tempo_bpm),
+                "confidence": _rounded(self.confidence),
+            }
+        )
 
 
 def beats_to_bytes(track: BeatTrack, suffix: str) -> bytes:
@@ -89,6 +97,8 @@ def beats_to_bytes(track: BeatTrack, suffix: str) -> bytes:
         raise BeatsFileError(f"unknown beats format {suffix!r} (one of {', '.join(BEATS_FORMATS)})")
     out = io.StringIO()
     out.write(f"# source: {json.dumps(track.source)}\n# duration_s: {json.dumps(float(track.duration_s))}\n")
+    if track.conducted is not None:
+        out.write(f"# conducted: {json.dumps(track.conducted)}\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(BEATS_CSV_COLUMNS)
     for t, k, m, bpm, c in zip(
@@ -104,10 +114,24 @@ def beats_from_document(doc: dict) -> BeatTrack:
         fields_ = [doc[k] for k in ("beats_s", "beat_in_bar", "bar_length", "tempo_bpm", "confidence")]
         score = doc.get("score")
         score = dict(score) if isinstance(score, dict) else None
-        return BeatTrack(
+        track = BeatTrack(
             *fields_, duration_s=float(doc["duration_s"]), source=str(doc.get("source", "")), score=score
         )
+        track.conducted = _conducted(doc.get("conducted"))
+        return track
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, BeatsFileError):
             raise
         raise BeatsFileError(f"not a beats document ({type(exc).__name__}: {exc})") from None
+
+
+def _conducted(value) -> dict | None:
+    """The document's optional `conducted` bars, checked: positive whole numbers of beats."""
+    if value is None:
+        return None
+    keys = ("beats_per_bar", "written_per_bar")
+    if not isinstance(value, dict) or not all(isinstance(value.get(k), int) and value[k] >= 1 for k in keys):
+        raise BeatsFileError(
+            "beats: conducted must be {beats_per_bar, written_per_bar}, positive whole numbers"
+        )
+    return {k: value[k] for k in keys}

@@ -108,7 +108,7 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
                     print(f"{path.name}: {warning}{report['line']}", file=sys.stderr)
             if source is not None:
                 tracked = given_beats(source, spectrogram.duration_s, tracked, args.meter)
-            track = beat_track(tracked, spectrogram.duration_s, path.name)
+            track = beat_track(tracked, spectrogram.duration_s, path.name, args.meter)
             if report is not None:
                 track.score = {k: v for k, v in report.items() if k != "line"}
         finally:
@@ -122,5 +122,13 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
             tmp.write_bytes(beats_to_bytes(track, target.suffix.lower()))
     if not args.quiet:
         where = ", ".join(map(str, targets)) or "stdout"
-        summary = f"{len(track.beats_s)} beats, {len(track.downbeats_s)} bars"
+        summary = f"{len(track.beats_s)} beats, {len(track.downbeats_s)} bars{_conducted_note(track)}"
         print(f"{path.name}: {summary} -> {where} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+
+def _conducted_note(track) -> str:
+    """ ", conducted in 1" when the conductor beats a bar in other than its written beats (a fast 3/4)."""
+    bars = track.conducted or {}
+    if bars.get("beats_per_bar", 0) == bars.get("written_per_bar", 0):
+        return ""
+    return f", conducted in {bars['beats_per_bar']} (written {bars['written_per_bar']} a bar)"

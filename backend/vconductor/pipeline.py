@@ -123,7 +123,7 @@ def _prepared(spectrogram: Spectrogram, needs: str, meter, check, decode_s: floa
 
         tracked = given_beats(beats, spectrogram.duration_s, tracked, meter)
         prepared.given_beats = True
-    prepared.beats = beat_track(tracked, spectrogram.duration_s, name)
+    prepared.beats = beat_track(tracked, spectrogram.duration_s, name, meter)
     if prepared.score is not None:
         prepared.beats.score = {k: v for k, v in prepared.score.items() if k != "line"}
     prepared.seconds["beats"] = perf_counter() - t0

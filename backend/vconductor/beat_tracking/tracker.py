@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import Spectrogram, audio_spectrogram
+from ..conducting.beat_units import grouping
 from ..contract_beats import BeatTrack
 from ..progress import cancellation_point
 from .decoder import BAR_LENGTHS, TrackedBeats, decode
@@ -55,8 +56,11 @@ def track_file(path, bar_lengths: tuple[int, ...] = BAR_LENGTHS, weights=None) -
         spectrogram.close()
 
 
-def beat_track(tracked: TrackedBeats, duration_s: float, source: str = "") -> BeatTrack:
-    """The contract's BeatTrack (what files and the service carry) of a tracker result."""
+def beat_track(
+    tracked: TrackedBeats, duration_s: float, source: str = "", meter: str | None = None
+) -> BeatTrack:
+    """The contract's BeatTrack (what files and the service carry) of a tracker result, with how the procedural
+    conductor beats it (`conducted_bars`)."""
     return BeatTrack(
         tracked.beats_s,
         tracked.beat_in_bar,
@@ -65,4 +69,15 @@ def beat_track(tracked: TrackedBeats, duration_s: float, source: str = "") -> Be
         tracked.confidence,
         duration_s=duration_s,
         source=source,
+        conducted=conducted_bars(tracked, meter),
     )
+
+
+def conducted_bars(tracked: TrackedBeats, meter: str | None = None) -> dict:
+    """Beats the procedural conductor gives a bar against the bar's written beats: a fast 3/4 in one
+    ({"beats_per_bar": 1, "written_per_bar": 3}), a fast 4/4 in two, 6/8 given as the metre in six (the tracker's
+    bars of 2 dotted beats), else as written (conducting.beat_units)."""
+    written = tracked.main_bar_length
+    if meter == "6/8":
+        return {"beats_per_bar": 6, "written_per_bar": written}
+    return {"beats_per_bar": grouping(tracked.beats_s, written)[0], "written_per_bar": written}

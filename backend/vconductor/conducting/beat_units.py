@@ -6,13 +6,21 @@ import numpy as np
 from .tuning import FAST_BEAT_S, IN_FEWER
 
 
+def grouping(times: np.ndarray, per_bar: int) -> tuple[int, int]:
+    """(beats conducted per bar, written beats in each conducted one) for beats at `times` in bars of
+    `per_bar`: (per_bar, 1) unless the beats are faster than FAST_BEAT_S apart (median)."""
+    if len(times) < 4 or per_bar not in IN_FEWER or np.median(np.diff(times)) >= FAST_BEAT_S:
+        return per_bar, 1
+    return IN_FEWER[per_bar]
+
+
 def conducted_units(
     times: np.ndarray, in_bar: np.ndarray, tempo: np.ndarray, per_bar: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """The beats (times, place in the bar, tempo) and beats per bar the hand conducts: all of them, or, when the
-    beats are faster than FAST_BEAT_S apart (median), every group of IN_FEWER[per_bar] as one."""
-    if len(times) < 4 or per_bar not in IN_FEWER or np.median(np.diff(times)) >= FAST_BEAT_S:
+    """The beats (times, place in the bar, tempo) and beats per bar the hand conducts: all of them, or, when
+    they are fast (`grouping`), every group of written beats as one."""
+    fewer, group = grouping(times, per_bar)
+    if group == 1:
         return times, in_bar, tempo, per_bar
-    fewer, group = IN_FEWER[per_bar]
     keep = in_bar % group == 0
     return times[keep], in_bar[keep] // group, tempo[keep] / group, fewer
