@@ -21,7 +21,7 @@ from vconductor.beat_tracking.network import BeatTCN, parameter_count
 from vconductor.beat_tracking.torch_inference import array_activations, file_activations
 from vconductor.beat_tracking.weights import load_beat_tracker, save_beat_tracker
 from vconductor.models import CheckpointError, save_checkpoint
-from vconductor.training.beat_samples import BeatDataError, SampleFiles, frame_targets, split_by_work
+from vconductor.training.beat_samples import BeatDataError, SampleFiles, frame_targets, noisy, split_by_work
 from vconductor.training.beat_tracker import WEIGHTS_FILE, BeatTrainConfig, train_beats
 from vconductor.training.distributed import DistContext
 
@@ -275,3 +275,19 @@ def test_init_widens_a_narrower_network_keeping_its_function(tiny_beats_data, tm
 def test_a_folder_without_samples_is_one_clear_line(tmp_path):
     done = _vconductor("train", "beats", tmp_path, "--out", tmp_path / "run", "-q")
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no samples" in done.stderr, done.stderr
+
+
+def test_noise_is_added_in_the_mel_domain_at_the_drawn_signal_to_noise_ratio():
+    """`--noise`: coloured noise added to scaled log-mel frames in power, 8-35 dB under the excerpt's mean power;
+    quiet frames rise to the noise floor, loud ones barely move, and the same generator gives the same noise."""
+    rng = np.random.default_rng(0)
+    frames = np.zeros((400, 128), np.float32)
+    frames[::40] = 0.9  # a loud frame every 40, silence between
+    out = noisy(frames, np.random.default_rng(1))
+    assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
+    assert np.array_equal(out, noisy(frames, np.random.default_rng(1)))
+    power, with_noise = 10 ** (8 * frames.astype(float)), 10 ** (8 * out.astype(float))
+    snr_db = 10 * np.log10(power.mean() / (with_noise - power).mean())
+    assert 8 - 1 < snr_db < 35 + 1
+    assert np.abs(out[::40] - 0.9).max() < 0.01 and out[1::40].mean() > 0.2
+    assert not np.array_equal(noisy(frames, rng), noisy(frames, rng))

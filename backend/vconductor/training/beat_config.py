@@ -31,6 +31,7 @@ class BeatTrainConfig(RunConfig):
     val_fraction: float = option(0.15, "share of the samples held out for validation, as whole works")
     max_stretch: float = option(1.3, "excerpts play up to this much faster or slower (1: no tempo change)")
     max_band_shift: int = option(3, "excerpts are transposed by up to this many mel bands (0: never)")
+    noise: float = option(0.0, "share of excerpts given noise in the mel domain (SNR 8-35 dB)")
     no_flux: bool = option(False, "feed the network the log-mel frames only, not also each band's rise")
     channels: int = option(32, "the TCN's width (channels of every residual block)")
     frontend_channels: int = option(48, "the front end's hidden width")
@@ -51,6 +52,8 @@ class BeatTrainConfig(RunConfig):
             raise ConfigError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
         if self.lr_decay not in ("cosine", "constant"):
             raise ConfigError(f"lr_decay must be cosine or constant, got {self.lr_decay!r}")
+        if not 0.0 <= self.noise <= 1.0:
+            raise ConfigError(f"noise is a share of the excerpts (0-1), got {self.noise}")
         if self.max_stretch < 1.0 or self.max_band_shift < 0:
             raise ConfigError("max_stretch must be at least 1 and max_band_shift at least 0")
         if self.channels < 1 or self.frontend_channels < 1:

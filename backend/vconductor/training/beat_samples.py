@@ -145,10 +145,12 @@ def load_samples(root: str | Path, files: list[SampleFiles], progress: bool = Fa
 @dataclass(frozen=True)
 class ExcerptAugment:
     """Random changes to each training excerpt: a tempo change (the frames resampled in time, the targets moved
-    with them), so the network hears every piece at many tempi, and a shift of the mel bands (a transposition)."""
+    with them), so the network hears every piece at many tempi, a shift of the mel bands (a transposition), and
+    sometimes noise added in the mel domain (`noisy`), so no excerpt is heard with only its render's noise."""
 
     max_stretch: float = 1.3  # tempo ratios drawn log-uniformly in [1 / max_stretch, max_stretch]
     max_band_shift: int = 3
+    noise_probability: float = 0.0  # share of excerpts given noise at NOISE_SNR_DB
 
     @classmethod
     def none(cls) -> "ExcerptAugment":
@@ -176,7 +178,10 @@ def excerpt_batch(
         start = int(torch.randint(0, max(1, n - span + 1), (1,), generator=gen))
         m = min(length, int((n - 1 - start) / rate) + 1)
         position = start + np.arange(m) * rate  # source frame of each excerpt frame
-        frames[i, :m] = torch.from_numpy(_resampled(s.frames, position, shift))
+        excerpt = _resampled(s.frames, position, shift)
+        if _draw(gen) < augment.noise_probability:
+            excerpt = noisy(excerpt, np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=gen))))
+        frames[i, :m] = torch.from_numpy(excerpt)
         for k, times in enumerate((s.beats_s, s.downbeats_s)):
             moved = (np.asarray(times) * FRAME_RATE - start) / rate / FRAME_RATE
             targets[i, k, :m] = torch.from_numpy(frame_targets(moved, m))
@@ -196,6 +201,23 @@ def _resampled(frames: np.ndarray, position: np.ndarray, band_shift: int) -> np.
     elif band_shift < 0:
         out = np.concatenate([out[:, -band_shift:], np.zeros_like(out[:, :-band_shift])], axis=1)
     return out
+
+
+NOISE_SNR_DB = (8.0, 35.0)  # the excerpt's mean power over the noise's, drawn uniformly
+NOISE_TILT = (
+    3.0  # the noise's spectrum: log power tilted by up to this much from the lowest band to the highest
+)
+
+
+def noisy(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Scaled log-mel frames (features.scaled_rows: 80 dB over [0, 1]) with stationary coloured noise added in
+    power at a random signal-to-noise ratio, fluctuating from frame to frame as a band of real noise does."""
+    power = 10.0 ** (8.0 * frames.astype(np.float64))
+    snr_db = rng.uniform(*NOISE_SNR_DB)
+    shape = np.exp(rng.uniform(-NOISE_TILT, NOISE_TILT) * np.linspace(-0.5, 0.5, frames.shape[1]))
+    level = power.mean() * 10 ** (-snr_db / 10) * shape / shape.mean()
+    hiss = level * rng.lognormal(0.0, 0.3, frames.shape)
+    return np.clip(np.log10(power + hiss) / 8.0, 0.0, 1.0).astype(np.float32)
 
 
 def masked_bce(

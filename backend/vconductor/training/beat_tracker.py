@@ -48,7 +48,7 @@ class BeatTrainer(StageTrainer):
         self.train_set = load_samples(cfg.data_root, train_files[: cfg.limit], progress)
         self.val_set = load_samples(cfg.data_root, val_files[: cfg.val_limit], progress)
         self.excerpt_frames = round(cfg.sample_length * FRAME_RATE)
-        self.augment = ExcerptAugment(cfg.max_stretch, cfg.max_band_shift)
+        self.augment = ExcerptAugment(cfg.max_stretch, cfg.max_band_shift, cfg.noise)
         self.start_loop_state(f"{cfg.data_root}: {len(self.train_set)} training samples")
         torch.manual_seed(cfg.seed)
         shape = BeatNetworkConfig(
