@@ -115,3 +115,22 @@ def test_analyze_fails_per_file_with_one_line_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ode_to_joy.beats.json"]
     wrong = _analyze(EXAMPLE, "-o", tmp_path / "beats.txt")
     assert wrong.returncode == 1 and "not a beats file" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    ("bpm", "metre", "conducted"), [(220.0, 3, 1), (240.0, 4, 2), (180.0, 3, 3), (100.0, 4, 4)]
+)
+def test_fast_bars_are_reported_as_conducted_in_fewer_beats(bpm, metre, conducted):
+    """A fast 3/4 is conducted in one and a fast 4/4 in two (conducting.beat_units: beats under 0.3 s apart),
+    and the beats document says so; slower bars are conducted as written, a 6/8 given as the metre in six."""
+    from vconductor.beat_tracking.decoder import TrackedBeats
+    from vconductor.beat_tracking.tracker import beat_track
+
+    in_bar = np.tile(np.arange(metre), 8)
+    times = 1.0 + np.arange(len(in_bar)) * 60.0 / bpm
+    tracked = TrackedBeats(
+        times, in_bar, np.full(len(in_bar), metre), np.full(len(in_bar), bpm), np.ones(len(in_bar))
+    )
+    document = beat_track(tracked, 20.0, "clicks.wav").to_document()
+    assert document["conducted"] == {"beats_per_bar": conducted, "written_per_bar": metre}
+    assert beat_track(tracked, 20.0, meter="6/8").conducted["beats_per_bar"] == 6

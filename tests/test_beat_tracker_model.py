@@ -50,17 +50,3 @@ def test_a_metre_change_from_three_four_to_four_four_is_found(tmp_path):
     assert beat_f_measure(tracked.beats_s, beats, 0.07)[0] == 1.0
     found = tracked.bar_length[tracked.beat_in_bar == 0]
     assert list(found[:6]) == [3] * 6 and list(found[-6:]) == [4] * 6
-
-
-@pytest.mark.parametrize(("bpm", "metre", "conducted"), [(220.0, 3, 1), (240.0, 4, 2), (100.0, 4, 4)])
-def test_fast_bars_are_reported_as_conducted_in_fewer_beats(tmp_path, bpm, metre, conducted):
-    """A fast 3/4 is conducted in one and a fast 4/4 in two (conducting.beat_units), and the beats document says
-    so; a moderate 4/4 is conducted as written."""
-    from vconductor.beat_tracking.tracker import beat_track
-
-    path, beats, _ = _clicks(tmp_path, bpm, [metre] * 16, seed=3)
-    tracked = track_file(path)
-    assert len(tracked.beats_s) == len(beats) and tracked.main_bar_length == metre
-    document = beat_track(tracked, 20.0, path.name).to_document()
-    assert document["conducted"] == {"beats_per_bar": conducted, "written_per_bar": metre}
-    assert beat_track(tracked, 20.0, meter="6/8").conducted["beats_per_bar"] == 6  # the user's 6/8: in six
