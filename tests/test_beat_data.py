@@ -393,3 +393,52 @@ def test_click_tracks_are_labelled_metronomes_with_metre_changes(tmp_path):
         assert record["duration_s"] > beats[-1] and record["work"].startswith("clicks/")
         lengths |= {bar[1] for bar in record["bars"]}
     assert lengths <= {2, 3, 4} and len(lengths) >= 2
+
+
+def _fake_sample(folder: Path, name: str, work: str, window: int = 0) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.flac").write_bytes(b"fLaC")
+    record = {"work": work, "window": {"index": window}, "beats_s": [0.5], "downbeats_s": [0.5]}
+    (folder / f"{name}.json").write_text(json.dumps(record))
+
+
+def test_merge_links_samples_of_several_folders_leaving_out_works_and_windows(tmp_path):
+    """`beats-data merge`: every sample of each folder linked as FOLDER_NAME (nothing copied), the works of
+    --without-works-of and windows off --every-nth-window left out, a second run adds only what is new, and a
+    held-out work is refused in one line."""
+    for w in range(6):
+        _fake_sample(tmp_path / "quartets", f"beethoven_opus74__v0_w{w:02d}", "beethoven/opus74.mxl", w)
+    _fake_sample(tmp_path / "random", "bach_bwv1.6__v0_w00", "bach/bwv1.6.mxl")
+    _fake_sample(tmp_path / "random", "jig__v0_w00", "ryansMammoth/BoysOfBallisodareJig.abc")
+    _fake_sample(tmp_path / "dev", "bach_bwv1.6__v0_w00", "bach/bwv1.6.mxl")
+    command = [sys.executable, "-m", "vconductor", "beats-data", "merge", str(tmp_path / "train"),
+               str(tmp_path / "quartets"), str(tmp_path / "random"), "--without-works-of", str(tmp_path / "dev"),
+               "--every-nth-window", "3"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO / "backend")}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "2 from quartets, 1 from random; 5 left out" in done.stdout
+    names = sorted(p.name for p in (tmp_path / "train").iterdir())
+    assert names == sorted(
+        f"{s}.{ext}"
+        for s in (
+            "quartets_beethoven_opus74__v0_w00",
+            "quartets_beethoven_opus74__v0_w03",
+            "random_jig__v0_w00",
+        )
+        for ext in ("flac", "json")
+    )
+    assert all((tmp_path / "train" / n).is_symlink() for n in names)
+    _fake_sample(tmp_path / "random", "k80__v0_w00", "mozart/k80/movement1.mxl")
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert (
+        again.returncode == 0
+        and "2 from random" in again.stdout
+        and len(list((tmp_path / "train").iterdir())) == 8
+    )
+
+    _fake_sample(tmp_path / "bad", "k458__v0_w00", "mozart/k458/movement1.mxl")
+    bad = subprocess.run(
+        [*command[:6], str(tmp_path / "bad")], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "held out" in bad.stderr, bad.stderr

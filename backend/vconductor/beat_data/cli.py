@@ -1,4 +1,4 @@
-"""`vconductor beats-data build`: the beat tracker's training data (see build.py and docs/beat-data.md).
+"""`vconductor beats-data build|merge`: the beat tracker's training data (build.py, merge.py, docs/beat-data.md).
 
 Only the standard library is imported here: `vconductor --help` and the runtime never load music21.
 """
@@ -22,7 +22,49 @@ def add_cli(subparsers):
     )
     _add_build_options(build)
     build.set_defaults(func=_cmd_build)
+    merge = actions.add_parser(
+        "merge",
+        help="one training folder of links to the samples of several built folders",
+        description="Links every sample of each SRC_DIR into OUT_DIR as SRC-NAME_SAMPLE (nothing copied; "
+        "existing links kept). Held-out works are refused.",
+    )
+    merge.add_argument("out", metavar="OUT_DIR", help="the training folder (made if needed)")
+    merge.add_argument("sources", metavar="SRC_DIR", nargs="+", help="beats-data folders to link")
+    merge.add_argument(
+        "--without-works-of",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="leave out every work this folder has samples of (repeatable; e.g. the decoder's development set)",
+    )
+    merge.add_argument(
+        "--every-nth-window",
+        metavar="N",
+        type=int,
+        default=1,
+        help="keep windows 0, N, 2N ... of each performance (long works; default 1: all)",
+    )
+    merge.set_defaults(func=_cmd_merge)
     return parser
+
+
+def _cmd_merge(args) -> int:
+    from pathlib import Path
+
+    from .build import BeatDataError
+    from .merge import folder_works, merge_folders
+
+    try:
+        without = set().union(*(folder_works(Path(d)) for d in args.without_works_of))
+        counts = merge_folders(
+            Path(args.out), [Path(s) for s in args.sources], without, args.every_nth_window
+        )
+    except BeatDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    linked = ", ".join(f"{n} from {name}" for name, n in counts.items() if name != "left out")
+    print(f"{args.out}: {linked}; {counts['left out']} left out")
+    return 0
 
 
 def _add_build_options(build) -> None:
