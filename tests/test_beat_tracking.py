@@ -223,18 +223,21 @@ def test_training_can_start_from_the_packaged_weights(tiny_beats_data, tmp_path)
         args = [*_train_args(tiny_beats_data, out, 1)[:-2], "--lr", "1e-9", "--eval-every", 1, *extra]
         return _vconductor(*args)
 
-    assert one_step(tmp_path / "random").returncode == 0
-    done = one_step(tmp_path / "tuned", "--init", packaged_weights_path())
+    with np.load(packaged_weights_path(), allow_pickle=False) as shipped:
+        width = ["--channels", shipped["head.weight"].shape[1]]
+        width += ["--frontend-channels", shipped["frontend.layers.0.weight"].shape[0]]
+    assert one_step(tmp_path / "random", *width).returncode == 0
+    done = one_step(tmp_path / "tuned", "--init", packaged_weights_path(), *width)
     assert done.returncode == 0, done.stderr
     assert _scalars(tmp_path / "tuned", "val/loss")[0] < 0.5 * _scalars(tmp_path / "random", "val/loss")[0]
     tuned, _ = load_beat_tracker(tmp_path / "tuned" / WEIGHTS_FILE)
     with np.load(packaged_weights_path(), allow_pickle=False) as shipped:
         for name, weight in tuned.state_dict().items():
             assert np.allclose(weight.numpy(), shipped[name], atol=1e-6), name
-    again = one_step(tmp_path / "again", "--init", tmp_path / "tuned" / WEIGHTS_FILE)
+    again = one_step(tmp_path / "again", "--init", tmp_path / "tuned" / WEIGHTS_FILE, *width)
     assert again.returncode == 0, again.stderr
 
-    wrong = one_step(tmp_path / "wrong", "--init", packaged_weights_path(), "--no-flux")
+    wrong = one_step(tmp_path / "wrong", "--init", packaged_weights_path(), "--no-flux", *width)
     assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1, wrong.stderr
     assert "flux True (this run: False)" in wrong.stderr
     (tmp_path / "junk.npz").write_bytes(b"not weights")
@@ -243,33 +246,30 @@ def test_training_can_start_from_the_packaged_weights(tiny_beats_data, tmp_path)
 
 
 def test_init_widens_a_narrower_network_keeping_its_function(tiny_beats_data, tmp_path):
-    """--init with --channels wider than the file's: the run starts from the same function (step-0 validation
-    loss equal to the narrow network's), the narrow weights sit in the wide tensors' corners (one step at lr 1e-9 moves nothing visibly), and a wider file
-    into a narrower run is refused in one line."""
-    from vconductor.beat_tracking.tracker import packaged_weights_path
+    """--init with --channels wider than the file's: the run starts from the same function (its step-0
+    validation loss is the narrow network's after its one step at lr 1e-9), the narrow weights sit in the wide
+    tensors' corners with zeros where an old unit would read a new one, and a wider file into a narrower run is
+    refused in one line."""
 
     def one_step(out, *extra):
         args = [*_train_args(tiny_beats_data, out, 1)[:-2], "--lr", "1e-9", "--eval-every", 1, *extra]
         return _vconductor(*args)
 
-    narrow = one_step(tmp_path / "narrow", "--init", packaged_weights_path())
-    wide = one_step(
-        tmp_path / "wide", "--init", packaged_weights_path(), "--channels", 40, "--frontend-channels", 56
-    )
+    narrow = one_step(tmp_path / "narrow", "--channels", 24, "--frontend-channels", 32)
+    narrow_file = tmp_path / "narrow" / WEIGHTS_FILE
+    wide = one_step(tmp_path / "wide", "--init", narrow_file, "--channels", 40, "--frontend-channels", 56)
     assert narrow.returncode == 0 and wide.returncode == 0, narrow.stderr + wide.stderr
-    loss = {run: _scalars(tmp_path / run, "val/loss")[0] for run in ("narrow", "wide")}
-    assert abs(loss["wide"] - loss["narrow"]) < 1e-5 * loss["narrow"], loss
+    before, after = _scalars(tmp_path / "narrow", "val/loss")[1], _scalars(tmp_path / "wide", "val/loss")[0]
+    assert abs(after - before) < 1e-5 * before, (before, after)
     net, _ = load_beat_tracker(tmp_path / "wide" / WEIGHTS_FILE)
+    old, _ = load_beat_tracker(narrow_file)
     assert net.cfg.channels == 40 and net.cfg.frontend_channels == 56
-    with np.load(packaged_weights_path(), allow_pickle=False) as shipped:
-        head = net.state_dict()["head.weight"].numpy()
-        assert (
-            np.allclose(head[:, :32], shipped["head.weight"], atol=1e-6) and np.abs(head[:, 32:]).max() < 1e-6
-        )
+    head, old_head = net.state_dict()["head.weight"].numpy(), old.state_dict()["head.weight"].numpy()
+    assert np.allclose(head[:, :24], old_head, atol=1e-6) and np.abs(head[:, 24:]).max() < 1e-6
 
-    back = one_step(tmp_path / "back", "--init", tmp_path / "wide" / WEIGHTS_FILE)
+    back = one_step(tmp_path / "back", "--init", tmp_path / "wide" / WEIGHTS_FILE, "--channels", 24)
     assert back.returncode == 1 and back.stderr.count("\n") == 1, back.stderr
-    assert "channels 40 (this run: 32)" in back.stderr
+    assert "channels 40 (this run: 24)" in back.stderr
 
 
 def test_a_folder_without_samples_is_one_clear_line(tmp_path):

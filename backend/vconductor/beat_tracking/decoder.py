@@ -36,7 +36,8 @@ LEVEL_DECIMATIONS = (1, 2, 3)
 LEVEL_BPM_RANGE = (25.0, 300.0)  # candidate beat tempi outside this are not tried
 LEVEL_MIN_BEATS = 8  # shorter candidate sequences are not scored
 BETWEEN_WEIGHT = 1.0  # penalty on the strongest beat activation between two beats (a skipped beat)
-DOWNBEAT_WEIGHT = 1.0  # reward for the downbeat activation the beats carry
+DOWNBEAT_WEIGHT = 1.0  # reward for the downbeat activation the beats carry ...
+DOWNBEAT_CAP = 0.5  # ... up to one downbeat in two beats: whole bars taken as beats earn no more than a bar of 2
 # log-normal prior on the beat tempo: weight, centre (BPM), width (octaves)
 LEVEL_PRIOR_WEIGHT, LEVEL_PRIOR_BPM, LEVEL_PRIOR_OCTAVES = 0.2, 70.0, 1.0
 BETWEEN_MARGIN = 0.2  # share of an interval at either end left out of "between"
@@ -157,10 +158,12 @@ def metrical_level(beat_act: np.ndarray, down_act: np.ndarray, bpm_frames: np.nd
 
 def level_score(frames: np.ndarray, beat_act: np.ndarray, down_act: np.ndarray) -> float:
     """How much a beat sequence looks like the notated beat: strong beat activation on its beats, little
-    between them (else it skips beats), the network's downbeats on its beats, a plausible tempo."""
+    between them (else it skips beats), the network's downbeats on its beats (a subdivision carries fewer; the
+    reward stops at one in two, so a sequence of whole bars, all downbeats, gains nothing over the beats), a
+    plausible tempo."""
     on = _peaks_at(beat_act, frames).mean()
     between = _between_max(beat_act, frames).mean()
-    downbeats = _peaks_at(down_act, frames).mean()
+    downbeats = min(_peaks_at(down_act, frames).mean(), DOWNBEAT_CAP)
     bpm = 60.0 * FRAME_RATE / float(np.median(np.diff(frames)))
     prior = 0.5 * (np.log2(bpm / LEVEL_PRIOR_BPM) / LEVEL_PRIOR_OCTAVES) ** 2
     return float(on - BETWEEN_WEIGHT * between + DOWNBEAT_WEIGHT * downbeats - LEVEL_PRIOR_WEIGHT * prior)
