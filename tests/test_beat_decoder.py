@@ -78,6 +78,22 @@ def test_the_notated_beat_is_tracked_not_its_subdivision(bpm, bars, parts, stren
     assert tracked.main_bar_length == bars[0]
 
 
+@pytest.mark.parametrize(("bpm", "metre"), [(150.0, 2), (180.0, 2)])
+def test_beats_weaker_than_their_downbeats_are_not_taken_for_bars(bpm, metre, monkeypatch):
+    """A click track as the network hears it: its other beats marked about half as strongly as its downbeats.
+    The downbeat reward stops near one in two beats (DOWNBEAT_CAP), so whole bars do not win as the beat;
+    without the cap they do (the test can fail)."""
+    from vconductor.beat_tracking import decoder
+
+    beats, in_bar = grid(bpm, [metre] * 16)
+    act = activations_for(beats, beats[in_bar == 0], beats[-1] + 2.0, noise=0.02)
+    weaker = np.rint(beats[in_bar != 0] * FRAME_RATE).astype(int)
+    act[np.r_[weaker - 1, weaker, weaker + 1], 0] *= 0.55
+    assert beat_f_measure(decode(act).beats_s, beats, 0.07)[0] == 1.0
+    monkeypatch.setattr(decoder, "DOWNBEAT_CAP", 1.0)
+    assert len(decode(act).beats_s) < len(beats)
+
+
 def test_a_pickup_and_a_tempo_change_are_followed():
     in_bar = np.r_[3, np.tile(np.arange(4), 10)]  # a one-beat pickup, then 4/4
     periods = np.r_[np.full(20, 0.5), np.full(20, 0.62)]  # 120 BPM, then about 97

@@ -37,7 +37,7 @@ LEVEL_BPM_RANGE = (25.0, 300.0)  # candidate beat tempi outside this are not tri
 LEVEL_MIN_BEATS = 8  # shorter candidate sequences are not scored
 BETWEEN_WEIGHT = 1.0  # penalty on the strongest beat activation between two beats (a skipped beat)
 DOWNBEAT_WEIGHT = 1.0  # reward for the downbeat activation the beats carry ...
-DOWNBEAT_CAP = 0.5  # ... up to one downbeat in two beats: whole bars taken as beats earn no more than a bar of 2
+DOWNBEAT_CAP = 0.6  # ... up to about one downbeat in two beats (whole bars as beats earn little more)
 # log-normal prior on the beat tempo: weight, centre (BPM), width (octaves)
 LEVEL_PRIOR_WEIGHT, LEVEL_PRIOR_BPM, LEVEL_PRIOR_OCTAVES = 0.2, 70.0, 1.0
 BETWEEN_MARGIN = 0.2  # share of an interval at either end left out of "between"
@@ -159,7 +159,7 @@ def metrical_level(beat_act: np.ndarray, down_act: np.ndarray, bpm_frames: np.nd
 def level_score(frames: np.ndarray, beat_act: np.ndarray, down_act: np.ndarray) -> float:
     """How much a beat sequence looks like the notated beat: strong beat activation on its beats, little
     between them (else it skips beats), the network's downbeats on its beats (a subdivision carries fewer; the
-    reward stops at one in two, so a sequence of whole bars, all downbeats, gains nothing over the beats), a
+    reward stops near one in two, so a sequence of whole bars, all downbeats, gains little over the beats), a
     plausible tempo."""
     on = _peaks_at(beat_act, frames).mean()
     between = _between_max(beat_act, frames).mean()
