@@ -122,7 +122,7 @@ def test_analyze_fails_per_file_with_one_line_and_writes_nothing(tmp_path):
 )
 def test_fast_bars_are_reported_as_conducted_in_fewer_beats(bpm, metre, conducted):
     """A fast 3/4 is conducted in one and a fast 4/4 in two (conducting.beat_units: beats under 0.3 s apart),
-    and the beats document says so; slower bars are conducted as written, a 6/8 given as the metre in six."""
+    and the beats document says so; slower bars are conducted as written."""
     from vconductor.beat_tracking.decoder import TrackedBeats
     from vconductor.beat_tracking.tracker import beat_track
 
@@ -133,4 +133,20 @@ def test_fast_bars_are_reported_as_conducted_in_fewer_beats(bpm, metre, conducte
     )
     document = beat_track(tracked, 20.0, "clicks.wav").to_document()
     assert document["conducted"] == {"beats_per_bar": conducted, "written_per_bar": metre}
-    assert beat_track(tracked, 20.0, meter="6/8").conducted["beats_per_bar"] == 6
+
+
+@pytest.mark.parametrize(("dotted_bpm", "conducted"), [(50.0, 6), (104.0, 2)])
+def test_a_six_eight_given_as_the_metre_is_reported_in_six_or_in_two(dotted_bpm, conducted):
+    """`--meter 6/8`: the tracker's two dotted beats a bar are conducted in six (conducting.beats splits each in
+    three), and in two again when those eighths come under 0.3 s apart (K. 458's 104 BPM: 0.29 s)."""
+    from vconductor.beat_tracking.decoder import TrackedBeats
+    from vconductor.beat_tracking.tracker import beat_track
+
+    n = 16
+    times = 1.0 + np.arange(n) * 60.0 / dotted_bpm
+    in_bar = np.tile([0, 1], n // 2)
+    tracked = TrackedBeats(times, in_bar, np.full(n, 2), np.full(n, dotted_bpm), np.ones(n))
+    assert beat_track(tracked, 30.0, meter="6/8").conducted == {
+        "beats_per_bar": conducted,
+        "written_per_bar": 2,
+    }

@@ -127,7 +127,7 @@ def _analyze_file(path: Path, targets: tuple[Path, ...], args) -> None:
 
 
 def _conducted_note(track) -> str:
-    """ ", conducted in 1" when the conductor beats a bar in other than its written beats (a fast 3/4)."""
+    """The summary line's ", conducted in 1 (written 3 a bar)" when bars are not conducted as written."""
     bars = track.conducted or {}
     if bars.get("beats_per_bar", 0) == bars.get("written_per_bar", 0):
         return ""

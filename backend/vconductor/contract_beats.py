@@ -67,27 +67,24 @@ class BeatTrack:
 
     def to_document(self) -> dict:
         starts = self.beat_in_bar == 0
-        score = {} if self.score is None else {"score": dict(self.score)}
-        conducted = {} if self.conducted is None else {"conducted": dict(self.conducted)}
-        return (
-            score
-            | conducted
-            | {
-                "format": BEATS_FORMAT_ID,
-                "source": self.source,
-                "duration_s": float(self.duration_s),
-                "beats_s": _rounded(self.beats_s),
-                "downbeats_s": _rounded(self.downbeats_s),
-                "beat_in_bar": self.beat_in_bar.tolist(),
-                "bar_length": self.bar_length.tolist(),
-                "bars": [
-                    [round(float(t), 4), int(m)]
-                    for t, m in zip(self.beats_s[starts], self.bar_length[starts], strict=True)
-                ],
-                "tempo_bpm": _rounded(self.tempo_bpm),
-                "confidence": _rounded(self.confidence),
-            }
-        )
+        extras = {} if self.score is None else {"score": dict(self.score)}
+        if self.conducted is not None:
+            extras["conducted"] = dict(self.conducted)
+        return extras | {
+            "format": BEATS_FORMAT_ID,
+            "source": self.source,
+            "duration_s": float(self.duration_s),
+            "beats_s": _rounded(self.beats_s),
+            "downbeats_s": _rounded(self.downbeats_s),
+            "beat_in_bar": self.beat_in_bar.tolist(),
+            "bar_length": self.bar_length.tolist(),
+            "bars": [
+                [round(float(t), 4), int(m)]
+                for t, m in zip(self.beats_s[starts], self.bar_length[starts], strict=True)
+            ],
+            "tempo_bpm": _rounded(self.tempo_bpm),
+            "confidence": _rounded(self.confidence),
+        }
 
 
 def beats_to_bytes(track: BeatTrack, suffix: str) -> bytes:

@@ -16,7 +16,7 @@ from .scores import is_held_out
 
 def folder_works(folder: Path) -> set[str]:
     """The works of a beats-data folder's samples."""
-    return {_record(p).get("work", "") for p in _sample_jsons(folder)} - {""}
+    return {_work(_record(p)) for p in _sample_jsons(folder)} - {""}
 
 
 def merge_folders(out: Path, sources: list[Path], without: set[str], every_nth_window: int = 1) -> dict:
@@ -33,7 +33,7 @@ def merge_folders(out: Path, sources: list[Path], without: set[str], every_nth_w
         counts[source.name] = 0
         for json_path in _sample_jsons(source):
             record = _record(json_path)
-            work = str(record.get("work") or record.get("source") or "")
+            work = _work(record)
             if is_held_out(work):
                 raise BeatDataError(f"{json_path}: {work} is held out for evaluation and is never trained on")
             window = (record.get("window") or {}).get("index", 0)
@@ -54,6 +54,10 @@ def _sample_jsons(folder: Path) -> list[Path]:
         for p in sorted(folder.glob("*.json"))
         if p.name != "manifest.json" and p.with_suffix(".flac").is_file()
     ]
+
+
+def _work(record: dict) -> str:
+    return str(record.get("work") or record.get("source") or "")
 
 
 def _record(json_path: Path) -> dict:

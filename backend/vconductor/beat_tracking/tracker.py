@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import Spectrogram, audio_spectrogram
-from ..conducting.beat_units import grouping
+from ..conducting.beat_units import grouping, median_interval
 from ..contract_beats import BeatTrack
 from ..progress import cancellation_point
 from .decoder import BAR_LENGTHS, TrackedBeats, decode
@@ -75,9 +75,10 @@ def beat_track(
 
 def conducted_bars(tracked: TrackedBeats, meter: str | None = None) -> dict:
     """Beats the procedural conductor gives a bar against the bar's written beats: a fast 3/4 in one
-    ({"beats_per_bar": 1, "written_per_bar": 3}), a fast 4/4 in two, 6/8 given as the metre in six (the tracker's
-    bars of 2 dotted beats), else as written (conducting.beat_units)."""
-    written = tracked.main_bar_length
+    ({"beats_per_bar": 1, "written_per_bar": 3}), a fast 4/4 in two, 6/8 given as the metre in six (the
+    tracker's bars of 2 dotted beats split in three, as conducting.beats does) or, when those eighths are fast,
+    in two; else as written (conducting.beat_units)."""
+    written, interval = tracked.main_bar_length, median_interval(tracked.beats_s)
     if meter == "6/8":
-        return {"beats_per_bar": 6, "written_per_bar": written}
-    return {"beats_per_bar": grouping(tracked.beats_s, written)[0], "written_per_bar": written}
+        return {"beats_per_bar": grouping(interval / 3, 6)[0], "written_per_bar": written}
+    return {"beats_per_bar": grouping(interval, written)[0], "written_per_bar": written}

@@ -6,10 +6,15 @@ import numpy as np
 from .tuning import FAST_BEAT_S, IN_FEWER
 
 
-def grouping(times: np.ndarray, per_bar: int) -> tuple[int, int]:
-    """(beats conducted per bar, written beats in each conducted one) for beats at `times` in bars of
-    `per_bar`: (per_bar, 1) unless the beats are faster than FAST_BEAT_S apart (median)."""
-    if len(times) < 4 or per_bar not in IN_FEWER or np.median(np.diff(times)) >= FAST_BEAT_S:
+def median_interval(times: np.ndarray) -> float:
+    """The median time between beats (s); infinite when there are too few beats to say (under 4)."""
+    return float(np.median(np.diff(times))) if len(times) >= 4 else float("inf")
+
+
+def grouping(interval_s: float, per_bar: int) -> tuple[int, int]:
+    """(beats conducted per bar, written beats in each conducted one) for beats `interval_s` apart in bars of
+    `per_bar`: (per_bar, 1) unless they are faster than FAST_BEAT_S."""
+    if per_bar not in IN_FEWER or interval_s >= FAST_BEAT_S:
         return per_bar, 1
     return IN_FEWER[per_bar]
 
@@ -19,7 +24,7 @@ def conducted_units(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The beats (times, place in the bar, tempo) and beats per bar the hand conducts: all of them, or, when
     they are fast (`grouping`), every group of written beats as one."""
-    fewer, group = grouping(times, per_bar)
+    fewer, group = grouping(median_interval(times), per_bar)
     if group == 1:
         return times, in_bar, tempo, per_bar
     keep = in_bar % group == 0

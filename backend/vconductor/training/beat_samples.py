@@ -204,9 +204,7 @@ def _resampled(frames: np.ndarray, position: np.ndarray, band_shift: int) -> np.
 
 
 NOISE_SNR_DB = (8.0, 35.0)  # the excerpt's mean power over the noise's, drawn uniformly
-NOISE_TILT = (
-    3.0  # the noise's spectrum: log power tilted by up to this much from the lowest band to the highest
-)
+NOISE_TILT = 3.0  # the noise spectrum's log power tilts by up to this from the lowest band to the highest
 
 
 def noisy(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
