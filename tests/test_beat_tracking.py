@@ -21,7 +21,15 @@ from vconductor.beat_tracking.network import BeatTCN, parameter_count
 from vconductor.beat_tracking.torch_inference import array_activations, file_activations
 from vconductor.beat_tracking.weights import load_beat_tracker, save_beat_tracker
 from vconductor.models import CheckpointError, save_checkpoint
-from vconductor.training.beat_samples import BeatDataError, SampleFiles, frame_targets, noisy, split_by_work
+from vconductor.training.beat_samples import (
+    BeatDataError,
+    SampleFiles,
+    cached_frames,
+    frame_targets,
+    list_samples,
+    noisy,
+    split_by_work,
+)
 from vconductor.training.beat_tracker import WEIGHTS_FILE, BeatTrainConfig, train_beats
 from vconductor.training.distributed import DistContext
 
@@ -291,3 +299,30 @@ def test_noise_is_added_in_the_mel_domain_at_the_drawn_signal_to_noise_ratio():
     assert 8 - 1 < snr_db < 35 + 1
     assert np.abs(out[::40] - 0.9).max() < 0.01 and out[1::40].mean() > 0.2
     assert not np.array_equal(noisy(frames, rng), noisy(frames, rng))
+
+
+def test_packed_features_unpack_into_a_folder_that_trains_without_its_audio(tiny_beats_data, tmp_path):
+    """scripts/pack_beat_features.py (training on another machine): labels exact, frames within a 6-bit step
+    plus its spread (1.3 dB of the 80 dB scale), the audio never read again; a missing part is refused unless
+    --partial, which keeps the whole samples of the parts at hand."""
+    script = [sys.executable, str(REPO / "scripts" / "pack_beat_features.py")]
+    run = lambda *a: subprocess.run([*script, *map(str, a)], env=ENV, capture_output=True, text=True)  # noqa: E731
+    packed = run("pack", tiny_beats_data, tmp_path / "feat", "--bits", 6, "--chunk-mb", 0.05)
+    assert packed.returncode == 0, packed.stderr
+    parts = sorted(tmp_path.glob("feat.part*"))
+    assert len(parts) >= 2
+    assert run("unpack", tmp_path / "feat", tmp_path / "data").returncode == 0
+    originals, copies = list_samples(tiny_beats_data), list_samples(tmp_path / "data")
+    assert [s.name for s in copies] == [s.name for s in originals]
+    for a, b in zip(originals, copies, strict=True):
+        assert (
+            a.work == b.work and np.allclose(a.beats_s, b.beats_s, atol=1e-6) and b.flac.stat().st_size == 0
+        )
+        frames, unpacked = cached_frames(tiny_beats_data, a), cached_frames(tmp_path / "data", b)
+        assert frames.shape == unpacked.shape and np.abs(frames - unpacked).max() <= 1.01 / 63
+    parts[-1].unlink()
+    refused = run("unpack", tmp_path / "feat", tmp_path / "refused")
+    assert refused.returncode != 0 and "a part is missing" in refused.stderr
+    partial = run("unpack", tmp_path / "feat", tmp_path / "partial", "--partial")
+    assert partial.returncode == 0, partial.stderr
+    assert 0 < len(list((tmp_path / "partial").glob("*.json"))) < len(originals)

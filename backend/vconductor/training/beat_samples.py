@@ -161,6 +161,39 @@ def _draw(gen: torch.Generator) -> float:
     return float(torch.rand((), generator=gen))
 
 
+@dataclass(frozen=True)
+class ExcerptDraw:
+    """What was drawn for one excerpt (the same draws, in the same order, wherever the excerpt is cut)."""
+
+    rate: float  # source frames per excerpt frame
+    shift: int  # mel bands moved up
+    start: int  # first source frame
+    length: int  # excerpt frames inside the sample
+    noise_seed: int | None  # None: no noise
+
+
+def draw_excerpt(n: int, length: int, gen: torch.Generator, augment: ExcerptAugment) -> ExcerptDraw:
+    """The draws for an excerpt of `length` frames from a sample of n frames."""
+    rate = float(np.exp((2 * _draw(gen) - 1) * np.log(augment.max_stretch)))
+    shift = int(round((2 * _draw(gen) - 1) * augment.max_band_shift))
+    span = min(n, int(np.ceil(length * rate)))
+    start = int(torch.randint(0, max(1, n - span + 1), (1,), generator=gen))
+    m = min(length, int((n - 1 - start) / rate) + 1)
+    seed = None
+    if _draw(gen) < augment.noise_probability:
+        seed = int(torch.randint(0, 2**31, (1,), generator=gen))
+    return ExcerptDraw(rate, shift, start, m, seed)
+
+
+def excerpt_targets(sample: BeatSample, draw: ExcerptDraw) -> np.ndarray:
+    """(2, draw.length) beat and downbeat targets of the excerpt: the sample's times moved with its tempo."""
+    moved = [
+        (np.asarray(t) * FRAME_RATE - draw.start) / draw.rate / FRAME_RATE
+        for t in (sample.beats_s, sample.downbeats_s)
+    ]
+    return np.stack([frame_targets(t, draw.length) for t in moved])
+
+
 def excerpt_batch(
     samples: list[BeatSample], length: int, gen: torch.Generator, augment: ExcerptAugment | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -171,21 +204,13 @@ def excerpt_batch(
     targets = torch.zeros(len(samples), 2, length)
     mask = torch.zeros(len(samples), length)
     for i, s in enumerate(samples):
-        rate = float(np.exp((2 * _draw(gen) - 1) * np.log(augment.max_stretch)))  # source frames per frame
-        shift = int(round((2 * _draw(gen) - 1) * augment.max_band_shift))
-        n = len(s.frames)
-        span = min(n, int(np.ceil(length * rate)))
-        start = int(torch.randint(0, max(1, n - span + 1), (1,), generator=gen))
-        m = min(length, int((n - 1 - start) / rate) + 1)
-        position = start + np.arange(m) * rate  # source frame of each excerpt frame
-        excerpt = _resampled(s.frames, position, shift)
-        if _draw(gen) < augment.noise_probability:
-            excerpt = noisy(excerpt, np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=gen))))
-        frames[i, :m] = torch.from_numpy(excerpt)
-        for k, times in enumerate((s.beats_s, s.downbeats_s)):
-            moved = (np.asarray(times) * FRAME_RATE - start) / rate / FRAME_RATE
-            targets[i, k, :m] = torch.from_numpy(frame_targets(moved, m))
-        mask[i, :m] = 1.0
+        d = draw_excerpt(len(s.frames), length, gen, augment)
+        excerpt = _resampled(s.frames, d.start + np.arange(d.length) * d.rate, d.shift)
+        if d.noise_seed is not None:
+            excerpt = noisy(excerpt, np.random.default_rng(d.noise_seed))
+        frames[i, : d.length] = torch.from_numpy(excerpt)
+        targets[i, :, : d.length] = torch.from_numpy(excerpt_targets(s, d))
+        mask[i, : d.length] = 1.0
     return frames, targets, mask
 
 

@@ -21,6 +21,7 @@ from ..beat_tracking.weights import load_beat_tracker, save_beat_tracker
 from ..contract import atomic_output
 from ..metrics.beats import beat_f_measure
 from .beat_config import BeatTrainConfig
+from .beat_frame_store import FrameStore, store_batch
 from .beat_samples import ExcerptAugment, excerpt_batch, list_samples, load_samples, masked_bce, split_by_work
 from .distributed import DistContext, wrap
 from .loop import StageTrainer
@@ -49,6 +50,8 @@ class BeatTrainer(StageTrainer):
         self.val_set = load_samples(cfg.data_root, val_files[: cfg.val_limit], progress)
         self.excerpt_frames = round(cfg.sample_length * FRAME_RATE)
         self.augment = ExcerptAugment(cfg.max_stretch, cfg.max_band_shift, cfg.noise)
+        # On a GPU the excerpts are cut there: numpy's per-excerpt work would leave it waiting.
+        self.store = FrameStore(self.train_set, self.device) if self.device.type == "cuda" else None
         self.start_loop_state(f"{cfg.data_root}: {len(self.train_set)} training samples")
         torch.manual_seed(cfg.seed)
         shape = BeatNetworkConfig(
@@ -81,9 +84,12 @@ class BeatTrainer(StageTrainer):
     def train_step(self, batch, gen):
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate()
-        frames, targets, mask = excerpt_batch(
-            [self.train_set[i] for i in batch], self.excerpt_frames, gen, self.augment
-        )
+        if self.store is not None:
+            frames, targets, mask = store_batch(self.store, batch, self.excerpt_frames, gen, self.augment)
+        else:
+            frames, targets, mask = excerpt_batch(
+                [self.train_set[i] for i in batch], self.excerpt_frames, gen, self.augment
+            )
         frames, targets, mask = (t.to(self.device, non_blocking=True) for t in (frames, targets, mask))
         self.net.train()
         with self.autocast():
