@@ -38,10 +38,35 @@ def test_beat_markers_sit_on_the_tracked_beats(bpy, started_backend, fps, base):
     bars = [name for _, name in ours if name.endswith(".1")]
     assert len(bars) == len(beats.downbeats_s) and bars[0] in ("VC 1.1", "VC 0.1")
 
-    assert bpy.ops.vconductor.add_beat_markers(downbeats_only=True) == {"FINISHED"}
+    assert bpy.ops.vconductor.add_beat_markers(marks="DOWNBEATS") == {"FINISHED"}
     names = [m.name for m in scene.timeline_markers]
     assert "my cue" in names  # the user's marker is never touched
     assert sorted(n for n in names if n.startswith("VC ")) == sorted(bars)
+
+
+def test_conducted_markers_follow_the_beats_the_hand_gives_a_bar(bpy, started_backend):
+    """A take whose beats are conducted in one a bar (the document's `conducted`) gets a marker a bar."""
+    import json
+
+    from virtual_conductor_addon.blender import take_data, takes
+
+    scene = bpy.context.scene
+    set_fps(scene, 24, 1.0)
+    strip = add_sound_strip(scene, EXAMPLE, 1, 0, 20)
+    rig = create_rig(bpy)
+    scene.vconductor.model, scene.vconductor.seed = "procedural", 0
+    assert bpy.ops.vconductor.generate() == {"FINISHED"}
+    action = takes.active_take(rig)
+    document = json.loads(str(action[take_data.BEATS_KEY]))
+    written = int(document["conducted"]["written_per_bar"])
+    document["conducted"] = {"beats_per_bar": 1, "written_per_bar": written}
+    action[take_data.BEATS_KEY] = json.dumps(document)
+
+    assert bpy.ops.vconductor.add_beat_markers(marks="CONDUCTED") == {"FINISHED"}
+    ours = sorted((m.frame, m.name) for m in scene.timeline_markers if m.name.startswith("VC "))
+    beats, _, _ = take_data.take_beats(action)
+    downbeats = np.round(strip.frame_final_start + beats.downbeats_s * 24).astype(int)
+    assert [f for f, _ in ours] == sorted(downbeats.tolist()) and all(n.endswith(".1") for _, n in ours)
 
 
 def test_the_button_says_why_it_cannot_add_markers(bpy):
@@ -51,4 +76,3 @@ def test_the_button_says_why_it_cannot_add_markers(bpy):
 
     stored, reason = markers._take_with_beats(bpy.context)
     assert stored is None and "No active take" in reason
-    assert markers.beat_labels([3, 0, 1, 2, 0]) == ["0.4", "1.1", "1.2", "1.3", "2.1"]

@@ -2,24 +2,16 @@
 
 Animators time everything to markers. A marker is named BAR.BEAT ("12.1" is bar 12's downbeat; a pickup
 before the first downbeat is bar 0) after MARKER_PREFIX, so adding markers again replaces ours and never
-touches the user's own.
+touches the user's own. Which beats get one (every beat, the conducted ones, downbeats) is motion/beat_marks.py.
 """
 
 import bpy
-from bpy.props import BoolProperty
+from bpy.props import EnumProperty
 
+from ..motion.beat_marks import beat_marks
 from . import request, take_data, takes
 
 MARKER_PREFIX = "VC "
-
-
-def beat_labels(beat_in_bar) -> list[str]:
-    """BAR.BEAT for each beat: bars count downbeats from 1, beats count from 1 within the bar."""
-    labels, bar = [], 0
-    for position in beat_in_bar:
-        bar += int(position) == 0
-        labels.append(f"{bar}.{int(position) + 1}")
-    return labels
 
 
 def replace_markers(scene, frames: list[int], names: list[str]) -> int:
@@ -45,14 +37,29 @@ def _take_with_beats(context):
 
 
 class VCONDUCTOR_OT_add_beat_markers(bpy.types.Operator):
-    """Put a timeline marker on every beat (or every downbeat) the backend found in the active take's audio,
-    named BAR.BEAT; the markers this adds replace its earlier ones, never yours"""
+    """Put a timeline marker on every beat the backend found in the active take's audio, on the beats the
+    conductor marks, or on every downbeat, named BAR.BEAT; the markers this adds replace its earlier ones,
+    never yours"""
 
     bl_idname = "vconductor.add_beat_markers"
     bl_label = "Add Beat Markers"
     bl_options = {"REGISTER", "UNDO"}
 
-    downbeats_only: BoolProperty(name="Downbeats Only", description="One marker per bar", default=False)
+    marks: EnumProperty(
+        name="Beats",
+        description="Which beats get a marker",
+        items=(
+            ("BEATS", "Every Beat", "A marker on every beat of the written bars"),
+            (
+                "CONDUCTED",
+                "Conducted Beats",
+                "A marker where the conductor's hand beats: a fast 3/4 conducted in one gets one a bar, "
+                "a 6/8 conducted in six one an eighth",
+            ),
+            ("DOWNBEATS", "Downbeats", "One marker a bar"),
+        ),
+        default="BEATS",
+    )
 
     @classmethod
     def poll(cls, context):
@@ -63,11 +70,8 @@ class VCONDUCTOR_OT_add_beat_markers(bpy.types.Operator):
 
     def execute(self, context):
         (beats, frame_start, fps), _ = _take_with_beats(context)
-        names = beat_labels(beats.beat_in_bar)
-        frames = [round(frame_start + t * fps) for t in beats.beats_s]
-        if self.downbeats_only:
-            kept = [i for i, k in enumerate(beats.beat_in_bar) if k == 0]
-            frames, names = [frames[i] for i in kept], [names[i] for i in kept]
+        times, names = beat_marks(beats, self.marks)
+        frames = [round(frame_start + t * fps) for t in times]
         if not frames:
             self.report({"WARNING"}, "The backend found no beats in this take's audio")
             return {"CANCELLED"}

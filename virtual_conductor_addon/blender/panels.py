@@ -142,7 +142,10 @@ def draw_takes(layout, context) -> None:
     row.operator("vconductor.export_fbx", icon="EXPORT", text="FBX")
     row.operator("vconductor.export_gltf", icon="EXPORT", text="glTF")
     row.operator("vconductor.export_keypoints", icon="EXPORT", text="Keypoints")
-    layout.operator("vconductor.add_beat_markers", icon="MARKER_HLT")
+    # a menu of which beats: every beat, the conducted ones, downbeats
+    layout.operator_menu_enum(
+        "vconductor.add_beat_markers", "marks", text="Add Beat Markers", icon="MARKER_HLT"
+    )
 
 
 class _Sidebar:
