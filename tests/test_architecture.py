@@ -81,7 +81,7 @@ ADDON_ALLOWED = {
     "contract": set(),
     "contract_beats": {"contract"},
     "contract_style": set(),
-    "motion": {"contract"},
+    "motion": {"contract", "contract_beats"},
     "service": {"contract", "contract_beats", "contract_style"},
     "blender": {"*"},
     "__init__": {"blender"},

@@ -442,3 +442,34 @@ def test_merge_links_samples_of_several_folders_leaving_out_works_and_windows(tm
         [*command[:6], str(tmp_path / "bad")], capture_output=True, text=True, env=env, timeout=120
     )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "held out" in bad.stderr, bad.stderr
+
+
+def test_a_texture_keeps_the_bars_and_melody_and_writes_the_accompaniment_in_subdivided_beats():
+    """beats-data build --textures (beat_data/textures.py) on a real chorale: same labels, the top voice as it
+    was, a bass note on every beat, the inner voice in equal subdivisions of each beat, a slow or fast tempo."""
+    from vconductor.beat_data.textures import FAST_BPM, SLOW_BPM, textured
+
+    chorale = read_score(Work("bach/bwv26.6.mxl"))
+    drawn_tempi, figures = [], set()
+    for seed in range(8):
+        data, drawn = textured(chorale, 1.0, np.random.default_rng(seed))
+        assert data.labels is chorale.labels and data.num_parts == 3
+        top = chorale.notes[chorale.notes["part"] == int(np.argmax(chorale.part_register))]
+        assert np.array_equal(
+            data.notes[data.notes["part"] == 0][["onset_q", "pitch"]], top[["onset_q", "pitch"]]
+        )
+        bass, inner = (data.notes[data.notes["part"] == p] for p in (2, 1))
+        beats = chorale.labels.beats_q
+        assert np.allclose(bass["onset_q"], beats) and bass["pitch"].min() >= 36
+        per_beat = drawn["notes_per_beat"]
+        onsets = np.unique(inner["onset_q"])
+        assert len(onsets) == per_beat * len(beats)
+        assert np.allclose(onsets[::per_beat], beats) and np.allclose(
+            np.diff(onsets[:per_beat]), 1.0 / per_beat
+        )
+        assert inner["pitch"].min() >= 55 and inner["pitch"].max() < 55 + 24
+        assert data.tempo_marks == [(0.0, pytest.approx(drawn["beat_bpm"], abs=0.01))]
+        drawn_tempi.append(drawn["beat_bpm"])
+        figures.add(drawn["figure"])
+    assert all(SLOW_BPM[0] <= t <= SLOW_BPM[1] or FAST_BPM[0] <= t <= FAST_BPM[1] for t in drawn_tempi)
+    assert min(drawn_tempi) < SLOW_BPM[1] and max(drawn_tempi) > FAST_BPM[0] and len(figures) > 1

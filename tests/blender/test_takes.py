@@ -62,6 +62,9 @@ class Layout:
         self.log.append((idname, kwargs.get("text", ""), props))
         return props
 
+    def operator_menu_enum(self, idname, _prop, **kwargs):
+        self.log.append((idname, kwargs.get("text", ""), None))
+
     def label(self, text="", **_kwargs):
         self.log.append(("label", text, None))
 

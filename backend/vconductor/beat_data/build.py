@@ -40,6 +40,7 @@ from .samples import Window, cut_windows, label_record, sample_complete, window_
 from .score_cache import load_score_data, save_score_data
 from .scores import ScoreData, ScoreError, Work, first_time_signatures, is_held_out, list_works, read_score
 from .tempo_map import random_tempo_map
+from .textures import textured
 
 MANIFEST_FILE = "manifest.json"
 CACHE_FOLDER = ".scores"
@@ -68,6 +69,9 @@ class BuildOptions:
     max_windows: int = 0  # windows rendered per performance (0: all), so long works do not crowd out the rest
     evaluation: bool = False  # held-out works only, with the Fluid R3 timbre and no augmentation
     metres: list[str] = field(default_factory=list)  # only works whose first time signature is one of these
+    textures: bool = (
+        False  # each performance's accompaniment written again as a classical texture (textures.py)
+    )
 
 
 def ordered_works(works: list[Work], seed: int) -> list[Work]:
@@ -128,6 +132,9 @@ def build_variant(out: Path, work: Work, data: ScoreData, variant: int, options,
     """Render every window of one performance of a work (those already complete are kept); their names."""
     rng = variant_rng(options.seed, work, variant)
     beat_q = float(np.median([beat_length_q(b.numerator, b.denominator) for b in data.labels.bars]))
+    texture = None
+    if options.textures:
+        data, texture = textured(data, beat_q, rng)
     tempo = random_tempo_map(
         rng,
         data.labels.end_q,
@@ -164,6 +171,8 @@ def build_variant(out: Path, work: Work, data: ScoreData, variant: int, options,
             "repeats_expanded": data.repeats_expanded,
             "tempo_events": _events_in(tempo.events, window),
         }
+        if texture is not None:
+            common["texture"] = texture
         write_sample(out, name, audio, {**common, **record})
     return names
 

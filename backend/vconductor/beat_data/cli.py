@@ -107,6 +107,12 @@ def _add_build_options(build) -> None:
         help="an evaluation set instead: held-out works only, Fluid R3 timbre (or --soundfont), no augmentation",
     )
     build.add_argument(
+        "--textures",
+        action="store_true",
+        help="write each performance's accompaniment again as a classical texture (bass on the beats, an inner "
+        "voice in 2-4 notes a beat) at a slow or fast tempo: the slow and fast movements the corpus lacks",
+    )
+    build.add_argument(
         "--clicks",
         type=int,
         default=0,
@@ -129,6 +135,7 @@ def _cmd_build(args) -> int:
         args.max_windows,
         args.evaluation,
         args.metre,
+        args.textures,
     )
     try:
         if args.clicks < 0:
