@@ -69,9 +69,7 @@ class BuildOptions:
     max_windows: int = 0  # windows rendered per performance (0: all), so long works do not crowd out the rest
     evaluation: bool = False  # held-out works only, with the Fluid R3 timbre and no augmentation
     metres: list[str] = field(default_factory=list)  # only works whose first time signature is one of these
-    textures: bool = (
-        False  # each performance's accompaniment written again as a classical texture (textures.py)
-    )
+    textures: bool = False  # each performance's accompaniment written again (textures.py)
 
 
 def ordered_works(works: list[Work], seed: int) -> list[Work]:

@@ -28,7 +28,9 @@ def textured(data: ScoreData, beat_q: float, rng: np.random.Generator) -> tuple[
     figure = str(rng.choice(FIGURES))
     per_beat = int(rng.choice(NOTES_PER_BEAT))
     beat_bpm = float(rng.uniform(*(SLOW_BPM if rng.random() < SLOW_SHARE else FAST_BPM)))
-    melody = data.notes[data.notes["part"] == int(np.argmax(data.part_register))]
+    parts = np.unique(data.notes["part"])
+    top = parts[np.argmax([data.notes["pitch"][data.notes["part"] == p].mean() for p in parts])]
+    melody = data.notes[data.notes["part"] == top]  # the highest part on average
     velocity = int(np.median(data.notes["velocity"]))
     rows = [(m["onset_q"], m["duration_q"], m["pitch"], 0, m["velocity"]) for m in melody]
     beats = data.labels.beats_q
