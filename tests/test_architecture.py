@@ -54,7 +54,7 @@ BACKEND_ALLOWED = {
     "scores": {"audio", "beat_files", "beat_sources", "beat_tracking", "bounded_files", "conducting"},
     "beat_data": _BASE | {"audio", "scores"},
     "beat_tracking": {"audio", "models", "contract", "contract_beats", "progress", "conducting"},
-    "training": _BASE | {"data", "metrics", "models", "beat_tracking", "cli_options"},
+    "training": _BASE | {"data", "beat_data", "metrics", "models", "beat_tracking", "cli_options"},
     "evaluation": _BASE | {"data", "metrics", "models", "registry", "generation", "training", "motion_io"},
     "service": _BELOW_PIPELINE | {"__init__"},
     "cli_options": set(),

@@ -36,7 +36,15 @@ from .render import (
     synthesize,
     training_soundfonts,
 )
-from .samples import Window, cut_windows, label_record, sample_complete, window_notes, write_sample
+from .samples import (  # noqa: F401  (BeatDataError: the builder's error too)
+    BeatDataError,
+    Window,
+    cut_windows,
+    label_record,
+    sample_complete,
+    window_notes,
+    write_sample,
+)
 from .score_cache import load_score_data, save_score_data
 from .scores import ScoreData, ScoreError, Work, first_time_signatures, is_held_out, list_works, read_score
 from .tempo_map import random_tempo_map
@@ -50,10 +58,6 @@ HELD_OUT = (
 )
 
 EVALUATION = "evaluation set: held-out works only, Fluid R3 timbre, no augmentation; never train on it"
-
-
-class BeatDataError(ValueError):
-    """A build that cannot run as asked, in one line."""
 
 
 @dataclass

@@ -7,16 +7,15 @@ SRC-FOLDER-NAME_SAMPLE, so nothing is copied and names never collide; it leaves 
 dominate), and refuses any held-out work. Run it again after a build grows: existing links are kept.
 """
 
-import json
 from pathlib import Path
 
-from .build import BeatDataError
+from .samples import BeatDataError, read_record, sample_jsons, sample_work
 from .scores import is_held_out
 
 
 def folder_works(folder: Path) -> set[str]:
     """The works of a beats-data folder's samples."""
-    return {_work(_record(p)) for p in _sample_jsons(folder)} - {""}
+    return {sample_work(read_record(p)) for p in sample_jsons(folder)} - {""}
 
 
 def merge_folders(out: Path, sources: list[Path], without: set[str], every_nth_window: int = 1) -> dict:
@@ -31,9 +30,9 @@ def merge_folders(out: Path, sources: list[Path], without: set[str], every_nth_w
     counts = {"left out": 0}
     for source in sources:
         counts[source.name] = 0
-        for json_path in _sample_jsons(source):
-            record = _record(json_path)
-            work = _work(record)
+        for json_path in sample_jsons(source):
+            record = read_record(json_path)
+            work = sample_work(record)
             if is_held_out(work):
                 raise BeatDataError(f"{json_path}: {work} is held out for evaluation and is never trained on")
             window = (record.get("window") or {}).get("index", 0)
@@ -46,25 +45,3 @@ def merge_folders(out: Path, sources: list[Path], without: set[str], every_nth_w
                     link.symlink_to(path.resolve())
             counts[source.name] += 1
     return counts
-
-
-def _sample_jsons(folder: Path) -> list[Path]:
-    return [
-        p
-        for p in sorted(folder.glob("*.json"))
-        if p.name != "manifest.json" and p.with_suffix(".flac").is_file()
-    ]
-
-
-def _work(record: dict) -> str:
-    return str(record.get("work") or record.get("source") or "")
-
-
-def _record(json_path: Path) -> dict:
-    try:
-        record = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BeatDataError(f"{json_path}: unreadable sample labels ({exc})") from None
-    if not isinstance(record, dict):
-        raise BeatDataError(f"{json_path}: not a beats-data sample")
-    return record

@@ -17,6 +17,11 @@ from ..contract import atomic_output
 from .labels import Labels, window_bars
 from .tempo_map import TempoMap
 
+
+class BeatDataError(ValueError):
+    """A beats-data folder or sample that cannot be built, merged or trained on, in one line."""
+
+
 BEAT_GRID = (
     "from the score's bars as played (repeats expanded, pickup bars' beats are the bar's last beats); "
     "compound metres (6/8, 9/8, 12/8) beat in dotted groups of three counts"
@@ -109,3 +114,28 @@ def write_sample(folder: Path, name: str, audio: np.ndarray, record: dict) -> No
         soundfile.write(tmp, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="FLAC")
     with atomic_output(folder / f"{name}.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
+def sample_jsons(folder: Path) -> list[Path]:
+    """The label files of a folder's complete samples (NAME.json beside its NAME.flac), by name."""
+    return [
+        p
+        for p in sorted(Path(folder).glob("*.json"))
+        if p.name != "manifest.json" and p.with_suffix(".flac").is_file()
+    ]
+
+
+def read_record(json_path: Path) -> dict:
+    """A sample's labels (its JSON); BeatDataError naming the file when it cannot be read."""
+    try:
+        record = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BeatDataError(f"{json_path}: unreadable sample labels ({exc})") from None
+    if not isinstance(record, dict):
+        raise BeatDataError(f"{json_path}: not a beats-data sample")
+    return record
+
+
+def sample_work(record: dict) -> str:
+    """The work a sample is of ("" when its labels do not say): the unit of every split and exclusion."""
+    return str(record.get("work") or record.get("source") or "")

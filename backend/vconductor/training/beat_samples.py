@@ -8,7 +8,6 @@
 """
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +16,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..beat_data.samples import BeatDataError, read_record, sample_jsons, sample_work
 from ..beat_tracking import FEATURES_VERSION, FRAME_RATE, N_BANDS, file_frames
 from ..contract import atomic_output
 
 FEATURE_CACHE = ".beat_features"
 NEIGHBOUR_TARGET = 0.5
-
-
-class BeatDataError(ValueError):
-    """A beats-data folder or sample that cannot be trained on, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -47,31 +43,20 @@ class BeatSample:
     downbeats_s: np.ndarray
 
 
-def _read_record(json_path: Path) -> dict:
-    try:
-        record = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BeatDataError(f"{json_path}: unreadable sample labels ({exc})") from None
-    missing = [k for k in ("beats_s", "downbeats_s") if k not in record]
-    if not isinstance(record, dict) or missing:
-        raise BeatDataError(f"{json_path}: no {', '.join(missing) or 'labels'}: not a beats-data sample")
-    return record
-
-
 def list_samples(root: str | Path) -> list[SampleFiles]:
     """Every complete sample of a beats-data folder (its JSON is written last), by name."""
     root = Path(root)
     if not root.is_dir():
         raise BeatDataError(f"{root}: no such dataset folder (make one with `vconductor beats-data build`)")
     samples = []
-    for json_path in sorted(root.glob("*.json")):
-        flac = json_path.with_suffix(".flac")
-        if json_path.name == "manifest.json" or not flac.is_file():
-            continue
-        record = _read_record(json_path)
-        work = str(record.get("work") or record.get("source") or json_path.stem)
+    for json_path in sample_jsons(root):
+        record = read_record(json_path)
+        missing = [k for k in ("beats_s", "downbeats_s") if k not in record]
+        if missing:
+            raise BeatDataError(f"{json_path}: no {', '.join(missing)}: not a beats-data sample")
+        work = sample_work(record) or json_path.stem
         beats, downbeats = (np.asarray(record[k], np.float64) for k in ("beats_s", "downbeats_s"))
-        samples.append(SampleFiles(json_path.stem, work, flac, beats, downbeats))
+        samples.append(SampleFiles(json_path.stem, work, json_path.with_suffix(".flac"), beats, downbeats))
     if not samples:
         raise BeatDataError(
             f"{root}: no samples (NAME.flac + NAME.json); make some with `vconductor beats-data build`"
