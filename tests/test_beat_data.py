@@ -279,6 +279,14 @@ def test_more_variants_extend_a_folder_past_its_skipped_works(tmp_path):
     assert sorted(variants) == ["0", "1"] and all((tmp_path / f"{n}.flac").is_file() for n in variants["1"])
 
 
+def test_every_named_work_is_built_whatever_works_says(tmp_path):
+    soundfont = _needs_fluidsynth()
+    named = ["essenFolksong/ballad10.abc#3", "essenFolksong/ballad10.abc#5"]
+    options = BuildOptions(works=1, seed=0, max_seconds=8.0, soundfonts=[str(soundfont)], work_ids=named)
+    manifest = build_dataset(tmp_path, options, progress=False)
+    assert sorted(manifest["works"]) == sorted(named)
+
+
 def test_the_runtime_never_imports_the_training_data_code():
     code = (
         "import sys; import vconductor.cli as c, vconductor.pipeline, vconductor.service; c.build_parser(); "

@@ -268,13 +268,14 @@ def build_dataset(out, options: BuildOptions | None = None, *, progress: bool = 
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".*.tmp"):  # left by a process killed mid-write
         stale.unlink(missing_ok=True)
-    bar = tqdm(total=options.works * options.variants, desc="beats-data", unit="take", disable=not progress)
+    planned = len(set(options.work_ids)) or options.works  # named works are all built, however many
+    bar = tqdm(total=planned * options.variants, desc="beats-data", unit="take", disable=not progress)
     started, built = time.perf_counter(), 0
     try:
         for work in _candidates(options):
             if work.id in manifest["skipped"]:  # before the count: extending --variants must pass over them
                 continue
-            if len(manifest["works"]) >= options.works and work.id not in manifest["works"]:
+            if len(manifest["works"]) >= planned and work.id not in manifest["works"]:
                 break
             bar.set_postfix_str(work.id)
             built += _build_work(out, work, manifest, options, soundfonts, bar, report)
