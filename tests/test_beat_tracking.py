@@ -27,10 +27,12 @@ from vconductor.training.beat_samples import (
     cached_frames,
     frame_targets,
     list_samples,
+    masked_bce,
     noisy,
     split_by_work,
 )
 from vconductor.training.beat_tracker import WEIGHTS_FILE, BeatTrainConfig, train_beats
+from vconductor.training.config import ConfigError
 from vconductor.training.distributed import DistContext
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "backend")}
@@ -129,6 +131,22 @@ def test_targets_are_widened_to_the_neighbouring_frames():
     beat = round(1.0 * FRAME_RATE)
     assert target[0] == 1.0 and target[1] == 0.5 and target[beat] == 1.0
     assert target[beat - 1] == target[beat + 1] == 0.5 and target.sum() == 1.5 + 2.0
+
+
+def test_the_downbeat_loss_can_weigh_more_than_the_beat_loss():
+    logits = torch.tensor([[[2.0, -1.0, 0.5]], [[-3.0, 1.0, 0.0]]]).reshape(1, 2, 3)
+    targets = torch.tensor([[[1.0, 0.0, 0.5], [0.0, 1.0, 0.0]]])
+    mask = torch.tensor([[1.0, 1.0, 0.0]])  # the last frame is padding
+    plain, (beat, downbeat) = masked_bce(logits, targets, mask)
+    weighted, per_output = masked_bce(logits, targets, mask, downbeat_weight=2.0)
+    assert torch.allclose(per_output, torch.stack([beat, downbeat]))
+    assert plain == pytest.approx(float(beat + downbeat)) and weighted == pytest.approx(
+        float(beat + 2 * downbeat)
+    )
+    expected_beat = (np.log1p(np.exp(-2.0)) + np.log1p(np.exp(-1.0))) / 2  # BCE of frames 0 and 1 only
+    assert float(beat) == pytest.approx(expected_beat, rel=1e-6)
+    with pytest.raises(ConfigError, match="downbeat_weight"):
+        BeatTrainConfig(data_root="x", out_dir="y", downbeat_weight=0.0).validate()
 
 
 def test_validation_takes_whole_works():

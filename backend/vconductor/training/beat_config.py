@@ -32,6 +32,9 @@ class BeatTrainConfig(RunConfig):
     max_stretch: float = option(1.3, "excerpts play up to this much faster or slower (1: no tempo change)")
     max_band_shift: int = option(3, "excerpts are transposed by up to this many mel bands (0: never)")
     noise: float = option(0.0, "share of excerpts given noise in the mel domain (SNR 8-35 dB)")
+    downbeat_weight: float = option(
+        1.0, "weight of the downbeat loss against the beat loss (the weaker output gets more of the trunk)"
+    )
     no_flux: bool = option(False, "feed the network the log-mel frames only, not also each band's rise")
     channels: int = option(32, "the TCN's width (channels of every residual block)")
     frontend_channels: int = option(48, "the front end's hidden width")
@@ -54,6 +57,8 @@ class BeatTrainConfig(RunConfig):
             raise ConfigError(f"lr_decay must be cosine or constant, got {self.lr_decay!r}")
         if not 0.0 <= self.noise <= 1.0:
             raise ConfigError(f"noise is a share of the excerpts (0-1), got {self.noise}")
+        if not self.downbeat_weight > 0.0:
+            raise ConfigError(f"downbeat_weight must be positive, got {self.downbeat_weight}")
         if self.max_stretch < 1.0 or self.max_band_shift < 0:
             raise ConfigError("max_stretch must be at least 1 and max_band_shift at least 0")
         if self.channels < 1 or self.frontend_channels < 1:

@@ -229,9 +229,10 @@ def noisy(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def masked_bce(
-    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, downbeat_weight: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(beat + downbeat loss, (2,) the two losses): binary cross-entropy per frame, averaged over masked frames."""
+    """(beat + downbeat_weight * downbeat loss, (2,) the two losses): binary cross-entropy per frame, averaged
+    over masked frames."""
     per_frame = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
     per_output = (per_frame * mask[:, None]).sum(dim=(0, 2)) / mask.sum().clamp(min=1.0)
-    return per_output.sum(), per_output
+    return per_output[0] + downbeat_weight * per_output[1], per_output

@@ -94,7 +94,7 @@ class BeatTrainer(StageTrainer):
         self.net.train()
         with self.autocast():
             logits = self.model(frames)
-        loss, per_output = masked_bce(logits.float(), targets, mask)
+        loss, per_output = masked_bce(logits.float(), targets, mask, self.cfg.downbeat_weight)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
