@@ -27,6 +27,7 @@ from vconductor.beat_data.labels import Bar, bar_labels  # noqa: E402
 from vconductor.beat_data.render import (  # noqa: E402
     RenderError,
     check_training_soundfont,
+    draw_articulation,
     fluidsynth_executable,
     performance_midi,
     synthesize,
@@ -185,13 +186,39 @@ def test_a_real_render_has_its_onsets_on_the_labelled_beats():
     )
     rng = np.random.default_rng(0)
     tempo = random_tempo_map(rng, labels.end_q, labels.downbeats_q, 1.0)
-    midi, _ = performance_midi(notes, tempo, [0], rng, 0.0, 0.5)  # piano: sharp attacks
+    midi, drawn = performance_midi(notes, tempo, [0], rng, 0.0, 0.5)  # piano: sharp attacks
     audio, _ = synthesize(midi, soundfont, rng)
     beats = tempo.seconds(labels.beats_q) + 0.5
+    note_ons = np.array([n.start for n in midi.instruments[0].notes])
+    assert np.all(np.abs(note_ons - beats) <= 4 * drawn["timing_jitter_s"] + 1e-6)
     onsets = librosa.onset.onset_detect(y=audio, sr=22050, units="time", backtrack=True)
     nearest = np.array([np.min(np.abs(onsets - b)) for b in beats])
-    assert np.all(nearest < 0.05), nearest.round(3)
+    assert np.all(nearest < 0.06), nearest.round(3)  # the note-ons' jitter plus librosa's (up to ~40 ms)
     assert len(onsets) == len(beats)  # and no onset off the beats
+
+
+def test_notes_are_played_as_written_legato_or_detached():
+    rng = np.random.default_rng(0)
+    draws = [draw_articulation(rng) for _ in range(3000)]
+    kinds = [kind for kind, _, _ in draws]
+    assert 0.3 < kinds.count("written") / 3000 < 0.4 and 0.4 < kinds.count("detached") / 3000 < 0.5
+    for kind, legato, jitter in draws:
+        low, high = {"written": (1.0, 1.0), "legato": (1.0, 1.08), "detached": (0.75, 1.0)}[kind]
+        assert low <= legato <= high and (jitter == 0.0) == (kind == "written")
+    # a repeated pitch played legato: each note ends where the next begins, never after (its note-off would
+    # silence the next note); another pitch overlaps freely
+    labels = bar_labels([Bar(float(4 * k), 4.0, 4, 4) for k in range(3)])
+    notes = np.array([(q, 1.0, 60 + 4 * (q >= 8), 0, 90) for q in labels.beats_q], dtype=NOTE_DTYPE)
+    tempo = random_tempo_map(rng, labels.end_q, labels.downbeats_q, 1.0)
+    for seed in range(40):
+        midi, drawn = performance_midi(notes, tempo, [48], np.random.default_rng(seed), 0.0, 0.5)
+        played = sorted(midi.instruments[0].notes, key=lambda n: n.start)
+        for note, following in zip(played, played[1:]):
+            if note.pitch == following.pitch:
+                assert note.end <= following.start + 1e-9
+        if drawn["articulation"] == "written":
+            gaps = [following.start - note.end for note, following in zip(played, played[1:])]
+            assert np.allclose(gaps, 0.0, atol=2e-3)  # no gap a network could take for a beat
 
 
 def test_codec_round_trip_keeps_time():

@@ -28,6 +28,7 @@ FAMILIES = {
     "woodwinds": ([73, 68, 71], [71, 69, 60], [70, 60, 71]),
     "brass": ([56, 60, 61], [60, 57, 61], [57, 58, 61]),
 }
+ARTICULATIONS, ARTICULATION_SHARES = ("written", "legato", "detached"), (0.35, 0.2, 0.45)
 KEYBOARDS = [0, 19, 20, 6, 52]  # piano, church organ, reed organ, harpsichord, choir aahs: one for all parts
 
 
@@ -111,9 +112,47 @@ def draw_programs(rng, registers: list[float], chorale: bool) -> tuple[str, list
     return ensemble, programs
 
 
-def performance_midi(notes, tempo: TempoMap, programs: list[int], rng, start_q: float, lead_in_s: float):
+def draw_articulation(rng) -> tuple[str, float, float]:
+    """(name, share of its written length a note sounds, timing jitter in s). Played as written (what a
+    notation program exports: no jitter) or legato (notes overlapping a little, as strings play) as often as
+    detached: the gap before each note of detached playing is a beat cue that legato music does not give, and a
+    network trained on gaps alone finds no beats in legato strings (docs/beat-data.md)."""
+    kind = str(rng.choice(ARTICULATIONS, p=ARTICULATION_SHARES))
+    if kind == "written":
+        return kind, 1.0, 0.0
+    low, high = (1.0, 1.08) if kind == "legato" else (0.75, 1.0)
+    return kind, float(rng.uniform(low, high)), float(rng.uniform(0.0, 0.01))
+
+
+def _cut_before_repeats(channels, pitches, starts, ends) -> np.ndarray:
+    """Each note's end no later than the next start of the same pitch on its channel: a MIDI note-off after
+    that note-on would silence the repeated note instead."""
+    ends = np.array(ends, dtype=np.float64)
+    order = np.lexsort((starts, pitches, channels))
+    same = (channels[order][1:] == channels[order][:-1]) & (pitches[order][1:] == pitches[order][:-1])
+    current, following = order[:-1][same], order[1:][same]
+    ends[current] = np.minimum(ends[current], starts[following])
+    return ends
+
+
+def detached_articulation(rng) -> tuple[str, float, float]:
+    """Every note detached (the builder's only articulation until 2026-12-04; the score-alignment material
+    keeps it, so its renders and tests stay as they were)."""
+    return "detached", float(rng.uniform(0.8, 1.0)), float(rng.uniform(0.0, 0.01))
+
+
+def performance_midi(
+    notes,
+    tempo: TempoMap,
+    programs: list[int],
+    rng,
+    start_q: float,
+    lead_in_s: float,
+    articulation=draw_articulation,
+):
     """The notes (NOTE_DTYPE, already cut to the window) played on the tempo map, time 0 at lead-in before
-    start_q; returns (PrettyMIDI, what was drawn). Parts beyond 15 share the last channels' instruments."""
+    start_q, with `articulation(rng)`; returns (PrettyMIDI, what was drawn). Parts beyond 15 share the last
+    channels' instruments."""
     import pretty_midi
 
     midi = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=120.0)
@@ -121,11 +160,12 @@ def performance_midi(notes, tempo: TempoMap, programs: list[int], rng, start_q: 
     instruments = [pretty_midi.Instrument(program=programs[p]) for p in range(count)]
     midi.instruments.extend(instruments)
     balance_db = rng.uniform(-6.0, 3.0, count)
-    legato, jitter_s = rng.uniform(0.8, 1.0), rng.uniform(0.0, 0.01)
+    style, legato, jitter_s = articulation(rng)
     accent = rng.uniform(0.0, 6.0)  # a slightly heavier downbeat, as players do
     origin = float(tempo.seconds(start_q)) - lead_in_s
     starts = tempo.seconds(notes["onset_q"]) - origin + rng.normal(0.0, jitter_s, len(notes))
     ends = tempo.seconds(notes["onset_q"] + notes["duration_q"] * legato) - origin
+    ends = _cut_before_repeats(notes["part"] % count, notes["pitch"], starts, ends)
     for note, start, end in zip(notes, starts, ends, strict=True):
         part = int(note["part"]) % count
         velocity = note["velocity"] * 10 ** (balance_db[part] / 40) + rng.normal(0.0, 4.0)
@@ -144,6 +184,7 @@ def performance_midi(notes, tempo: TempoMap, programs: list[int], rng, start_q: 
     instruments[0].control_changes.append(pretty_midi.ControlChange(3, 0, last + TAIL_S))
     drawn = {
         "balance_db": np.round(balance_db, 2).tolist(),
+        "articulation": style,
         "legato": round(float(legato), 3),
         "timing_jitter_s": round(float(jitter_s), 4),
         "downbeat_accent": round(float(accent), 2),

@@ -46,7 +46,7 @@ def rubato_tempo_map(timeline: ScoreTimeline, seed: int):
 
 def render(timeline: ScoreTimeline, tempo, soundfont: Path, seed: int, end_q: float | None = None) -> Render:
     """The score's first `end_q` quarters played on `tempo` (LEAD_IN_S of silence first) through FluidSynth."""
-    from .render import performance_midi, synthesize
+    from .render import detached_articulation, performance_midi, synthesize
 
     rng = np.random.default_rng(seed)
     end_q = timeline.end_q if end_q is None else min(end_q, timeline.end_q)
@@ -54,7 +54,7 @@ def render(timeline: ScoreTimeline, tempo, soundfont: Path, seed: int, end_q: fl
     notes["duration_q"] = np.minimum(notes["duration_q"], end_q - notes["onset_q"])
     programs = [48, 41, 42, 43, 71, 60, 56, 73] * 8
     midi, _ = performance_midi(
-        notes, tempo, programs[: timeline.notes["part"].max() + 1], rng, 0.0, LEAD_IN_S
+        notes, tempo, programs[: timeline.notes["part"].max() + 1], rng, 0.0, LEAD_IN_S, detached_articulation
     )
     samples, _ = synthesize(midi, soundfont, rng, evaluation=True)
     origin = float(tempo.seconds(0.0)) - LEAD_IN_S
