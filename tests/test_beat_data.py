@@ -1,6 +1,7 @@
 """The beat tracker's training data (vconductor.beat_data): held-out rules, labels from real corpus scores, tempo
 maps, a real fluidsynth render, and the resumable builder."""
 
+import itertools
 import json
 import os
 import shutil
@@ -210,15 +211,18 @@ def test_notes_are_played_as_written_legato_or_detached():
     labels = bar_labels([Bar(float(4 * k), 4.0, 4, 4) for k in range(3)])
     notes = np.array([(q, 1.0, 60 + 4 * (q >= 8), 0, 90) for q in labels.beats_q], dtype=NOTE_DTYPE)
     tempo = random_tempo_map(rng, labels.end_q, labels.downbeats_q, 1.0)
+    seen = set()
     for seed in range(40):
         midi, drawn = performance_midi(notes, tempo, [48], np.random.default_rng(seed), 0.0, 0.5)
+        seen.add(drawn["articulation"])
         played = sorted(midi.instruments[0].notes, key=lambda n: n.start)
-        for note, following in zip(played, played[1:]):
+        for note, following in itertools.pairwise(played):
             if note.pitch == following.pitch:
                 assert note.end <= following.start + 1e-9
         if drawn["articulation"] == "written":
-            gaps = [following.start - note.end for note, following in zip(played, played[1:])]
+            gaps = [following.start - note.end for note, following in itertools.pairwise(played)]
             assert np.allclose(gaps, 0.0, atol=2e-3)  # no gap a network could take for a beat
+    assert seen == {"written", "legato", "detached"}
 
 
 def test_codec_round_trip_keeps_time():
