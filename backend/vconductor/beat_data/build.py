@@ -36,7 +36,7 @@ from .render import (
     synthesize,
     training_soundfonts,
 )
-from .samples import (  # noqa: F401  (BeatDataError: the builder's error too)
+from .samples import (
     BeatDataError,
     Window,
     cut_windows,

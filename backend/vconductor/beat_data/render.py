@@ -114,8 +114,8 @@ def draw_programs(rng, registers: list[float], chorale: bool) -> tuple[str, list
 
 def draw_articulation(rng) -> tuple[str, float, float]:
     """(name, share of its written length a note sounds, timing jitter in s). Played as written (what a
-    notation program exports: no jitter) or legato (notes overlapping a little, as strings play) as often as
-    detached: the gap before each note of detached playing is a beat cue that legato music does not give, and a
+    notation program exports: no jitter) or legato (notes overlapping a little, as strings play) a little more
+    often than detached (55 % against 45 %): the gap before each note of detached playing is a beat cue that legato music does not give, and a
     network trained on gaps alone finds no beats in legato strings (docs/beat-data.md)."""
     kind = str(rng.choice(ARTICULATIONS, p=ARTICULATION_SHARES))
     if kind == "written":
