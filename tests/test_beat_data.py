@@ -225,6 +225,28 @@ def test_notes_are_played_as_written_legato_or_detached():
     assert seen == {"written", "legato", "detached"}
 
 
+def test_the_accent_falls_on_the_downbeats_only():
+    labels = bar_labels([Bar(float(3 * k), 3.0, 3, 4) for k in range(8)])  # 3/4: every beat a quarter
+    notes = np.array([(q, 1.0, 60, 0, 80) for q in labels.beats_q], dtype=NOTE_DTYPE)
+    rng = np.random.default_rng(0)
+    tempo = random_tempo_map(rng, labels.end_q, labels.downbeats_q, 1.0)
+    louder = []
+    for seed in range(60):
+        midi, drawn = performance_midi(
+            notes, tempo, [48], np.random.default_rng(seed), 0.0, 0.5, labels.downbeats_q
+        )
+        velocity = np.array([n.velocity for n in sorted(midi.instruments[0].notes, key=lambda n: n.start)])
+        on_downbeat = labels.beat_in_bar == 1  # counted from 1
+        louder.append(velocity[on_downbeat].mean() - velocity[~on_downbeat].mean())
+        assert 0.0 <= drawn["downbeat_accent"] <= 10.0
+    # the accent (0-10, 5 on average) against the velocity jitter (sd 4): the downbeats louder on average,
+    # the other beats of the bar never singled out
+    assert 3.0 < np.mean(louder) < 7.0
+    midi, _ = performance_midi(notes, tempo, [48], np.random.default_rng(1), 0.0, 0.5)
+    plain = np.array([n.velocity for n in midi.instruments[0].notes])
+    assert abs(plain[labels.beat_in_bar == 1].mean() - plain[labels.beat_in_bar != 1].mean()) < 3.0
+
+
 def test_codec_round_trip_keeps_time():
     from scipy.signal import correlate
 

@@ -110,7 +110,9 @@ def _render_window(
     """One window's audio and its JSON record."""
     lead_in = float(rng.uniform(0.0, 1.0))  # recordings start with a little silence, of any length
     notes = window_notes(data.notes, window.start_q, window.end_q)
-    midi, drawn = performance_midi(notes, tempo, performance["programs"], rng, window.start_q, lead_in)
+    midi, drawn = performance_midi(
+        notes, tempo, performance["programs"], rng, window.start_q, lead_in, data.labels.downbeats_q
+    )
     audio, synth = synthesize(midi, performance["soundfont"], rng, scratch_folder(), evaluation=clean)
     length = float(tempo.seconds(window.end_q) - tempo.seconds(window.start_q)) + lead_in + TAIL_S
     audio = np.pad(audio, (0, max(0, int(length * SAMPLE_RATE) - len(audio))))[: int(length * SAMPLE_RATE)]

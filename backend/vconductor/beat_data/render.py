@@ -135,6 +135,13 @@ def _cut_before_repeats(channels, pitches, starts, ends) -> np.ndarray:
     return ends
 
 
+def _on_any(onsets_q: np.ndarray, times_q: np.ndarray) -> np.ndarray:
+    """Which onsets fall on one of `times_q` (within a 1e-6 quarter)."""
+    if len(times_q) == 0:
+        return np.zeros(len(onsets_q), bool)
+    return np.abs(np.subtract.outer(onsets_q, times_q)).min(axis=1) < 1e-6
+
+
 def detached_articulation(rng) -> tuple[str, float, float]:
     """Every note detached (the builder's only articulation until 2026-12-04; the score-alignment material
     keeps it, so its renders and tests stay as they were)."""
@@ -148,10 +155,12 @@ def performance_midi(
     rng,
     start_q: float,
     lead_in_s: float,
+    downbeats_q=(),
     articulation=draw_articulation,
 ):
     """The notes (NOTE_DTYPE, already cut to the window) played on the tempo map, time 0 at lead-in before
-    start_q, with `articulation(rng)`; returns (PrettyMIDI, what was drawn). Parts beyond 15 share the last
+    start_q, with `articulation(rng)` and the notes starting on `downbeats_q` (the bars' first beats, in the
+    notes' quarters) a little louder; returns (PrettyMIDI, what was drawn). Parts beyond 15 share the last
     channels' instruments."""
     import pretty_midi
 
@@ -161,15 +170,16 @@ def performance_midi(
     midi.instruments.extend(instruments)
     balance_db = rng.uniform(-6.0, 3.0, count)
     style, legato, jitter_s = articulation(rng)
-    accent = rng.uniform(0.0, 6.0)  # a slightly heavier downbeat, as players do
+    accent = rng.uniform(0.0, 10.0)  # a slightly heavier downbeat, as players do
     origin = float(tempo.seconds(start_q)) - lead_in_s
     starts = tempo.seconds(notes["onset_q"]) - origin + rng.normal(0.0, jitter_s, len(notes))
     ends = tempo.seconds(notes["onset_q"] + notes["duration_q"] * legato) - origin
     ends = _cut_before_repeats(notes["part"] % count, notes["pitch"], starts, ends)
-    for note, start, end in zip(notes, starts, ends, strict=True):
+    on_downbeat = _on_any(notes["onset_q"], np.asarray(downbeats_q, np.float64))
+    for note, start, end, stressed in zip(notes, starts, ends, on_downbeat, strict=True):
         part = int(note["part"]) % count
         velocity = note["velocity"] * 10 ** (balance_db[part] / 40) + rng.normal(0.0, 4.0)
-        velocity += accent * (abs(note["onset_q"] - round(note["onset_q"])) < 1e-6)
+        velocity += accent * stressed
         start = max(0.0, float(start))
         instruments[part].notes.append(
             pretty_midi.Note(

@@ -52,13 +52,13 @@ def render(timeline: ScoreTimeline, tempo, soundfont: Path, seed: int, end_q: fl
     end_q = timeline.end_q if end_q is None else min(end_q, timeline.end_q)
     notes = timeline.notes[timeline.notes["onset_q"] < end_q - 1e-6].copy()
     notes["duration_q"] = np.minimum(notes["duration_q"], end_q - notes["onset_q"])
-    programs = [48, 41, 42, 43, 71, 60, 56, 73] * 8
+    programs = ([48, 41, 42, 43, 71, 60, 56, 73] * 8)[: timeline.notes["part"].max() + 1]
+    labels = timeline.labels
     midi, _ = performance_midi(
-        notes, tempo, programs[: timeline.notes["part"].max() + 1], rng, 0.0, LEAD_IN_S, detached_articulation
+        notes, tempo, programs, rng, 0.0, LEAD_IN_S, labels.downbeats_q, detached_articulation
     )
     samples, _ = synthesize(midi, soundfont, rng, evaluation=True)
     origin = float(tempo.seconds(0.0)) - LEAD_IN_S
-    labels = timeline.labels
     beats = labels.beats_q[labels.beats_q < end_q - 1e-6]
     downbeats = labels.downbeats_q[labels.downbeats_q < end_q - 1e-6]
     return Render(
