@@ -24,6 +24,10 @@ from .features import FRAME_RATE
 BAR_LENGTHS = (2, 3, 4)  # beats per bar the bar model knows (6/8 is 2 dotted beats, 12/8 is 4)
 TEMPO_RANGE_BPM = (35.0, 210.0)  # where the piece's beat tempo is looked for
 METRE_CHANGE_PER_BAR = 0.003  # prior probability that a bar has another metre than the one before
+# the bar model weighs each beat's downbeat ratio against the piece's mean ratio, never against less than
+# this (a little under the share of downbeats among the training beats, 0.36): where half the beats are
+# plainly not downbeats the mean is low and a 4/4's third beat would pass for a bar start
+MIN_DOWNBEAT_PRIOR = 0.3
 LEVEL_PERCENTILE = 99.5  # the activation's level: its strongest beats
 MIN_LEVEL = 0.01  # below this the network found no beats at all
 PRIOR_BPM, PRIOR_OCTAVES = 100.0, 1.0  # log-normal prior on the piece's beat tempo (librosa uses 120, 1)
@@ -284,7 +288,7 @@ def bar_positions(
     lengths, positions = _bar_states(bar_lengths)
     p = np.clip(np.asarray(downbeat_ratio, np.float64), 0.02, 0.98)
     # against the piece's own mean: a network unsure of every downbeat should not favour long bars
-    mean = float(np.clip(p.mean(), 0.05, 0.95))
+    mean = float(np.clip(p.mean(), MIN_DOWNBEAT_PRIOR, 0.95))
     down, other = np.log(p / mean), np.log((1 - p) / (1 - mean))
     log_emit = np.where(positions[None, :] == 0, down[:, None], other[:, None])
     log_t = bar_transition(bar_lengths)
