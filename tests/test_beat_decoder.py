@@ -109,6 +109,15 @@ def test_the_bar_model_can_be_held_to_one_metre():
     assert set(length) == {3}  # four-beat accents, but only 3/4 is allowed
 
 
+def test_a_medium_third_beat_keeps_a_four_four_in_four_and_two_four_stays_in_two():
+    # downbeat over beat activation per beat: a 4/4 whose third beats are half as marked as its first (the
+    # bundled example), and a 2/4 whose bar starts are all alike
+    four, _ = bar_positions(np.tile([0.6, 0.05, 0.28, 0.05], 8))
+    assert list(four) == [0, 1, 2, 3] * 8
+    two, lengths = bar_positions(np.tile([0.6, 0.05], 16))
+    assert list(two) == [0, 1] * 16 and set(lengths) == {2}
+
+
 def test_silence_and_flat_activations_give_no_beats():
     assert len(decode(np.zeros((2000, 2))).beats_s) == 0
     assert len(decode(np.full((2000, 2), 0.05)).beats_s) == 0

@@ -287,7 +287,7 @@ def bar_positions(
     `downbeat_ratio` (downbeat over beat activation, about the chance that it starts a bar) is the evidence."""
     lengths, positions = _bar_states(bar_lengths)
     p = np.clip(np.asarray(downbeat_ratio, np.float64), 0.02, 0.98)
-    # against the piece's own mean: a network unsure of every downbeat should not favour long bars
+    # against the piece's own mean (a network unsure of every downbeat should not favour long bars), floored
     mean = float(np.clip(p.mean(), MIN_DOWNBEAT_PRIOR, 0.95))
     down, other = np.log(p / mean), np.log((1 - p) / (1 - mean))
     log_emit = np.where(positions[None, :] == 0, down[:, None], other[:, None])
