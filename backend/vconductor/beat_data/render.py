@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SAMPLE_RATE
+from .labels import EPS
 from .tempo_map import TempoMap
 
 SOUNDFONT_FOLDERS = ("/usr/share/sounds/sf3", "/usr/share/sounds/sf2", "/usr/share/soundfonts")
@@ -115,8 +116,9 @@ def draw_programs(rng, registers: list[float], chorale: bool) -> tuple[str, list
 def draw_articulation(rng) -> tuple[str, float, float]:
     """(name, share of its written length a note sounds, timing jitter in s). Played as written (what a
     notation program exports: no jitter) or legato (notes overlapping a little, as strings play) a little more
-    often than detached (55 % against 45 %): the gap before each note of detached playing is a beat cue that legato music does not give, and a
-    network trained on gaps alone finds no beats in legato strings (docs/beat-data.md)."""
+    often than detached (55 % against 45 %): the gap before each note of detached playing is a beat cue that
+    legato music does not give, and a network trained on gaps alone finds no beats in legato strings
+    (docs/beat-data.md)."""
     kind = str(rng.choice(ARTICULATIONS, p=ARTICULATION_SHARES))
     if kind == "written":
         return kind, 1.0, 0.0
@@ -136,10 +138,12 @@ def _cut_before_repeats(channels, pitches, starts, ends) -> np.ndarray:
 
 
 def _on_any(onsets_q: np.ndarray, times_q: np.ndarray) -> np.ndarray:
-    """Which onsets fall on one of `times_q` (within a 1e-6 quarter)."""
+    """Which onsets fall on one of the increasing `times_q` (within EPS)."""
     if len(times_q) == 0:
         return np.zeros(len(onsets_q), bool)
-    return np.abs(np.subtract.outer(onsets_q, times_q)).min(axis=1) < 1e-6
+    # the first time not before onset - EPS (past the end: the last, then too early to match)
+    candidate = np.minimum(np.searchsorted(times_q, onsets_q - EPS), len(times_q) - 1)
+    return np.abs(times_q[candidate] - onsets_q) < EPS
 
 
 def detached_articulation(rng) -> tuple[str, float, float]:
