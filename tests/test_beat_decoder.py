@@ -118,6 +118,17 @@ def test_a_medium_third_beat_keeps_a_four_four_in_four_and_two_four_stays_in_two
     assert list(two) == [0, 1] * 16 and set(lengths) == {2}
 
 
+def test_a_beat_added_or_dropped_by_the_tracker_shifts_the_bars_only_where_it_happens():
+    # 4/4 bars as the tracker sees them: downbeats clearer than third beats (as in a chorale), and after
+    # six bars one beat that is not in the music (a fermata filled in, no downbeat evidence) or one missing
+    bar = [0.55, 0.2, 0.28, 0.2]
+    added, lengths = bar_positions(np.array(bar * 6 + [0.02] + bar * 6))
+    assert list(np.flatnonzero(added == 0)) == [0, 4, 8, 12, 16, 20, 25, 29, 33, 37, 41, 45]
+    assert set(lengths) == {4}
+    dropped, _ = bar_positions(np.array(bar * 6 + bar[1:] + bar * 5))
+    assert list(np.flatnonzero(dropped == 0)) == [0, 4, 8, 12, 16, 20, 27, 31, 35, 39, 43]
+
+
 def test_silence_and_flat_activations_give_no_beats():
     assert len(decode(np.zeros((2000, 2))).beats_s) == 0
     assert len(decode(np.full((2000, 2), 0.05)).beats_s) == 0
