@@ -281,11 +281,12 @@ def bar_transition(bar_lengths: tuple[int, ...] = BAR_LENGTHS) -> np.ndarray:
         for m, start in starts.items():
             same = 1.0 - METRE_CHANGE_PER_BAR if len(bar_lengths) > 1 else 1.0
             advance[s, start] = same if m == lengths[s] else METRE_CHANGE_PER_BAR / (len(bar_lengths) - 1)
-    # a slip stays in the bar's metre: the same place again (a beat added), or two places on (one dropped)
+    # a slip stays in the bar's metre: the same place again (a beat added), or two places on (one dropped);
+    # in a 2-beat bar those are one path and keep one slip's probability, lest 2 fit every slip at half price
     skip_to = np.arange(n) - positions + (positions + 2) % lengths
     slip = np.zeros((n, n))
-    slip[np.arange(n), np.arange(n)] += BEAT_SLIP
-    slip[np.arange(n), skip_to] += BEAT_SLIP
+    slip[np.arange(n), np.arange(n)] = BEAT_SLIP
+    slip[np.arange(n), skip_to] = BEAT_SLIP
     with np.errstate(divide="ignore"):
         return np.log((1.0 - 2 * BEAT_SLIP) * advance + slip)
 
