@@ -27,8 +27,8 @@ TEMPO_RANGE_BPM = (35.0, 210.0)  # where the piece's beat tempo is looked for
 METRE_CHANGE_PER_BAR = 0.003  # prior probability that a bar has another metre than the one before
 # the beat tracker sometimes adds a beat (a fermata filled in) or drops one: the bar model lets a beat repeat its
 # place in the bar or skip one with this probability each, so one such slip costs a beat's worth of downbeat
-# evidence, not every bar after it (chosen on development renders: downbeat F 0.618 -> 0.644 for 0 -> 0.02)
-BEAT_SLIP = 0.02
+# evidence, not every bar after it (chosen on the development and chorale development renders, docs)
+BEAT_SLIP = 0.05
 # the bar model weighs each beat's downbeat ratio against the piece's mean ratio, never against less than
 # this (a little under the share of downbeats among the training beats, 0.36): where half the beats are
 # plainly not downbeats the mean is low and a 4/4's third beat would pass for a bar start
