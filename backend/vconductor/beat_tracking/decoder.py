@@ -274,13 +274,14 @@ def bar_transition(bar_lengths: tuple[int, ...] = BAR_LENGTHS) -> np.ndarray:
     n = len(lengths)
     advance = np.zeros((n, n))
     starts = {m: int(np.flatnonzero((lengths == m) & (positions == 0))[0]) for m in bar_lengths}
+    same = 1.0 - METRE_CHANGE_PER_BAR if len(bar_lengths) > 1 else 1.0
+    change = METRE_CHANGE_PER_BAR / max(1, len(bar_lengths) - 1)
     for s in range(n):
         if positions[s] < lengths[s] - 1:
             advance[s, s + 1] = 1.0
             continue
         for m, start in starts.items():
-            same = 1.0 - METRE_CHANGE_PER_BAR if len(bar_lengths) > 1 else 1.0
-            advance[s, start] = same if m == lengths[s] else METRE_CHANGE_PER_BAR / (len(bar_lengths) - 1)
+            advance[s, start] = same if m == lengths[s] else change
     # a slip stays in the bar's metre: the same place again (a beat added), or two places on (one dropped);
     # in a 2-beat bar those are one path and keep one slip's probability, lest 2 fit every slip at half price
     skip_to = np.arange(n) - positions + (positions + 2) % lengths
