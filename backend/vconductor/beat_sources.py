@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .beat_files import MAX_BEATS, BeatsFileError, GivenBeats
-from .beat_tracking.decoder import TrackedBeats
+from .beat_tracking.decoder import TrackedBeats, local_tempo
 
 MIN_BPM, MAX_BPM = 20.0, 400.0
-TEMPO_MEDIAN_BEATS = 5  # the local tempo of given beats: the median of this many inter-beat intervals
 CONDUCTED_BAR_LENGTHS = (2, 3, 4)  # the procedural conductor's patterns (6/8: 2 dotted beats, in six)
 
 
@@ -179,12 +178,3 @@ def bar_lengths(in_bar: np.ndarray) -> np.ndarray:
         last = starts[-1]
         lengths[last:] = max(lengths[last], min(common, 16), int(in_bar[last:].max()) + 1)
     return lengths
-
-
-def local_tempo(times: np.ndarray) -> np.ndarray:
-    """BPM at each beat: 60 / the median of the inter-beat intervals around it (rests do not slow it)."""
-    from scipy.ndimage import median_filter
-
-    interval = np.diff(times)
-    interval = np.r_[interval, interval[-1]]
-    return 60.0 / median_filter(interval, TEMPO_MEDIAN_BEATS, mode="nearest")

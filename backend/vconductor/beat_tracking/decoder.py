@@ -5,11 +5,13 @@ Two stages, each cheap enough for hours of music:
    tempo (conducting.tempo), and the dynamic-programming beat tracker places beats on the activation's peaks
    along that tempo (conducting.beat_tracker). Leading and trailing beats with no activation (silence) go.
    The metrical level is chosen among beats tracked at 2/3 ... 3 times that tempo and every 2nd or 3rd of
-   them (metrical_level): the network's pulse is often a subdivision (eighths in a slow piece).
+   them (metrical_level): the network's pulse is often a subdivision (eighths in a slow piece). Beats the
+   tempo path put inside a held chord are dropped (holds.py).
 2. Bars: a small hidden Markov model over the beats, whose states are (beats per bar, position in the bar) for
    2, 3 and 4 beats a bar; a bar's position advances one per beat, a new bar may change its metre (rarely), and
    a beat may repeat or skip a place (the beats above added or dropped one).
-   Each beat's evidence is the downbeat activation relative to the beat activation there. Its Viterbi path gives
+   Each beat's evidence is the downbeat activation relative to the beat activation there (none for a held
+   chord's). Its Viterbi path gives
    every beat's place in its bar, the downbeats, and the metre of every bar, changes included.
 """
 
@@ -21,6 +23,8 @@ from ..conducting import tuning as tun
 from ..conducting.tempo import TempoSalience, tempo_curve, tempogram, track_beats
 from ..progress import cancellation_point
 from .features import FRAME_RATE
+from .holds import HEARD_BEAT, held_beats, without_fermata_fills
+from .peaks import PEAK_RADIUS, peaks_at
 
 BAR_LENGTHS = (2, 3, 4)  # beats per bar the bar model knows (6/8 is 2 dotted beats, 12/8 is 4)
 TEMPO_RANGE_BPM = (35.0, 210.0)  # where the piece's beat tempo is looked for
@@ -36,7 +40,6 @@ MIN_DOWNBEAT_PRIOR = 0.3
 LEVEL_PERCENTILE = 99.5  # the activation's level: its strongest beats
 MIN_LEVEL = 0.01  # below this the network found no beats at all
 PRIOR_BPM, PRIOR_OCTAVES = 100.0, 1.0  # log-normal prior on the piece's beat tempo (librosa uses 120, 1)
-PEAK_RADIUS = 3  # frames either side of a beat searched for its activation peaks (35 ms)
 MIN_GAP_FRAMES = 9  # beats are at least 0.1 s apart (600 BPM)
 # Metrical level (docs/beat-tracker.md): beat sequences at these multiples of the strongest pulse's tempo, and
 # every 2nd / 3rd beat of each, are scored; the weights were chosen on development renders (never held-out).
@@ -52,6 +55,7 @@ LEVEL_PRIOR_WEIGHT, LEVEL_PRIOR_BPM, LEVEL_PRIOR_OCTAVES = 0.2, 70.0, 1.0
 BETWEEN_MARGIN = 0.2  # share of an interval at either end left out of "between"
 SILENT_BEAT = 0.1  # leading/trailing beats whose activation stays below this are dropped
 EXTEND_PEAK = 0.3  # a beat beyond the tracked ones needs this much activation
+TEMPO_MEDIAN_BEATS = 5  # a beat's local tempo: the median of this many inter-beat intervals around it
 TIGHTNESS = 200.0  # how strictly beats follow the tempo path (librosa's tightness, for 21.5 frames a beat)
 
 
@@ -104,15 +108,17 @@ def decode(activations: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS) 
     down_level = max(float(np.percentile(activations[:, 1], LEVEL_PERCENTILE)), MIN_LEVEL)
     down_act = np.minimum(activations[:, 1] / down_level, 1.0)
     frames = metrical_level(beat_act, down_act, bpm_frames)
+    frames = without_fermata_fills(frames, beat_act)
     if len(frames) < 2:
         return TrackedBeats.empty()
-    beat_peak = _peaks_at(beat_act, frames)
+    beat_peak = peaks_at(beat_act, frames)
     cancellation_point()
-    downbeat_peak = _peaks_at(activations[:, 1], frames)
-    ratio = downbeat_peak / np.maximum(_peaks_at(activations[:, 0], frames), 1e-4)
+    downbeat_peak = peaks_at(activations[:, 1], frames)
+    ratio = downbeat_peak / np.maximum(peaks_at(activations[:, 0], frames), 1e-4)
+    ratio[held_beats(frames, beat_peak >= HEARD_BEAT)] = np.nan  # a held chord's downbeat: no evidence
     in_bar, length = bar_positions(ratio, bar_lengths)
     times = np.maximum(_refined(frames, beat_act), 0.0) / FRAME_RATE
-    return TrackedBeats(times, in_bar, length, _beat_tempo(times), beat_peak.astype(np.float32))
+    return TrackedBeats(times, in_bar, length, local_tempo(times), beat_peak.astype(np.float32))
 
 
 def beat_tempo_curve(beat_act: np.ndarray) -> np.ndarray | None:
@@ -170,9 +176,9 @@ def level_score(frames: np.ndarray, beat_act: np.ndarray, down_act: np.ndarray) 
     between them (else it skips beats), the network's downbeats on its beats (a subdivision carries fewer; the
     reward stops near one in two, so a sequence of whole bars, all downbeats, gains little over the beats), a
     plausible tempo."""
-    on = _peaks_at(beat_act, frames).mean()
+    on = peaks_at(beat_act, frames).mean()
     between = _between_max(beat_act, frames).mean()
-    downbeats = min(_peaks_at(down_act, frames).mean(), DOWNBEAT_CAP)
+    downbeats = min(peaks_at(down_act, frames).mean(), DOWNBEAT_CAP)
     bpm = 60.0 * FRAME_RATE / float(np.median(np.diff(frames)))
     prior = 0.5 * (np.log2(bpm / LEVEL_PRIOR_BPM) / LEVEL_PRIOR_OCTAVES) ** 2
     return float(on - BETWEEN_WEIGHT * between + DOWNBEAT_WEIGHT * downbeats - LEVEL_PRIOR_WEIGHT * prior)
@@ -220,13 +226,6 @@ def _refined(frames: np.ndarray, activation: np.ndarray) -> np.ndarray:
     return frames + np.clip(shift, -0.5, 0.5)
 
 
-def _peaks_at(activation: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """The largest activation within PEAK_RADIUS frames of each frame."""
-    offsets = np.arange(-PEAK_RADIUS, PEAK_RADIUS + 1)
-    index = np.clip(frames[:, None] + offsets[None, :], 0, len(activation) - 1)
-    return activation[index].max(axis=1)
-
-
 def _extend_ends(frames: np.ndarray, beat_act: np.ndarray, bpm_frames: np.ndarray) -> np.ndarray:
     """Beats the dynamic programme leaves off either end (it cannot reach a first beat less than a period
     from the start): a clear peak about one period beyond the first or last beat is added, repeatedly."""
@@ -249,17 +248,18 @@ def _extend_ends(frames: np.ndarray, beat_act: np.ndarray, bpm_frames: np.ndarra
 
 def _trim_silent(frames: np.ndarray, beat_act: np.ndarray) -> np.ndarray:
     """Without the leading and trailing beats that have no activation (the tracker beats on through silence)."""
-    strong = np.flatnonzero(_peaks_at(beat_act, frames) >= SILENT_BEAT)
+    strong = np.flatnonzero(peaks_at(beat_act, frames) >= SILENT_BEAT)
     return frames[strong[0] : strong[-1] + 1] if len(strong) else frames[:0]
 
 
-def _beat_tempo(times: np.ndarray) -> np.ndarray:
-    """Local tempo at each beat from the mean of the intervals either side of it."""
-    intervals = np.diff(times)
-    if len(intervals) == 0:
-        return np.zeros(len(times))
-    pairs = np.c_[np.r_[intervals[0], intervals], np.r_[intervals, intervals[-1]]]
-    return 60.0 / pairs.mean(axis=1)
+def local_tempo(times: np.ndarray) -> np.ndarray:
+    """BPM at each of two or more beats: 60 / the median of the inter-beat intervals around it (rests and
+    fermatas do not slow it)."""
+    from scipy.ndimage import median_filter
+
+    interval = np.diff(times)
+    interval = np.r_[interval, interval[-1]]
+    return 60.0 / median_filter(interval, TEMPO_MEDIAN_BEATS, mode="nearest")
 
 
 def _bar_states(bar_lengths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -296,13 +296,16 @@ def bar_positions(
     downbeat_ratio: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS
 ) -> tuple[np.ndarray, np.ndarray]:
     """(position in bar, beats in bar) of each beat: the Viterbi path of the bar model, where a beat's
-    `downbeat_ratio` (downbeat over beat activation, about the chance that it starts a bar) is the evidence."""
+    `downbeat_ratio` (downbeat over beat activation, about the chance that it starts a bar) is the evidence;
+    NaN where a beat gives none."""
     lengths, positions = _bar_states(bar_lengths)
     p = np.clip(np.asarray(downbeat_ratio, np.float64), 0.02, 0.98)
+    known = np.isfinite(p)
     # against the piece's own mean (a network unsure of every downbeat should not favour long bars), floored
-    mean = float(np.clip(p.mean(), MIN_DOWNBEAT_PRIOR, 0.95))
+    mean = float(np.clip(p[known].mean() if known.any() else 0.0, MIN_DOWNBEAT_PRIOR, 0.95))
     down, other = np.log(p / mean), np.log((1 - p) / (1 - mean))
     log_emit = np.where(positions[None, :] == 0, down[:, None], other[:, None])
+    log_emit[~known] = 0.0
     log_t = bar_transition(bar_lengths)
     score = log_emit[0] - np.log(len(lengths))  # any state first: a piece may start with a pickup
     back = np.zeros((len(p), len(lengths)), np.int16)

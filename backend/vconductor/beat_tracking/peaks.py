@@ -1,7 +1,8 @@
-"""Simple peak picking on an activation: a stand-in until the decoder that follows tempo and metre exists.
+"""Peaks of an activation: the activation's peak near given beats (the decoder's evidence), and simple peak
+picking, used for validation metrics during training and for baselines.
 
-A frame is a peak when it is the largest value within +-`min_gap_s` and at least `threshold`; of equal peaks
-closer than that, the first is kept. Used for validation metrics during training and for baselines.
+A frame is a picked peak when it is the largest value within +-`min_gap_s` and at least `threshold`; of equal
+peaks closer than that, the first is kept.
 """
 
 import numpy as np
@@ -12,6 +13,14 @@ from .features import FRAME_RATE
 BEAT_THRESHOLD = 0.3
 MIN_BEAT_GAP_S = 0.2  # 300 BPM
 MIN_DOWNBEAT_GAP_S = 0.6
+PEAK_RADIUS = 3  # frames either side of a beat searched for its activation peak (35 ms)
+
+
+def peaks_at(activation: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The largest activation within PEAK_RADIUS frames of each frame."""
+    offsets = np.arange(-PEAK_RADIUS, PEAK_RADIUS + 1)
+    index = np.clip(frames[:, None] + offsets[None, :], 0, len(activation) - 1)
+    return activation[index].max(axis=1)
 
 
 def pick_peaks(activation: np.ndarray, threshold: float, min_gap_s: float) -> np.ndarray:
