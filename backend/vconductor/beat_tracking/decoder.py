@@ -11,8 +11,8 @@ Two stages, each cheap enough for hours of music:
    2, 3 and 4 beats a bar; a bar's position advances one per beat, a new bar may change its metre (rarely), and
    a beat may repeat or skip a place (the beats above added or dropped one).
    Each beat's evidence is the downbeat activation relative to the beat activation there (none for a held
-   chord's). Its Viterbi path gives
-   every beat's place in its bar, the downbeats, and the metre of every bar, changes included.
+   chord's). Its Viterbi path gives every beat's place in its bar, the downbeats, and the metre of every bar,
+   changes included.
 """
 
 from dataclasses import dataclass
