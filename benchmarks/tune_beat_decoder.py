@@ -1,5 +1,5 @@
 """The beat decoder's settings on development renders, in seconds: the network runs once per piece (its
-activations cached, keyed by the weights file), then the decoder runs once per setting.
+activations cached, keyed by the weights file and the render files), then the decoder runs once per setting.
 
     .venv/bin/python benchmarks/tune_beat_decoder.py --set development=/tmp/bt_dev --set chorales=/tmp/chdev \
         [--weights RUN/beat_tracker.npz] [--cache /tmp/decoder_cache.npz] [--per-piece] \
@@ -32,8 +32,9 @@ MODULES = {"decoder": decoder, "holds": holds}
 
 def activations(sets: dict[str, Path], weights: Path, cache: Path | None) -> dict[str, np.ndarray]:
     """{"set/piece": (n, 2) activations} of every render and of the example ("example"), from `cache` when it
-    was made with the same weights and features."""
-    key = hashlib.sha256(weights.read_bytes() + FEATURES_VERSION.encode()).hexdigest()
+    was made with the same weights, features and render files (a rebuilt folder reuses the names)."""
+    files = "".join(f"{s}/{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns};" for s, p in renders(sets))
+    key = hashlib.sha256(weights.read_bytes() + FEATURES_VERSION.encode() + files.encode()).hexdigest()
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as stored:
             found = {name: stored[name] for name in stored.files if name != "key"}

@@ -26,7 +26,9 @@ pytest.importorskip(
 from vconductor.beat_data.build import BeatDataError, BuildOptions, build_dataset  # noqa: E402
 from vconductor.beat_data.labels import Bar, bar_labels  # noqa: E402
 from vconductor.beat_data.render import (  # noqa: E402
+    RENDER_PROGRAMS,
     RenderError,
+    check_general_midi,
     check_training_soundfont,
     draw_articulation,
     fluidsynth_executable,
@@ -272,6 +274,50 @@ def test_fluid_r3_soundfonts_are_refused_by_name_link_and_content(tmp_path):
             check_training_soundfont(path)
     with pytest.raises(BeatDataError, match="held-out evaluation timbre"):
         build_dataset(tmp_path / "out", BuildOptions(soundfonts=[str(fake)]), progress=False)
+
+
+def _soundfont(path: Path, presets: list[tuple[int, int]]) -> Path:
+    """A minimal soundfont file: its name, an odd-sized sample list without the pad byte (as
+    FluidR3Mono_GM.sf3 has), and a preset header per (program, bank) plus the terminator."""
+    import struct
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return kind + struct.pack("<I", len(data)) + data
+
+    headers = b"".join(struct.pack("<20sHHHIII", b"p", p, b, 0, 0, 0, 0) for p, b in [*presets, (0, 255)])
+    info = chunk(b"LIST", b"INFO" + chunk(b"INAM", b"Test bank\0\0"))
+    samples = chunk(b"LIST", b"sdta" + chunk(b"smpl", b"\0" * 7))
+    path.write_bytes(
+        chunk(b"RIFF", b"sfbk" + info + samples + chunk(b"LIST", b"pdta" + chunk(b"phdr", headers)))
+    )
+    return path
+
+
+def test_a_soundfont_without_the_general_midi_programs_is_refused_before_rendering(tmp_path):
+    # Debian's FluidR3_GS.sf2 holds GS variations only (banks 1-128): every part rendered with it was silent
+    supplement = _soundfont(tmp_path / "variations.sf2", [(p, 8) for p in RENDER_PROGRAMS])
+    partial = _soundfont(tmp_path / "strings.sf2", [(40, 0), (41, 0), (42, 0)])
+    full = _soundfont(tmp_path / "gm.sf2", [(p, 0) for p in range(128)])
+    for font, missing in ((supplement, len(RENDER_PROGRAMS)), (partial, len(RENDER_PROGRAMS) - 3)):
+        for check in (check_general_midi, check_training_soundfont):
+            with pytest.raises(RenderError, match=f"not a General MIDI soundfont: bank 0 lacks {missing} of"):
+                check(font)
+    assert check_general_midi(full) == full.resolve() == check_training_soundfont(full)
+    for evaluation in (False, True):
+        with pytest.raises(BeatDataError, match="variations.sf2: not a General MIDI soundfont"):
+            options = BuildOptions(soundfonts=[str(supplement)], evaluation=evaluation)
+            build_dataset(tmp_path / "out", options, progress=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.flac"))
+
+
+def test_a_render_that_comes_out_silent_is_refused(tmp_path):
+    import pretty_midi
+
+    soundfont = _needs_fluidsynth()
+    midi = pretty_midi.PrettyMIDI()
+    midi.instruments.append(pretty_midi.Instrument(program=40))  # a part with no notes: silence
+    with pytest.raises(RenderError, match="rendered silence with"):
+        synthesize(midi, soundfont, np.random.default_rng(0), tmp_path)
 
 
 def test_the_builder_writes_labelled_samples_and_resumes(tmp_path):

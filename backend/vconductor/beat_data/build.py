@@ -27,6 +27,7 @@ from .labels import beat_length_q
 from .render import (
     TAIL_S,
     RenderError,
+    check_general_midi,
     check_training_soundfont,
     draw_programs,
     evaluation_soundfonts,
@@ -231,9 +232,7 @@ def _save_manifest(out: Path, manifest: dict, options: BuildOptions, soundfonts)
 def _check_tools(options: BuildOptions) -> list[Path]:
     try:
         if options.evaluation:
-            fonts = [Path(s).resolve() for s in options.soundfonts] or evaluation_soundfonts()
-            if missing := [str(f) for f in fonts if not f.is_file()]:
-                raise BeatDataError(f"{missing[0]}: soundfont not found")
+            fonts = [check_general_midi(s) for s in options.soundfonts] or evaluation_soundfonts()
         else:
             fonts = [check_training_soundfont(s) for s in options.soundfonts] or training_soundfonts()
     except RenderError as exc:

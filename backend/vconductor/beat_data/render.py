@@ -6,6 +6,7 @@ name and by the bank name stored inside the file, whatever the path or link they
 """
 
 import shutil
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,6 +21,7 @@ SOUNDFONT_FOLDERS = ("/usr/share/sounds/sf3", "/usr/share/sounds/sf2", "/usr/sha
 # Debian's GM soundfonts we train with (musescore-general-soundfont, timgm6mb-soundfont).
 TRAINING_SOUNDFONT_PATTERNS = ("MuseScore_General*.sf3", "MuseScore_General*.sf2", "TimGM6mb*.sf2")
 DEBIAN_PACKAGES = {"MuseScore_General": "musescore-general-soundfont", "TimGM6mb": "timgm6mb-soundfont"}
+PRESET_HEADER_BYTES = 38  # one phdr record of a soundfont (SoundFont 2.04, 7.2)
 MAX_CHANNELS = 15  # 16 MIDI channels, less the drum channel
 TAIL_S = 1.5  # rendered past the last note so releases (and fluidsynth's reverb) ring out
 
@@ -31,6 +33,11 @@ FAMILIES = {
 }
 ARTICULATIONS, ARTICULATION_SHARES = ("written", "legato", "detached"), (0.35, 0.2, 0.45)
 KEYBOARDS = [0, 19, 20, 6, 52]  # piano, church organ, reed organ, harpsichord, choir aahs: one for all parts
+# every GM program a render may draw: a soundfont must play each of them (bank 0), or parts render silent
+RENDER_PROGRAMS = sorted(
+    {p for registers in FAMILIES.values() for r in registers for p in r} | set(KEYBOARDS)
+)
+SILENT_PEAK = 1e-4  # a render whose peak stays below this (-80 dBFS) is silence, never a sample
 
 
 class RenderError(RuntimeError):
@@ -63,7 +70,58 @@ def check_training_soundfont(path) -> Path:
             f"{given}: a Fluid R3 soundfont ({real.name}) is the held-out evaluation timbre; "
             "train with musescore-general-soundfont or timgm6mb-soundfont"
         )
+    return check_general_midi(given)
+
+
+def check_general_midi(path) -> Path:
+    """The soundfont's real path, or RenderError if it lacks a General MIDI program a render may draw (a
+    supplement such as Debian's FluidR3_GS.sf2, which only adds GS variations, renders those parts silent)."""
+    given = Path(path)
+    real = given.resolve()
+    if not real.is_file():
+        raise RenderError(f"{given}: soundfont not found")
+    if missing := _missing_programs(real):
+        raise RenderError(
+            f"{given}: not a General MIDI soundfont: bank 0 lacks {len(missing)} of the {len(RENDER_PROGRAMS)} "
+            f"programs a render uses (first: {missing[0]}); a supplement such as FluidR3_GS.sf2 needs its GM font"
+        )
     return real
+
+
+def _missing_programs(path: Path) -> list[int]:
+    """RENDER_PROGRAMS not among the soundfont's bank-0 presets (all of them when it cannot be read)."""
+    present = _bank0_programs(path)
+    return [p for p in RENDER_PROGRAMS if p not in present]
+
+
+def _bank0_programs(path: Path) -> set[int]:
+    """The programs of the soundfont's bank-0 presets: the preset headers (phdr) in its pdta list, 38 bytes
+    each (name, program, bank, ...), the last one a terminator. Empty when the file is not a soundfont."""
+    try:
+        with path.open("rb") as f:
+            riff, size, form = struct.unpack("<4sI4s", f.read(12))
+            if riff != b"RIFF" or form != b"sfbk":
+                return set()
+            headers = _riff_chunk(f, 8 + size, (b"pdta", b"phdr"))
+    except (OSError, struct.error):
+        return set()
+    records = [headers[i : i + PRESET_HEADER_BYTES] for i in range(0, len(headers), PRESET_HEADER_BYTES)]
+    return {
+        program for program, bank in (struct.unpack_from("<HH", r, 20) for r in records[:-1]) if bank == 0
+    }
+
+
+def _riff_chunk(f, end: int, path: tuple[bytes, ...]) -> bytes:
+    """The data of the chunk at `path` (LIST types, then the chunk id) among the chunks from here to `end`."""
+    while f.tell() + 8 <= end:
+        chunk, size = struct.unpack("<4sI", f.read(8))
+        start = f.tell()
+        if chunk == b"LIST" and f.read(4) == path[0]:
+            return _riff_chunk(f, start + size, path[1:])
+        if chunk == path[0] and len(path) == 1:
+            return f.read(size)
+        f.seek(start + size)  # no pad byte: the format keeps sizes even, and FluidR3Mono_GM.sf3 does not pad
+    return b""
 
 
 def training_soundfonts() -> list[Path]:
@@ -73,18 +131,22 @@ def training_soundfonts() -> list[Path]:
     for folder in SOUNDFONT_FOLDERS:
         for pattern in TRAINING_SOUNDFONT_PATTERNS:
             for path in sorted(Path(folder).glob(pattern)):
-                real = check_training_soundfont(path)
+                if _missing_programs(path.resolve()):
+                    continue  # not a General MIDI font: found, but of no use
+                real = check_training_soundfont(path)  # raises on Fluid R3 whatever it is called
                 if real.stem not in found or real.suffix == ".sf2":
                     found[real.stem] = real
     return list(found.values())
 
 
 def evaluation_soundfonts() -> list[Path]:
-    """The held-out evaluation timbre (Fluid R3) where Debian installed it, each once (links resolved)."""
+    """The held-out evaluation timbre (Fluid R3) where Debian installed it, each once (links resolved); only
+    General MIDI fonts (not the FluidR3_GS supplement)."""
     found: dict[Path, None] = {}
     for folder in SOUNDFONT_FOLDERS:
         for path in sorted(Path(folder).glob("FluidR3*.sf[23]")):
-            found.setdefault(path.resolve())
+            if not _missing_programs(path.resolve()):
+                found.setdefault(path.resolve())
     return list(found)
 
 
@@ -252,4 +314,6 @@ def synthesize(
         audio, rate = soundfile.read(wav_path, dtype="float32", always_2d=True)
     if rate != SAMPLE_RATE:
         raise RenderError(f"fluidsynth wrote {rate} Hz instead of {SAMPLE_RATE} Hz")
+    if not np.abs(audio).max(initial=0.0) >= SILENT_PEAK:
+        raise RenderError(f"fluidsynth rendered silence with {soundfont.name}: no sample is written from it")
     return audio.mean(axis=1), {"fluidsynth_reverb": bool(reverb), "fluidsynth_chorus": bool(chorus)}
