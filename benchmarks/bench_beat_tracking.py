@@ -2,7 +2,8 @@
 
 Pieces: ../shared/corpus (4 rendered scores, Fluid R3) and held-out renders of our own: works the tracker never
 trained on (scores.is_held_out), rendered with the Fluid R3 timbre it never heard, random tempo maps with
-rubato, no augmentation (`vconductor beats-data build --evaluation`; built into --renders on the first run).
+rubato, no augmentation (`vconductor beats-data build --evaluation`; built into --renders on the first run, with
+FluidR3_GM.sf2 as ../shared/corpus was, so the draw does not depend on which other Fluid R3 fonts are installed).
 Ground truth comes from each score's own bars. For each piece and method: beat F and downbeat F (librosa has no
 downbeats), then the means and the worst piece; the procedural conductor's right-wrist period against the true
 beat period (a match is within 8 %, or half or double) and its Beat Align Score; with --robust, the tracker's
@@ -11,7 +12,7 @@ beat-locking (beat_lock.py) of the official model's output on ../shared/corpus: 
 the true beats before and after locking to our tracked beats, and the sync error (the test-split M2S-Net's
 motion features, official L1 definition, 10 s clips) between the locked and the unlocked motion.
 
-    .venv/bin/python benchmarks/bench_beat_tracking.py [--renders DIR] [--works 14] [--robust] [--no-corpus]
+    .venv/bin/python benchmarks/bench_beat_tracking.py [--renders DIR] [--works 40] [--robust] [--no-corpus]
         [--weights RUN/beat_tracker.npz]
 """
 
@@ -32,6 +33,9 @@ from vconductor.metrics import beat_align_score, beat_f_measure, beat_period, mo
 
 TOLERANCE_S = 0.07
 EVAL_SEED, EVAL_SECONDS = 7, 60.0
+EVAL_FONT = (
+    "FluidR3_GM"  # Debian fluid-soundfont-gm, the corpus' timbre (others, when installed, are not drawn)
+)
 
 
 def pieces(renders: Path, works: int, corpus: bool = True) -> list[tuple[str, Path, dict]]:
@@ -42,8 +46,12 @@ def pieces(renders: Path, works: int, corpus: bool = True) -> list[tuple[str, Pa
     ]
     if not (renders / "manifest.json").is_file() or len(list(renders.glob("*.flac"))) < works:
         from vconductor.beat_data.build import BuildOptions, build_dataset
+        from vconductor.beat_data.render import evaluation_soundfonts
 
-        options = BuildOptions(works, 1, EVAL_SEED, EVAL_SECONDS, max_windows=1, evaluation=True)
+        fonts = [str(f) for f in evaluation_soundfonts() if f.name.startswith(EVAL_FONT)]
+        options = BuildOptions(
+            works, 1, EVAL_SEED, EVAL_SECONDS, soundfonts=fonts, max_windows=1, evaluation=True
+        )
         build_dataset(renders, options)
     for p in sorted(renders.glob("*.flac"))[:works]:
         found.append((p.stem.split("__")[0], p, json.loads(p.with_suffix(".json").read_text())))
@@ -138,7 +146,7 @@ def main() -> None:
     ap.add_argument(
         "--renders", type=Path, default=REPO / "out" / "beat-eval", help="held-out renders folder"
     )
-    ap.add_argument("--works", type=int, default=14, help="held-out works rendered (one 60 s window each)")
+    ap.add_argument("--works", type=int, default=40, help="held-out works rendered (one 60 s window each)")
     ap.add_argument("--robust", action="store_true", help="also the tracker on MP3, reverb and noise")
     ap.add_argument(
         "--weights",
