@@ -33,9 +33,9 @@ from vconductor.metrics import beat_align_score, beat_f_measure, beat_period, mo
 
 TOLERANCE_S = 0.07
 EVAL_SEED, EVAL_SECONDS = 7, 60.0
-EVAL_FONT = (
-    "FluidR3_GM"  # Debian fluid-soundfont-gm, the corpus' timbre (others, when installed, are not drawn)
-)
+# the held-out renders' soundfont: Debian fluid-soundfont-gm, the corpus' timbre (other Fluid R3 fonts, when
+# installed, are not drawn, so the draw is the same on every machine that has this one)
+EVAL_FONT = "FluidR3_GM"
 
 
 def pieces(renders: Path, works: int, corpus: bool = True) -> list[tuple[str, Path, dict]]:
