@@ -149,6 +149,21 @@ def test_repeats_are_expanded_as_played():
     assert np.allclose(np.diff(data.labels.downbeats_q), 4.0)  # 3 + 1 quarters across each repeat: one bar
 
 
+def test_a_part_with_an_overfull_bar_stays_with_the_others_and_with_the_labels():
+    # Haydn op. 74/1 iii (held out from training, labelled for checks): the first violin's bar 58 holds 3.25
+    # quarters. Read without aligning the parts' bars, the violin and the labels (drawn from its bars) went on
+    # a sixteenth later than the three other parts for the rest of the movement: 110 ms at a minuet's tempo.
+    data = read_score(Work("haydn/opus74no1/movement3.mxl"))
+    overfull = next(b for b in data.labels.bars if b.length_q > 3.0)
+    after = overfull.start_q + overfull.length_q
+    assert (overfull.start_q, overfull.length_q) == (171.0, 3.25)
+    for part in range(data.num_parts):
+        onsets = data.notes["onset_q"][data.notes["part"] == part]
+        assert onsets[onsets >= overfull.start_q + 3.0].min() == after, part  # no part plays at 174.0
+    beats = data.labels.beats_q
+    assert after in beats and (after + 1.0) in beats and 174.0 not in beats
+
+
 def _tempo(seed: int) -> TempoMap:
     downbeats = np.arange(1.0, 200.0, 4.0)
     return random_tempo_map(

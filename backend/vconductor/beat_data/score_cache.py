@@ -12,7 +12,8 @@ from ..contract import atomic_output
 from .labels import Bar, bar_labels
 from .scores import ScoreData
 
-CACHE_VERSION = 1  # bump when ScoreData or the label rules change: older caches are then ignored
+CACHE_VERSION = 2  # bump when ScoreData or the label rules change: older caches are then ignored
+# 2: every part's bars aligned to the score's (an overfull bar in one part no longer shifts it)
 
 
 def save_score_data(path: Path, data: ScoreData) -> None:
