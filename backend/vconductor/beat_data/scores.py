@@ -165,31 +165,25 @@ def read_score(work: Work) -> ScoreData:
     """Parse a work and turn it into notes and labels as played; ScoreError when it holds no usable music."""
     with warnings.catch_warnings():  # music21 warns about every overfull bar it repairs: noise in a build
         warnings.simplefilter("ignore")
-        return score_data(work.id, load_score(work))
-
-
-def score_data(work_id: str, written) -> ScoreData:
-    """A parsed music21 score as notes and labels as played (repeats expanded; every part's bar i starting
-    where the score's does, as the runtime reads a user's score: else one part's overfull bar shifts that
-    part, and the labels drawn from the first part's bars, against the others for the rest of the piece)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        written = load_score(work)
         score, expanded = expand_repeats(written)
+        # every part's bar i where the score's starts, as the runtime reads a user's score: else one part's
+        # short or overfull bar shifts that part, and the labels drawn from the first part's bars, for good
         align_part_bars(score)
         try:
             bars = score_bars(score)
             notes = score_notes(score)
         except ScoreError as exc:
-            raise ScoreError(f"{work_id}: {exc}") from None
+            raise ScoreError(f"{work.id}: {exc}") from None
     if len(notes) == 0:
-        raise ScoreError(f"{work_id}: no pitched notes")
+        raise ScoreError(f"{work.id}: no pitched notes")
     num_parts = len(score_parts(score))
     register = [
         float(notes["pitch"][notes["part"] == p].mean()) if (notes["part"] == p).any() else 60.0
         for p in range(num_parts)
     ]
     return ScoreData(
-        work_id=work_id,
+        work_id=work.id,
         notes=notes,
         labels=bar_labels(bars),
         num_parts=num_parts,
