@@ -62,6 +62,15 @@ def _blend(a: tuple, b: tuple, t: float) -> tuple:
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))
 
 
+def _baton_hand(points: np.ndarray) -> int:
+    """The wrist that holds the baton for the whole take: the one nearer its tip over most frames (frame by
+    frame, a baton pointing across the body at the ictus came nearer the other hand and jumped to it)."""
+    tip = points[:, NUM_JOINTS]
+    return min(
+        (joint for joint, _ in WRISTS), key=lambda j: np.median(np.linalg.norm(points[:, j] - tip, axis=1))
+    )
+
+
 def _median_distance(keypoints: np.ndarray, a: str, b: str) -> float:
     return float(np.median(np.linalg.norm(keypoints[:, JOINT[a]] - keypoints[:, JOINT[b]], axis=1)))
 
@@ -123,6 +132,7 @@ class FrameRenderer:
         bottom = (0.07 if self.hud else 0.04) * canvas  # room for the progress bar
         scale, offset = _fit_framing(keypoints, head_radius, (pad, top, canvas - pad, canvas - bottom))
         self.points = keypoints * scale + offset  # (frames, 13, 2), or 14 with the baton tip last
+        self.baton_hand = _baton_hand(self.points) if self.points.shape[1] > NUM_JOINTS else None
         face = [JOINT[j] for j in ("left_ear", "right_ear", "left_eye", "right_eye")]
         self.head_centres = self.points[:, face].mean(axis=1)
 
@@ -215,9 +225,10 @@ class FrameRenderer:
             draw.line((*p[a], *p[b]), fill=colour, width=width)
         for joint in HIPS:
             _dot(draw, p[joint], 0.5 * self.bone_width, TORSO_LINE)
-        if len(p) > NUM_JOINTS:  # the baton, from the hand nearer its tip
-            hand = min((joint for joint, _ in WRISTS), key=lambda j: np.linalg.norm(p[j] - p[NUM_JOINTS]))
-            draw.line((*p[hand], *p[NUM_JOINTS]), fill=BATON, width=max(1, round(0.3 * self.bone_width)))
+        if self.baton_hand is not None:
+            draw.line(
+                (*p[self.baton_hand], *p[NUM_JOINTS]), fill=BATON, width=max(1, round(0.3 * self.bone_width))
+            )
         for joint in ARM_JOINTS:
             _dot(draw, p[joint], self.joint_radius, BODY)
         for joint, colour in WRISTS:
