@@ -129,6 +129,29 @@ def test_a_beat_added_or_dropped_by_the_tracker_shifts_the_bars_only_where_it_ha
     assert list(np.flatnonzero(dropped == 0)) == [0, 4, 8, 12, 16, 20, 27, 31, 35, 39, 43]
 
 
+def test_a_fermata_filled_with_an_unheard_beat_keeps_a_chorale_in_four():
+    # a chorale's phrases: two 4/4 bars from a pickup, ending on a held third beat (no downbeat evidence
+    # there) into which the tracker put one beat the network does not hear (a fermata of about two beats)
+    bar, ratio, held, unheard = [0.5, 0.2, 0.3, 0.2], [], [], []
+    for _ in range(6):
+        for beat in range(8):
+            ratio.append(np.nan if beat == 6 else bar[beat % 4])
+            held.append(beat == 6)
+            unheard.append(False)
+            if beat == 6:  # the filled-in beat
+                ratio.append(0.02)
+                held.append(False)
+                unheard.append(True)
+    ratio, held, unheard = np.array(ratio), np.array(held), np.array(unheard)
+    _, blind = bar_positions(ratio)
+    assert set(blind) == {3}  # nine beats a phrase: without knowing which beats are held or unheard, 3/4
+    in_bar, lengths = bar_positions(ratio, held=held, unheard=unheard)
+    assert set(lengths) == {4}
+    assert set(in_bar[held]) == {2}
+    assert set(in_bar[unheard][:-1]) == {2}  # the fill repeats the held beat's place (the last: no bar after)
+    assert list(in_bar[:10]) == [0, 1, 2, 3, 0, 1, 2, 2, 3, 0]
+
+
 def test_silence_and_flat_activations_give_no_beats():
     assert len(decode(np.zeros((2000, 2))).beats_s) == 0
     assert len(decode(np.full((2000, 2), 0.05)).beats_s) == 0

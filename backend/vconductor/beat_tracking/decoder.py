@@ -9,9 +9,10 @@ Two stages, each cheap enough for hours of music:
    tempo path put inside a held chord are dropped (holds.py).
 2. Bars: a small hidden Markov model over the beats, whose states are (beats per bar, position in the bar) for
    2, 3 and 4 beats a bar; a bar's position advances one per beat, a new bar may change its metre (rarely), and
-   a beat may repeat or skip a place (the beats above added or dropped one).
-   Each beat's evidence is the downbeat activation relative to the beat activation there (none for a held
-   chord's). Its Viterbi path gives every beat's place in its bar, the downbeats, and the metre of every bar,
+   a beat may repeat or skip a place (the beats above added or dropped one; an unheard beat, perhaps a
+   fermata filled in, repeats more readily).
+   Each beat's evidence is the downbeat activation relative to the beat activation there; a held chord's
+   beat gives none of that but is a strong beat (phrases end on one). Its Viterbi path gives every beat's place in its bar, the downbeats, and the metre of every bar,
    changes included.
 """
 
@@ -37,6 +38,13 @@ BEAT_SLIP = 0.05
 # this (a little under the share of downbeats among the training beats, 0.36): where half the beats are
 # plainly not downbeats the mean is low and a 4/4's third beat would pass for a bar start
 MIN_DOWNBEAT_PRIOR = 0.3
+# a held chord ends a phrase, and phrases end on strong beats (a 2- or 3-beat bar's first, a 4-beat bar's
+# first or third: 33 of 41 held beats in the chorale development renders are a 4/4's third): on a held beat
+# the weak places are this much less likely (1 = no evidence)
+HELD_WEAK = 0.3
+# a beat the network does not hear may be one the tracker put into a fermata (one held about 2 or 3 beats
+# keeps its fill, holds.py): there the bar model lets it repeat its place with this probability, not BEAT_SLIP
+FILL_SLIP = 0.2
 LEVEL_PERCENTILE = 99.5  # the activation's level: its strongest beats
 MIN_LEVEL = 0.01  # below this the network found no beats at all
 PRIOR_BPM, PRIOR_OCTAVES = 100.0, 1.0  # log-normal prior on the piece's beat tempo (librosa uses 120, 1)
@@ -115,8 +123,10 @@ def decode(activations: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS) 
     cancellation_point()
     downbeat_peak = peaks_at(activations[:, 1], frames)
     ratio = downbeat_peak / np.maximum(peaks_at(activations[:, 0], frames), 1e-4)
-    ratio[held_beats(frames, beat_peak >= HEARD_BEAT)] = np.nan  # a held chord's downbeat: no evidence
-    in_bar, length = bar_positions(ratio, bar_lengths)
+    heard = beat_peak >= HEARD_BEAT
+    held = held_beats(frames, heard)
+    ratio[held] = np.nan  # the network hears a held chord as a bar start: no downbeat evidence
+    in_bar, length = bar_positions(ratio, bar_lengths, held, ~heard)
     times = np.maximum(_refined(frames, beat_act), 0.0) / FRAME_RATE
     return TrackedBeats(times, in_bar, length, local_tempo(times), beat_peak.astype(np.float32))
 
@@ -268,8 +278,9 @@ def _bar_states(bar_lengths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     return lengths, positions
 
 
-def bar_transition(bar_lengths: tuple[int, ...] = BAR_LENGTHS) -> np.ndarray:
-    """(S, S) log-probabilities between the bar model's states from one beat to the next."""
+def bar_transition(bar_lengths: tuple[int, ...] = BAR_LENGTHS, repeat: float | None = None) -> np.ndarray:
+    """(S, S) log-probabilities between the bar model's states from one beat to the next; `repeat` is the
+    probability that the beat repeats its place (BEAT_SLIP by default)."""
     lengths, positions = _bar_states(bar_lengths)
     n = len(lengths)
     advance = np.zeros((n, n))
@@ -285,19 +296,24 @@ def bar_transition(bar_lengths: tuple[int, ...] = BAR_LENGTHS) -> np.ndarray:
     # a slip stays in the bar's metre: the same place again (a beat added), or two places on (one dropped);
     # in a 2-beat bar those are one path and keep one slip's probability, lest 2 fit every slip at half price
     skip_to = np.arange(n) - positions + (positions + 2) % lengths
+    repeat = BEAT_SLIP if repeat is None else repeat
     slip = np.zeros((n, n))
-    slip[np.arange(n), np.arange(n)] = BEAT_SLIP
-    slip[np.arange(n), skip_to] = BEAT_SLIP
+    slip[np.arange(n), np.arange(n)] = repeat
+    slip[np.arange(n), skip_to] = np.maximum(slip[np.arange(n), skip_to], BEAT_SLIP)
     with np.errstate(divide="ignore"):
-        return np.log((1.0 - 2 * BEAT_SLIP) * advance + slip)
+        return np.log((1.0 - repeat - BEAT_SLIP) * advance + slip)
 
 
 def bar_positions(
-    downbeat_ratio: np.ndarray, bar_lengths: tuple[int, ...] = BAR_LENGTHS
+    downbeat_ratio: np.ndarray,
+    bar_lengths: tuple[int, ...] = BAR_LENGTHS,
+    held: np.ndarray | None = None,
+    unheard: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(position in bar, beats in bar) of each beat: the Viterbi path of the bar model, where a beat's
     `downbeat_ratio` (downbeat over beat activation, about the chance that it starts a bar) is the evidence;
-    NaN where a beat gives none."""
+    NaN where a beat gives none. `held` beats (a held chord follows) are on a strong place (HELD_WEAK);
+    `unheard` ones may repeat their place (FILL_SLIP)."""
     lengths, positions = _bar_states(bar_lengths)
     p = np.clip(np.asarray(downbeat_ratio, np.float64), 0.02, 0.98)
     known = np.isfinite(p)
@@ -306,11 +322,15 @@ def bar_positions(
     down, other = np.log(p / mean), np.log((1 - p) / (1 - mean))
     log_emit = np.where(positions[None, :] == 0, down[:, None], other[:, None])
     log_emit[~known] = 0.0
-    log_t = bar_transition(bar_lengths)
+    if held is not None:
+        strong = (positions == 0) | ((lengths == 4) & (positions == 2))
+        log_emit[held] += np.where(strong, 0.0, np.log(HELD_WEAK))
+    log_t, log_fill = bar_transition(bar_lengths), bar_transition(bar_lengths, FILL_SLIP)
+    unheard = np.zeros(len(p), bool) if unheard is None else unheard
     score = log_emit[0] - np.log(len(lengths))  # any state first: a piece may start with a pickup
     back = np.zeros((len(p), len(lengths)), np.int16)
     for b in range(1, len(p)):
-        candidates = score[:, None] + log_t
+        candidates = score[:, None] + (log_fill if unheard[b] else log_t)
         back[b] = np.argmax(candidates, axis=0)
         score = candidates[back[b], np.arange(len(lengths))] + log_emit[b]
     path = np.zeros(len(p), np.int64)
