@@ -12,8 +12,8 @@ Two stages, each cheap enough for hours of music:
    a beat may repeat or skip a place (the beats above added or dropped one; an unheard beat, perhaps a
    fermata filled in, repeats more readily).
    Each beat's evidence is the downbeat activation relative to the beat activation there; a held chord's
-   beat gives none of that but is a strong beat (phrases end on one). Its Viterbi path gives every beat's place in its bar, the downbeats, and the metre of every bar,
-   changes included.
+   beat gives none of that but is a strong beat (phrases end on one). Its Viterbi path gives every beat's
+   place in its bar, the downbeats, and the metre of every bar, changes included.
 """
 
 from dataclasses import dataclass
