@@ -3,7 +3,8 @@
 Pieces: ../shared/corpus (4 rendered scores, Fluid R3) and held-out renders of our own: works the tracker never
 trained on (scores.is_held_out), rendered with the Fluid R3 timbre it never heard, random tempo maps with
 rubato, no augmentation (`vconductor beats-data build --evaluation`; built into --renders on the first run, with
-FluidR3_GM.sf2 as ../shared/corpus was, so the draw does not depend on which other Fluid R3 fonts are installed).
+FluidR3_GM.sf2 as ../shared/corpus was, so the draw does not depend on which other Fluid R3 fonts are installed;
+with --strict-time, the same works and windows played in strict time, as ../shared/corpus is: into another folder).
 Ground truth comes from each score's own bars. For each piece and method: beat F and downbeat F (librosa has no
 downbeats), then the means and the worst piece; the procedural conductor's right-wrist period against the true
 beat period (a match is within 8 %, or half or double) and its Beat Align Score; with --robust, the tracker's
@@ -13,7 +14,7 @@ the true beats before and after locking to our tracked beats, and the sync error
 motion features, official L1 definition, 10 s clips) between the locked and the unlocked motion.
 
     .venv/bin/python benchmarks/bench_beat_tracking.py [--renders DIR] [--works 40] [--robust] [--no-corpus]
-        [--weights RUN/beat_tracker.npz]
+        [--weights RUN/beat_tracker.npz] [--strict-time]
 """
 
 import argparse
@@ -38,7 +39,9 @@ EVAL_SEED, EVAL_SECONDS = 7, 60.0
 EVAL_FONT = "FluidR3_GM"
 
 
-def pieces(renders: Path, works: int, corpus: bool = True) -> list[tuple[str, Path, dict]]:
+def pieces(
+    renders: Path, works: int, corpus: bool = True, strict: bool = False
+) -> list[tuple[str, Path, dict]]:
     found = [
         (p.stem, p, json.loads(p.with_suffix(".json").read_text()))
         for p in sorted(SHARED.glob("corpus/*.flac"))
@@ -50,7 +53,14 @@ def pieces(renders: Path, works: int, corpus: bool = True) -> list[tuple[str, Pa
 
         fonts = [str(f) for f in evaluation_soundfonts() if f.name.startswith(EVAL_FONT)]
         options = BuildOptions(
-            works, 1, EVAL_SEED, EVAL_SECONDS, soundfonts=fonts, max_windows=1, evaluation=True
+            works,
+            1,
+            EVAL_SEED,
+            EVAL_SECONDS,
+            soundfonts=fonts,
+            max_windows=1,
+            evaluation=True,
+            strict_time=strict,
         )
         build_dataset(renders, options)
     for p in sorted(renders.glob("*.flac"))[:works]:
@@ -154,6 +164,11 @@ def main() -> None:
         help="our tracker's weights for its F columns (a run's beat_tracker.npz; default: the packaged ones, "
         "which the procedural conductor's columns always use)",
     )
+    ap.add_argument(
+        "--strict-time",
+        action="store_true",
+        help="build the held-out renders in strict time, as ../shared/corpus (give them their own --renders)",
+    )
     ap.add_argument("--skip", nargs="*", default=[], choices=list(METHODS), help="methods left out")
     ap.add_argument(
         "--no-corpus",
@@ -166,7 +181,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     methods = [m for m in METHODS if m not in args.skip]
     rows, seconds = [], {m: [] for m in methods}
-    for name, path, truth in pieces(args.renders, args.works, corpus):
+    for name, path, truth in pieces(args.renders, args.works, corpus, args.strict_time):
         row = {"name": name}
         for m in methods:
             started = time.perf_counter()
@@ -180,7 +195,7 @@ def main() -> None:
         + ", ".join(f"{m} {statistics.median(s):.2f}" for m, s in seconds.items())
     )
     if args.robust:
-        robustness(pieces(args.renders, args.works, corpus), args.renders / "degraded")
+        robustness(pieces(args.renders, args.works, corpus, args.strict_time), args.renders / "degraded")
     if corpus:
         locking()
 

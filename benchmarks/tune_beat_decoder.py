@@ -7,8 +7,9 @@ activations cached, keyed by the weights file and the render files), then the de
 
 For the shipped settings and each value of each --vary (one constant of `vconductor.beat_tracking.decoder` or
 `.holds` at a time): mean beat F and downbeat F (+-70 ms) per set, its pieces with beat F under 0.6, the
-downbeat F of all sets' pieces together (each piece weighing the same, as the decoder's constants were chosen:
-docs/beat-tracker.md, "Tuning the decoder") and the bars of the bundled example (it must stay in 4). Sets are
+downbeat F and beat F of all sets' pieces together (each piece weighing the same, as the decoder's constants
+were chosen: docs/beat-tracker.md, "Tuning the decoder") and the bars of the bundled example (it must stay in
+4). Sets are
 folders of renders (`vconductor beats-data build`); only development renders belong here, never held-out ones.
 """
 
@@ -76,7 +77,13 @@ def report(label: str, sets: dict[str, Path], acts: dict[str, np.ndarray], per_p
     ]
     every = [r[2] for rows in results.values() for r in rows]
     example = decoder.decode(acts["example"]).main_bar_length
-    print(f"{label}: " + "; ".join(cells) + f"; all downbeats {np.mean(every):.4f}; example in {example}")
+    beats = [r[1] for rows in results.values() for r in rows]
+    print(
+        f"{label}: "
+        + "; ".join(cells)
+        + f"; all downbeats {np.mean(every):.4f}; all beats {np.mean(beats):.4f}"
+        f"; example in {example}"
+    )
     if per_piece:
         for name, rows in results.items():
             for piece, beat, down in rows:

@@ -193,6 +193,29 @@ def test_tempo_maps_are_monotone_invertible_and_seeded():
     assert not np.allclose(_tempo(3).grid_s, _tempo(4).grid_s)
 
 
+def test_a_strict_time_performance_keeps_its_base_tempo_and_the_seed_s_other_draws():
+    downbeats = np.arange(1.0, 200.0, 4.0)
+    for seed in range(10):
+        shaped_rng, strict_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        shaped = random_tempo_map(shaped_rng, 201.0, downbeats, 1.0, [], [(40.0, 42.0)], [101.0, 201.0])
+        strict = random_tempo_map(
+            strict_rng, 201.0, downbeats, 1.0, [], [(40.0, 42.0)], [101.0, 201.0], strict=True
+        )
+        bpm = strict.quarter_bpm(np.arange(0.0, 201.0, 0.5))
+        # one tempo throughout, the fermata not held: the shaped performance's base tempo
+        assert np.allclose(bpm, shaped.events[0]["beat_bpm"], atol=0.01)
+        assert [e["kind"] for e in strict.events] == ["base"]
+        assert {e["kind"] for e in shaped.events} > {"base", "fermata"}
+        assert shaped_rng.random() == strict_rng.random()  # the same draws taken: the seed's next ones agree
+    marked = random_tempo_map(
+        np.random.default_rng(0), 40.0, downbeats[:10], 1.0, [(0.0, 90.0), (20.0, 60.0)], strict=True
+    )
+    factor = marked.events[0]["factor"]
+    assert np.allclose(
+        marked.quarter_bpm([5.0, 30.0]), [90.0 * factor, 60.0 * factor], rtol=1e-3
+    )  # marks kept
+
+
 def test_a_real_render_has_its_onsets_on_the_labelled_beats():
     import librosa
 
@@ -362,6 +385,8 @@ def test_the_builder_writes_labelled_samples_and_resumes(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix == ".flac"} == {
         n: t for n, t in stamps.items() if n.endswith(".flac")
     }
+    with pytest.raises(BeatDataError, match="built with --strict-time False"):  # no mixed performances
+        build_dataset(out, BuildOptions(**{**vars(options), "strict_time": True}), progress=False)
     with pytest.raises(BeatDataError, match="held-out"):
         build_dataset(out, BuildOptions(work_ids=["bach/bwv66.6.mxl"], max_seconds=12.0), progress=False)
 

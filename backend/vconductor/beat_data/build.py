@@ -75,6 +75,7 @@ class BuildOptions:
     evaluation: bool = False  # held-out works only, with the Fluid R3 timbre and no augmentation
     metres: list[str] = field(default_factory=list)  # only works whose first time signature is one of these
     textures: bool = False  # each performance's accompaniment written again (textures.py)
+    strict_time: bool = False  # played in strict time: the base tempo alone (tempo_map.py)
 
 
 def ordered_works(works: list[Work], seed: int) -> list[Work]:
@@ -148,6 +149,7 @@ def build_variant(out: Path, work: Work, data: ScoreData, variant: int, options,
         data.tempo_marks,
         data.fermatas,
         data.section_ends_q,
+        strict=options.strict_time,
     )
     chorale = work.group == "bach" and data.num_parts == 4
     ensemble, programs = draw_programs(rng, data.part_register, chorale)
@@ -178,6 +180,8 @@ def build_variant(out: Path, work: Work, data: ScoreData, variant: int, options,
         }
         if texture is not None:
             common["texture"] = texture
+        if options.strict_time:
+            common["strict_time"] = True
         write_sample(out, name, audio, {**common, **record})
     return names
 
@@ -201,8 +205,9 @@ def _load_manifest(out: Path, options: BuildOptions) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BeatDataError(f"{path}: unreadable manifest ({exc}); remove it to start over") from None
-    defaults = {"max_windows": 0, "evaluation": False, "metres": []}  # manifests written before these options
-    for key in ("seed", "max_seconds", "max_windows", "evaluation", "metres"):
+    # manifests written before these options
+    defaults = {"max_windows": 0, "evaluation": False, "metres": [], "strict_time": False}
+    for key in ("seed", "max_seconds", "max_windows", "evaluation", "metres", "strict_time"):
         if manifest.get(key, defaults.get(key)) != getattr(options, key):
             raise BeatDataError(
                 f"{out} was built with --{key.replace('_', '-')} {manifest.get(key)}: use the same value to "
@@ -220,6 +225,7 @@ def _save_manifest(out: Path, manifest: dict, options: BuildOptions, soundfonts)
         max_windows=options.max_windows,
         evaluation=options.evaluation,
         metres=options.metres,
+        strict_time=options.strict_time,
         sample_rate=SAMPLE_RATE,
         soundfonts=[soundfont_label(s) for s in soundfonts],
         held_out=EVALUATION if options.evaluation else HELD_OUT,

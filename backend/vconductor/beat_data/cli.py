@@ -113,6 +113,12 @@ def _add_build_options(build) -> None:
         "voice in 2-4 notes a beat) at a slow or fast tempo: the slow and fast movements the corpus lacks",
     )
     build.add_argument(
+        "--strict-time",
+        action="store_true",
+        help="play every performance in strict time (the score's tempo marks, else one random tempo; no rubato, "
+        "ritardandi, tempo changes or held fermatas), as ../shared/corpus is rendered",
+    )
+    build.add_argument(
         "--clicks",
         type=int,
         default=0,
@@ -136,6 +142,7 @@ def _cmd_build(args) -> int:
         args.evaluation,
         args.metre,
         args.textures,
+        args.strict_time,
     )
     try:
         if args.clicks < 0:

@@ -144,18 +144,24 @@ def random_tempo_map(
     marks=(),
     fermatas=(),
     section_ends_q=(),
+    strict: bool = False,
 ) -> TempoMap:
-    """A performance's tempo map for a score of `end_q` quarters whose typical beat is `beat_q` quarters."""
+    """A performance's tempo map for a score of `end_q` quarters whose typical beat is `beat_q` quarters;
+    `strict`: in strict time (the base tempo alone, as ../shared/corpus is played)."""
     grid = np.arange(0.0, end_q + TAIL_Q + GRID_Q / 2, GRID_Q)
     downbeats_q = np.asarray(downbeats_q, float)
     bar_q = float(np.median(np.diff(downbeats_q))) if len(downbeats_q) > 1 else 4.0 * beat_q
     events: list[dict] = []
     log_bpm = _base_log_tempo(rng, grid, list(marks), beat_q, events)
-    log_bpm += _rubato(rng, grid, beat_q, events)
-    log_bpm += _ritardandi(rng, grid, downbeats_q, list(section_ends_q) or [end_q], bar_q, events)
-    log_bpm += _sudden_changes(rng, grid, downbeats_q, events)
+    shaped = _rubato(rng, grid, beat_q, events)
+    shaped += _ritardandi(rng, grid, downbeats_q, list(section_ends_q) or [end_q], bar_q, events)
+    shaped += _sudden_changes(rng, grid, downbeats_q, events)
+    held = _fermatas(rng, grid, list(fermatas), events)
+    if strict:  # drawn all the same, so that every later draw of the seed (programs, windows) stays
+        shaped, held = 0.0, 0.0
+        events[:] = [e for e in events if e["kind"] == "base"]
     low, high = np.log(BEAT_BPM_LIMITS[0] * beat_q), np.log(BEAT_BPM_LIMITS[1] * beat_q)
-    log_bpm = np.clip(log_bpm, low, high)
-    log_bpm += _fermatas(rng, grid, list(fermatas), events)  # after the clip: a fermata may hold long
+    log_bpm = np.clip(log_bpm + shaped, low, high)
+    log_bpm += held  # after the clip: a fermata may hold long
     step_s = np.diff(grid) * 60.0 / np.exp(log_bpm[:-1])  # each step at the tempo of its start
     return TempoMap(grid, np.concatenate([[0.0], np.cumsum(step_s)]), events)
