@@ -4,7 +4,7 @@ Pieces: ../shared/corpus (4 rendered scores, Fluid R3) and held-out renders of o
 trained on (scores.is_held_out), rendered with the Fluid R3 timbre it never heard, random tempo maps with
 rubato, no augmentation (`vconductor beats-data build --evaluation`; built into --renders on the first run, with
 FluidR3_GM.sf2 as ../shared/corpus was, so the draw does not depend on which other Fluid R3 fonts are installed;
-with --strict-time, the same works and windows played in strict time, as ../shared/corpus is: into another folder).
+with --strict-time, the same works played in strict time, as ../shared/corpus is, into out/beat-eval-strict).
 Ground truth comes from each score's own bars. For each piece and method: beat F and downbeat F (librosa has no
 downbeats), then the means and the worst piece; the procedural conductor's right-wrist period against the true
 beat period (a match is within 8 %, or half or double) and its Beat Align Score; with --robust, the tracker's
@@ -154,7 +154,9 @@ def table(rows: list[dict], methods: list[str]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "--renders", type=Path, default=REPO / "out" / "beat-eval", help="held-out renders folder"
+        "--renders",
+        type=Path,
+        help="held-out renders folder (default out/beat-eval, with --strict-time out/beat-eval-strict)",
     )
     ap.add_argument("--works", type=int, default=40, help="held-out works rendered (one 60 s window each)")
     ap.add_argument("--robust", action="store_true", help="also the tracker on MP3, reverb and noise")
@@ -167,7 +169,7 @@ def main() -> None:
     ap.add_argument(
         "--strict-time",
         action="store_true",
-        help="build the held-out renders in strict time, as ../shared/corpus (give them their own --renders)",
+        help="the held-out renders in strict time, as ../shared/corpus is played (their own folder)",
     )
     ap.add_argument("--skip", nargs="*", default=[], choices=list(METHODS), help="methods left out")
     ap.add_argument(
@@ -176,6 +178,7 @@ def main() -> None:
         help="only the renders (e.g. the decoder's development renders, docs/beat-tracker.md); no beat-locking",
     )
     args = ap.parse_args()
+    args.renders = args.renders or REPO / "out" / ("beat-eval-strict" if args.strict_time else "beat-eval")
     WEIGHTS[0] = args.weights
     corpus = not args.no_corpus
     print(f"machine: {machine()}")

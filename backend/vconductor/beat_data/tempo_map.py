@@ -157,7 +157,7 @@ def random_tempo_map(
     shaped += _ritardandi(rng, grid, downbeats_q, list(section_ends_q) or [end_q], bar_q, events)
     shaped += _sudden_changes(rng, grid, downbeats_q, events)
     held = _fermatas(rng, grid, list(fermatas), events)
-    if strict:  # drawn all the same, so that every later draw of the seed (programs, windows) stays
+    if strict:  # drawn all the same, so that the seed's later draws (instruments, soundfont) stay
         shaped, held = 0.0, 0.0
         events[:] = [e for e in events if e["kind"] == "base"]
     low, high = np.log(BEAT_BPM_LIMITS[0] * beat_q), np.log(BEAT_BPM_LIMITS[1] * beat_q)
