@@ -9,8 +9,8 @@ For the shipped settings and each value of each --vary (one constant of `vconduc
 `.holds` at a time): mean beat F and downbeat F (+-70 ms) per set, its pieces with beat F under 0.6, the
 downbeat F and beat F of all sets' pieces together (each piece weighing the same, as the decoder's constants
 were chosen: docs/beat-tracker.md, "Tuning the decoder") and the bars of the bundled example (it must stay in
-4). Sets are
-folders of renders (`vconductor beats-data build`); only development renders belong here, never held-out ones.
+4). Sets are folders of renders (`vconductor beats-data build`); only development renders belong here, never
+held-out ones.
 """
 
 import argparse

@@ -59,7 +59,14 @@ def _bank_name(path: Path) -> str:
 
 
 def check_training_soundfont(path) -> Path:
-    """The soundfont's real path, or RenderError if it is a Fluid R3 soundfont (held out for evaluation)."""
+    """The soundfont's real path, or RenderError if it is a Fluid R3 soundfont (held out for evaluation) or
+    not a General MIDI one."""
+    _not_fluid_r3(path)
+    return check_general_midi(path)
+
+
+def _not_fluid_r3(path) -> Path:
+    """The soundfont's real path, or RenderError if it is a Fluid R3 soundfont, by any name or link."""
     given = Path(path)
     real = given.resolve()
     if not real.is_file():
@@ -70,7 +77,7 @@ def check_training_soundfont(path) -> Path:
             f"{given}: a Fluid R3 soundfont ({real.name}) is the held-out evaluation timbre; "
             "train with musescore-general-soundfont or timgm6mb-soundfont"
         )
-    return check_general_midi(given)
+    return real
 
 
 def check_general_midi(path) -> Path:
@@ -131,9 +138,9 @@ def training_soundfonts() -> list[Path]:
     for folder in SOUNDFONT_FOLDERS:
         for pattern in TRAINING_SOUNDFONT_PATTERNS:
             for path in sorted(Path(folder).glob(pattern)):
-                if _missing_programs(path.resolve()):
+                real = _not_fluid_r3(path)  # raises on Fluid R3 whatever it is called
+                if _missing_programs(real):
                     continue  # not a General MIDI font: found, but of no use
-                real = check_training_soundfont(path)  # raises on Fluid R3 whatever it is called
                 if real.stem not in found or real.suffix == ".sf2":
                     found[real.stem] = real
     return list(found.values())
