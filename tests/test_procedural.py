@@ -7,6 +7,8 @@ import pytest
 
 from vconductor.conducting import METERS, ConductorConfig, MusicAnalysis, conduct
 from vconductor.conducting.arms import arm_ik_3d
+from vconductor.conducting.beat_plan import bar_patterns
+from vconductor.conducting.patterns import PATTERNS
 from vconductor.metrics import beat_align_score, beat_period, joint_speed, motion_beats
 from vconductor.metrics.style import mirrored_fraction, style_stats
 from vconductor.skeleton import JOINT
@@ -132,6 +134,36 @@ def test_beat_pattern_directions():
     assert two < one - 0.02  # down, up (a little out)
     x = ictus_x("6/8")
     assert x[0] < x[1] < x[2] and x[3] < x[0] and x[4] < x[3] and x[4] < x[5] < x[0]  # German six
+
+
+def test_bars_of_another_metre_are_conducted_in_their_own_pattern():
+    """A 4/4 piece with a run of 3/4 bars (the tracker's metre changes): the 3/4 bars go down, out, up (in a
+    four-pattern they would go down, in, out and fall into the next downbeat from far out)."""
+    lengths = [4, 4, 3, 3, 3, 3, 4, 4, 4, 4, 3, 3, 3, 4, 4]
+    in_bar = np.concatenate([np.arange(n) for n in lengths])
+    a = analysis(
+        "4/4", steady_beats(90, 1.5, 1.5 + len(in_bar) * 60 / 90 - 0.01), seconds=len(in_bar) * 0.67 + 5
+    )
+    a.beat_in_bar = in_bar
+    motion = run(a)
+    x = motion[np.round(a.beats_s * FPS).astype(int), R_WRIST, 0]
+    bar_length = np.concatenate([[n] * n for n in lengths])
+    whole = np.arange(len(in_bar)) < len(in_bar) - lengths[-1]  # the last bar keeps the piece's pattern
+    three = [np.median(x[(bar_length == 3) & (in_bar == k) & whole]) for k in range(3)]
+    four = [np.median(x[(bar_length == 4) & (in_bar == k) & whole]) for k in range(4)]
+    assert three[1] < three[0] - 0.05 and three[1] < three[2] < three[0], three  # down, out, up
+    assert four[1] > four[0] + 0.02 and four[2] < four[0] - 0.05 and four[0] > four[3] > four[2], four
+
+
+def test_a_bar_the_beats_stop_in_keeps_the_pieces_pattern():
+    in_bar = np.array([0, 1, 2, 3, 0, 1, 0, 1, 2, 3, 0, 1, 2, 0, 1, 2, 3, 0])
+    gap_after = np.zeros(len(in_bar), bool)
+    gap_after[5] = True  # the bar's last two beats are in a rest: not a 2/4 bar
+    x, rebound = bar_patterns(in_bar, 4, gap_after)
+    four, three = PATTERNS[4], PATTERNS[3]
+    assert list(x[4:6]) == list(four.ictus_x[:2])
+    assert list(x[10:13]) == list(three.ictus_x) and list(rebound[10:13]) == list(three.rebound)
+    assert list(x[13:]) == list(four.ictus_x) + [four.ictus_x[0]]
 
 
 def test_arms_foreshorten_and_face_is_rigid_and_values_finite():

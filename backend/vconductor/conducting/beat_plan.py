@@ -26,7 +26,7 @@ class PlannedBeats:
     articulation: np.ndarray  # (B,) 0 legato .. 1 staccato
     ictus: np.ndarray  # (B, 2) ictus position
     rebound: np.ndarray  # (B,) arch height after the beat
-    pattern: Pattern
+    pattern: Pattern  # the piece's pattern (a bar of another length is conducted in its own: bar_patterns)
     plane_y: np.ndarray  # (B,) height of the beat plane at each beat
     lift: np.ndarray  # (B,) how far the phrase has lifted the pattern at each beat (up positive)
     centre_x: float
@@ -81,12 +81,9 @@ def plan_beats(
     centre_x = config.pattern_centre_x + style.centre_shift[0]
     jitter = rng.standard_normal((len(times), 3))
     jitter[:, :2] *= config.variation
-    x = centre_x + (np.take(pattern.ictus_x, in_bar) + 0.04 * jitter[:, 0]) * width
-    rebound = (
-        np.take(pattern.rebound, in_bar)
-        * style.rebound_scale
-        * (1 + tun.REBOUND_BREATHING * _breathing(jitter))
-    )
+    ictus_x, rebound_share = bar_patterns(in_bar, per_bar, gap_after)
+    x = centre_x + (ictus_x + 0.04 * jitter[:, 0]) * width
+    rebound = rebound_share * style.rebound_scale * (1 + tun.REBOUND_BREATHING * _breathing(jitter))
     rebound = rebound * size * config.energy
     rebound *= 1 + tun.STACCATO_REBOUND * articulation  # staccato flicks up a little higher ...
     rebound *= 1 - tun.STACCATO_SIZE * staccato  # ... but written staccato keeps the whole beat small
@@ -167,6 +164,25 @@ def in_pattern(in_bar: np.ndarray, per_bar: int) -> np.ndarray:
     last = np.r_[bar[1:] != bar[:-1], True]
     extra = np.where(last, per_bar - 1, np.minimum(in_bar, max(per_bar - 2, 0)))
     return np.where(longer & (in_bar >= per_bar - 1), extra, in_bar % per_bar)
+
+
+def bar_patterns(
+    in_bar: np.ndarray, per_bar: int, gap_after: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each beat's ictus place across the plane (pattern widths) and rebound (pattern sizes). A whole bar of
+    another length than the piece's `per_bar` (the tracker's or the score's metre changes: a 3/4 bar among 4/4
+    ones) is conducted in its own pattern, so the beat before every downbeat is an upbeat. Pickups, the last
+    bar, bars no pattern fits (five beats) and bars the beats stop in (`gap_after`: its other beats are in a
+    rest, not missing) keep the piece's pattern (`in_bar` as `in_pattern` gives it)."""
+    main = PATTERNS[per_bar]
+    x, rebound = np.take(main.ictus_x, in_bar), np.take(main.rebound, in_bar)
+    starts = np.flatnonzero(in_bar == 0)
+    for start, end in zip(starts[:-1], starts[1:], strict=True):
+        own = PATTERNS.get(end - start)
+        whole = gap_after is None or not gap_after[start:end].any()
+        if end - start > 1 and end - start != per_bar and own is not None and whole:
+            x[start:end], rebound[start:end] = own.ictus_x, own.rebound
+    return x, rebound
 
 
 def _pattern_size(dynamics: np.ndarray, period: np.ndarray, in_bar: np.ndarray, config: ConductorConfig):
