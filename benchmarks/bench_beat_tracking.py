@@ -47,7 +47,12 @@ def pieces(
         for p in sorted(SHARED.glob("corpus/*.flac"))
         if corpus
     ]
-    if not (renders / "manifest.json").is_file() or len(list(renders.glob("*.flac"))) < works:
+    manifest = renders / "manifest.json"
+    if manifest.is_file() and json.loads(manifest.read_text()).get("strict_time", False) != strict:
+        raise SystemExit(
+            f"{renders} holds renders {'not ' if strict else ''}in strict time: use another --renders"
+        )
+    if not manifest.is_file() or len(list(renders.glob("*.flac"))) < works:
         from vconductor.beat_data.build import BuildOptions, build_dataset
         from vconductor.beat_data.render import evaluation_soundfonts
 
